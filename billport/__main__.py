@@ -1,0 +1,3 @@
+from billport.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Tokens: the development issuer, key material, and validation of bearer tokens."""

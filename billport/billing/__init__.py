@@ -1,0 +1,1 @@
+"""Pure billing domain: datasets, invoices, operations. No I/O."""

@@ -1,0 +1,1 @@
+"""Object storage for exported blobs, and signed download tokens."""

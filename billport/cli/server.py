@@ -1,0 +1,66 @@
+"""``billport serve`` and ``billport worker``."""
+
+from __future__ import annotations
+
+import click
+
+from billport.cli.options import build_settings, store_options
+
+
+@click.command()
+@store_options
+@click.option("--host", default=None, help="Bind address. [env: BILLPORT_HOST; default 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port. [env: BILLPORT_PORT; default 8000]")
+@click.option("--public-url", default=None, help="Base URL used in Location and download links.")
+@click.option("--worker/--no-worker", default=None, help="Run an in-process export worker (default on).")
+@click.option("--demo", is_flag=True, help="Seed the demo dataset if the store is empty; print a token.")
+def serve(
+    data_dir: str | None,
+    database_url: str | None,
+    host: str | None,
+    port: int | None,
+    public_url: str | None,
+    worker: bool | None,
+    demo: bool,
+) -> None:
+    """Run the API server (FastAPI on uvicorn)."""
+    import uvicorn
+
+    from billport.server.app import create_app, open_services
+
+    settings = build_settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        host=host,
+        port=port,
+        public_url=public_url,
+        worker=worker,
+    )
+    services = open_services(settings)
+    if demo:
+        from billport.seed.demo import announce_demo, ensure_demo
+
+        ensure_demo(services.db, settings, services.clock)
+        announce_demo(services, click.echo)
+    app = create_app(settings, services=services)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        services.db.dispose()
+
+
+@click.command()
+@store_options
+@click.option("--once", is_flag=True, help="Drain the queue, then exit.")
+@click.option("--name", default=None, help="Worker name shown in leases (default host:pid).")
+def worker(data_dir: str | None, database_url: str | None, once: bool, name: str | None) -> None:
+    """Run a standalone export worker."""
+    from billport.jobs.worker import run_standalone
+    from billport.server.app import open_services
+
+    settings = build_settings(data_dir=data_dir, database_url=database_url)
+    services = open_services(settings)
+    try:
+        run_standalone(services, once=once, name=name)
+    finally:
+        services.db.dispose()

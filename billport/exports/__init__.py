@@ -1,0 +1,1 @@
+"""Export writing: rows -> gzip JSON-lines parts -> manifest."""

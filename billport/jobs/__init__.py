@@ -1,0 +1,1 @@
+"""Export jobs: leasing, heartbeats, workers."""

@@ -1,0 +1,1 @@
+"""The HTTP server: Partner Center, Graph, blob downloads, identity, admin."""

@@ -1,0 +1,76 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from billport import __version__
+from billport.auth.keys import KeyRing
+from billport.blobs.factory import open_blob_store
+from billport.clock import clock_from_settings
+from billport.server.errors import install_error_handlers
+from billport.server.middleware import RequestIdMiddleware
+from billport.server.routes import blobs, graph, health, identity, invoices
+from billport.server.services import Services
+from billport.settings import Settings
+from billport.store.db import Database
+
+
+def open_services(settings: Settings, database: Database | None = None) -> Services:
+    """Open the database (migrating it), signing keys and blob store."""
+    db = database or Database.from_settings(settings)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock_from_settings(settings),
+        keys=KeyRing.load_or_create(settings),
+        blobs=open_blob_store(settings),
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    run_worker: bool | None = None,
+) -> FastAPI:
+    """Build the app. Resources open in the lifespan, never at import.
+
+    ``services`` lets tests share one set with the code under test; ``run_worker``
+    overrides ``settings.worker``.
+    """
+    with_worker = settings.worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = services or open_services(settings)
+        app.state.services = opened
+        worker = None
+        if with_worker:
+            from billport.jobs.worker import Worker
+
+            worker = Worker(opened, name="in-process")
+            worker.start_thread()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop_and_join()
+            if services is None:
+                opened.db.dispose()
+
+    app = FastAPI(
+        title="billport",
+        version=__version__,
+        description="Wire-compatible Microsoft Partner Center invoices and Graph partner "
+        "billing exports.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    for module in (health, identity, invoices, graph, blobs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,5 @@
+"""Placeholder until this router lands."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

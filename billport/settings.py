@@ -1,0 +1,122 @@
+"""One settings object, built once at start-up from ``BILLPORT_*`` variables and CLI flags.
+
+Nothing else in billport reads ``os.environ``: entry points call :func:`load_settings`
+and pass the result down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from billport.errors import ConfigurationError
+
+ENV_PREFIX = "BILLPORT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of billport. Field ``foo_bar`` is read from ``BILLPORT_FOO_BAR``."""
+
+    data_dir: Path = Path("./billport-data")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # base URL used in Location / rootDirectory; empty: from request
+    # Authentication
+    token_lifetime: int = 3600
+    trusted_issuer: str = ""  # external issuer (e.g. Entra ID / Keycloak) instead of the dev one
+    trusted_jwks_url: str = ""
+    admin_token: str = ""
+    # Exports and workers
+    worker: bool = True  # `serve` runs one in-process worker
+    lease_seconds: float = 30.0
+    worker_poll_seconds: float = 0.5
+    part_rows: int = 250_000
+    gzip_level: int = 1
+    retry_after: int = 5
+    sas_lifetime: int = 3600
+    data_format: str = "compressedJSON"
+    blob_backend: str = "local"  # local | azure
+    azure_connection_string: str = ""
+    azure_container: str = "billport"
+    # Clock: ISO-8601 instant that pins "now" (unbilled periods, demo); empty = wall clock
+    now: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'billport.db'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def pinned_now(self) -> datetime | None:
+        if not self.now:
+            return None
+        value = datetime.fromisoformat(self.now.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, raw: str, target: Any) -> Any:
+    kind = target if isinstance(target, type) else type(target)
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind is Path:
+            return Path(raw)
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from exc
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build settings: defaults, then ``BILLPORT_*`` variables, then explicit overrides (CLI flags).
+
+    Overrides whose value is ``None`` are ignored so CLI options can be passed straight through.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    defaults = Settings()
+    for f in dataclasses.fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _coerce(f.name, raw, getattr(defaults, f.name))
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in {f.name for f in dataclasses.fields(Settings)}:
+            raise ConfigurationError(f"unknown setting {key!r}")
+        values[key] = Path(value) if key == "data_dir" else value
+    settings = Settings(**values)
+    if settings.part_rows < 1:
+        raise ConfigurationError("BILLPORT_PART_ROWS must be at least 1")
+    if settings.data_format not in {"compressedJSON", "compressedJSONLines"}:
+        raise ConfigurationError("BILLPORT_DATA_FORMAT must be compressedJSON or compressedJSONLines")
+    if settings.blob_backend not in {"local", "azure"}:
+        raise ConfigurationError("BILLPORT_BLOB_BACKEND must be local or azure")
+    settings.pinned_now  # validates BILLPORT_NOW early
+    return settings
