@@ -1,5 +1,165 @@
-"""Placeholder until this router lands."""
+"""Microsoft Graph partner billing: export actions, operations, manifests (v1.0 and beta)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from billport.billing.datasets import Dataset
+from billport.blobs import sas
+from billport.errors import InvalidRequest
+from billport.server import graph_views
+from billport.server.auth import GraphPrincipal
+from billport.server.services import Services, get_services
+from billport.server.urls import base_url, blob_directory_url
+from billport.services import exports
+from billport.store.manifests import Manifest
 
 router = APIRouter()
+VERSIONS = ("v1.0", "beta")
+ACTIONS = ("export", "microsoft.graph.partners.billing.export")
+BILLING = "reports/partners/billing"
+GRAPH_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def json_body(request: Request) -> Any:
+    """The parsed JSON body; malformed JSON is a Graph 400."""
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidRequest("The request body is empty: a JSON object is required.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+def _body_schema(dataset: Dataset) -> dict[str, Any]:
+    attribute_set = {"type": "string", "enum": ["full", "basic"], "default": "full"}
+    if dataset.billed:
+        props = {"invoiceId": {"type": "string", "minLength": 1, "maxLength": 20},
+                 "attributeSet": attribute_set}
+        required = ["invoiceId"]
+    else:
+        props = {"billingPeriod": {"type": "string", "enum": ["current", "last"]},
+                 "currencyCode": {"type": "string", "pattern": "^[A-Za-z]{3}$"},
+                 "attributeSet": attribute_set}
+        required = ["billingPeriod", "currencyCode"]
+    schema = {"type": "object", "properties": props, "required": required,
+              "additionalProperties": False}
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+def _export_handler(dataset: Dataset, version: str) -> Callable[..., Response]:
+    def export(
+        request: Request, principal: GraphPrincipal, services: ServicesDep,
+        body: Annotated[Any, Depends(json_body)],
+    ) -> Response:
+        op = exports.request_export(services.db, services.clock, principal.tenant_id, dataset, body)
+        root = base_url(request, services.settings)
+        location = f"{root}/{version}/{BILLING}/operations/{op.operation_id}"
+        return Response(status_code=202, headers={"Location": location})
+
+    return export
+
+
+def _manifest_body(request: Request, services: Services, manifest: Manifest) -> dict[str, Any]:
+    """Manifest JSON with a freshly minted SAS, as the real service does on every read."""
+    token = sas.mint(services.keys.sas_key, manifest.root_path, now=services.clock(),
+                     lifetime=services.settings.sas_lifetime)
+    return graph_views.manifest_json(
+        manifest,
+        root_directory=blob_directory_url(request, services.settings, manifest.root_path),
+        sas_token=token,
+    )
+
+
+def _operation_handler(version: str) -> Callable[..., Response]:
+    def get_operation(
+        operation_id: str, request: Request, principal: GraphPrincipal, services: ServicesDep
+    ) -> Response:
+        view = exports.read_operation(services.db, principal.tenant_id, operation_id)
+        manifest = _manifest_body(request, services, view.manifest) if view.manifest else None
+        root = f"{base_url(request, services.settings)}/{version}"
+        body = graph_views.operation_json(view, service_root=root, manifest=manifest)
+        headers = {}
+        if not view.operation.status.terminal:
+            headers["Retry-After"] = str(services.settings.retry_after)
+        return JSONResponse(body, headers=headers, media_type=GRAPH_JSON)
+
+    return get_operation
+
+
+def _manifest_handler(version: str) -> Callable[..., Response]:
+    def get_manifest(
+        manifest_id: str, request: Request, principal: GraphPrincipal, services: ServicesDep
+    ) -> Response:
+        manifest = exports.read_manifest(services.db, principal.tenant_id, manifest_id)
+        body = {
+            "@odata.context": f"{base_url(request, services.settings)}/{version}/$metadata"
+            "#reports/partners/billing/manifests/$entity",
+            **_manifest_body(request, services, manifest),
+        }
+        return JSONResponse(body, media_type=GRAPH_JSON)
+
+    return get_manifest
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request (Graph error envelope)"},
+    401: {"description": "Missing or invalid token"},
+    403: {"description": "Token lacks PartnerBilling.Read.All"},
+}
+
+
+def _register() -> None:
+    for version in VERSIONS:
+        for dataset in Dataset:
+            for action in ACTIONS:
+                router.add_api_route(
+                    f"/{version}/{BILLING}/{dataset.url_path}/{action}",
+                    _export_handler(dataset, version),
+                    methods=["POST"],
+                    status_code=202,
+                    tags=[f"graph {version}"],
+                    summary=f"Export {dataset.value} ({version})",
+                    operation_id=f"export_{dataset.value}_{version}_{action}".replace(".", "_"),
+                    response_class=Response,
+                    responses={202: {"description": "Accepted; Location points at the operation",
+                                     "headers": {"Location": {"schema": {"type": "string"}}}},
+                               **_ERRORS},
+                    openapi_extra=_body_schema(dataset),
+                )
+        router.add_api_route(
+            f"/{version}/{BILLING}/operations/{{operation_id}}",
+            _operation_handler(version),
+            methods=["GET"],
+            tags=[f"graph {version}"],
+            summary=f"Get a long-running export operation ({version})",
+            operation_id=f"get_operation_{version}".replace(".", "_"),
+            response_class=JSONResponse,
+            responses={200: {"description": "runningOperation, exportSuccessOperation or "
+                             "failedOperation", "content": {"application/json": {"schema": {
+                                 "type": "object"}}}},
+                       404: {"description": "Unknown operation"}, **_ERRORS},
+        )
+        router.add_api_route(
+            f"/{version}/{BILLING}/manifests/{{manifest_id}}",
+            _manifest_handler(version),
+            methods=["GET"],
+            tags=[f"graph {version}"],
+            summary=f"Get an export manifest ({version})",
+            operation_id=f"get_manifest_{version}".replace(".", "_"),
+            response_class=JSONResponse,
+            responses={200: {"description": "The manifest", "content": {"application/json": {
+                "schema": {"type": "object"}}}},
+                       404: {"description": "Unknown manifest"}, **_ERRORS},
+        )
+
+
+_register()

@@ -1,0 +1,54 @@
+"""The object-storage interface every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    path: str  # "container/dir/.../name", no leading slash
+    size: int
+    etag: str
+    last_modified: datetime
+
+
+class StagedBlob(Protocol):
+    """A blob being written: invisible until :meth:`BlobStore.publish` moves it into place."""
+
+    @property
+    def stream(self) -> BinaryIO: ...
+
+    def close(self) -> int:
+        """Finish writing; returns the size in bytes."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Where exported parts live. Paths are ``/``-separated, relative to the store root."""
+
+    def stage(self, staging_key: str, final_path: str) -> StagedBlob:
+        """Open a new blob for writing under a staging area keyed by ``staging_key``."""
+        ...
+
+    def publish(self, staged: StagedBlob) -> None:
+        """Atomically make a closed staged blob visible at its final path."""
+        ...
+
+    def discard_staging(self, staging_key: str) -> None:
+        """Remove everything staged under ``staging_key`` (a crashed or abandoned export)."""
+        ...
+
+    def info(self, path: str) -> BlobInfo | None:
+        ...
+
+    def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``start..end`` (inclusive) of a published blob."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every published blob under ``prefix``; returns how many."""
+        ...

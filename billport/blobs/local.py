@@ -1,0 +1,111 @@
+"""Blobs as files under one directory (the embedded default).
+
+Parts are written under ``_staging/<key>/`` and renamed into place on publish: a rename
+within one file system is atomic, so a reader never sees a half-written blob, and a
+crashed writer leaves only staging files, removed when its job is taken over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from billport.blobs.base import BlobInfo
+from billport.errors import NotFound
+
+STAGING = "_staging"
+READ_CHUNK = 1 << 20
+
+
+class LocalStagedBlob:
+    def __init__(self, temp_path: Path, final_path: str) -> None:
+        self.temp_path = temp_path
+        self.final_path = final_path
+        self._file: BinaryIO = open(temp_path, "wb")  # noqa: SIM115 - closed in close()
+        self.size = 0
+
+    @property
+    def stream(self) -> BinaryIO:
+        return self._file
+
+    def close(self) -> int:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        self.size = self.temp_path.stat().st_size
+        return self.size
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _resolve(self, path: str) -> Path:
+        """Map a blob path to a file, refusing anything that escapes the root."""
+        parts = [p for p in path.split("/") if p]
+        if not parts or any(p in {".", ".."} or p.startswith(STAGING) for p in parts):
+            raise NotFound("The specified blob does not exist.")
+        return self.root.joinpath(*parts)
+
+    def stage(self, staging_key: str, final_path: str) -> LocalStagedBlob:
+        staging_dir = self.root / STAGING / staging_key
+        staging_dir.mkdir(parents=True, exist_ok=True)
+        return LocalStagedBlob(staging_dir / uuid.uuid4().hex, final_path)
+
+    def publish(self, staged: LocalStagedBlob) -> None:  # type: ignore[override]
+        target = self._resolve(staged.final_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.temp_path, target)
+
+    def discard_staging(self, staging_key: str) -> None:
+        shutil.rmtree(self.root / STAGING / staging_key, ignore_errors=True)
+
+    def info(self, path: str) -> BlobInfo | None:
+        try:
+            target = self._resolve(path)
+            stat = target.stat()
+        except (NotFound, FileNotFoundError, NotADirectoryError):
+            return None
+        if not target.is_file():
+            return None
+        tag = hashlib.sha1(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
+        return BlobInfo(path=path, size=stat.st_size, etag=f'"0x{tag.upper()}"', last_modified=modified)
+
+    def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        target = self._resolve(path)
+        remaining = None if end is None else end - start + 1
+        with open(target, "rb") as handle:
+            handle.seek(start)
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = handle.read(size)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def delete_prefix(self, prefix: str) -> int:
+        base = self._resolve(prefix) if prefix.strip("/") else None
+        if base is None:
+            targets = [p for p in self.root.iterdir() if p.name != STAGING]
+        else:
+            targets = [base]
+        count = 0
+        for target in targets:
+            if target.is_file():
+                target.unlink()
+                count += 1
+            elif target.is_dir():
+                count += sum(1 for p in target.rglob("*") if p.is_file())
+                shutil.rmtree(target)
+        return count

@@ -1,0 +1,67 @@
+"""Where an export's blobs live: Hive-style directories and Spark-style part names (spec §4.3)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from billport.billing.datasets import AttributeSet, Dataset
+
+CONTAINERS = {
+    Dataset.BILLED_RECONCILIATION: "billedreconfastpath",
+    Dataset.UNBILLED_RECONCILIATION: "unbilledreconfastpath",
+    Dataset.BILLED_USAGE: "billedusagefastpath",
+    Dataset.UNBILLED_USAGE: "unbilledusagefastpath",
+}
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows one export covers."""
+
+    tenant_id: str
+    dataset: Dataset
+    attribute_set: AttributeSet
+    billing_month: int
+    invoice_id: str | None = None  # billed
+    currency: str | None = None  # unbilled
+
+    @property
+    def key(self) -> str:
+        """Identifies 'the same export' for manifest reuse."""
+        where = self.invoice_id if self.dataset.billed else f"{self.billing_month}:{self.currency}"
+        return f"{self.dataset.value}:{where}:{self.attribute_set.value}"
+
+
+def root_path(scope: Scope, created: datetime) -> str:
+    """Directory of an export's parts, e.g. ``billedusagefastpath/v1/PartnerTenantId=…/…``."""
+    fragment = f"Fragment={scope.attribute_set.value}/PartitionType=default"
+    container = CONTAINERS[scope.dataset]
+    head = f"PartnerTenantId={scope.tenant_id}/BillingMonth={scope.billing_month}"
+    if scope.dataset.billed:
+        version = created.strftime("%Y%m%d%H%M%S")
+        return f"{container}/v1/{head}/InvoiceId={scope.invoice_id}/InvoiceVersion={version}/{fragment}"
+    snapshot = created.strftime("%Y%m%d%H%M%S")
+    return f"{container}/v1/{snapshot}/{head}/Currency={scope.currency}/{fragment}"
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}-{uuid.uuid4()}.c000.json.gz"
+
+
+def etag(scope_key: str, fingerprint: str) -> str:
+    """A 17-character base62 data version: equal data gives an equal eTag."""
+    number = int.from_bytes(hashlib.sha256(f"{scope_key}|{fingerprint}".encode()).digest()[:13])
+    chars = []
+    for _ in range(17):
+        number, rem = divmod(number, 62)
+        chars.append(_BASE62[rem])
+    return "".join(chars)
+
+
+def short_hash(text: str) -> str:
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:5]).decode().lower()

@@ -1,0 +1,165 @@
+"""Run one export job: resolve its scope, reuse or write the parts, publish, succeed.
+
+Order of visibility: parts are staged, then published, then the manifest row and the
+operation's ``succeeded`` state are written in one transaction — only while this worker
+still holds the lease. A half-written export is never visible.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from billport.billing.operations import FAILED_NO_DATA
+from billport.exports.layout import Scope, etag, root_path
+from billport.exports.writer import write_parts
+from billport.server.services import Services
+from billport.store import exports as export_rows
+from billport.store import manifests as manifest_store
+from billport.store import operations as op_store
+from billport.store.manifests import Manifest
+from billport.store.operations import Operation
+
+BATCH_ROWS = 2000
+SCHEMA_VERSION = "2"
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took the job over; stop without publishing."""
+
+
+class Interrupted(RuntimeError):
+    """The worker is stopping; the job goes back to the queue."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+
+
+def resolve_scope(services: Services, op: Operation) -> Scope | Failure:
+    """The rows ``op`` covers, or the ``failedOperation`` the real service would give."""
+    month = op.billing_month
+    if op.dataset.billed:
+        assert op.invoice_id is not None
+        with services.db.connect() as conn:
+            found = export_rows.invoice_commerce(conn, op.tenant_id, op.invoice_id)
+        if found is None:
+            return Failure(FAILED_NO_DATA, f"No data available for invoice {op.invoice_id}.")
+        commerce, month = found
+        if commerce != "modern":
+            return Failure(
+                FAILED_NO_DATA,
+                f"No reconciliation data available for invoice {op.invoice_id}: the billing "
+                "export covers new-commerce invoices only; use the Partner Center v1 "
+                "line-item API for legacy invoices.",
+            )
+    assert month is not None
+    return Scope(op.tenant_id, op.dataset, op.attribute_set, month, op.invoice_id, op.currency)
+
+
+class ExportJob:
+    """One leased job; ``owner`` is the lease token."""
+
+    def __init__(
+        self, services: Services, op: Operation, owner: str, should_stop: Callable[[], bool]
+    ) -> None:
+        self.services, self.op, self.owner, self.should_stop = services, op, owner, should_stop
+        self._last_beat = time.monotonic()
+
+    def run(self) -> None:
+        scope = resolve_scope(self.services, self.op)
+        if isinstance(scope, Failure):
+            self._fail(scope)
+            return
+        with self.services.db.connect() as conn:
+            count, fingerprint = export_rows.fingerprint(conn, scope)
+            data_format = self.services.settings.data_format
+            reusable = manifest_store.find_reusable(
+                conn, scope.tenant_id, scope.key, fingerprint, data_format
+            )
+        if count == 0:
+            self._fail(Failure(FAILED_NO_DATA, "No data available for the requested parameters."))
+        elif reusable is not None:
+            self._succeed(reusable.manifest_id, None)
+        else:
+            manifest = self._write(scope, fingerprint)
+            self._succeed(manifest.manifest_id, manifest)
+
+    def _write(self, scope: Scope, fingerprint: str) -> Manifest:
+        services = self.services
+        staging = self.op.operation_id
+        services.blobs.discard_staging(staging)  # leftovers of a crashed earlier lease
+        created = services.clock()
+        root = root_path(scope, created)
+        with services.db.connect() as conn:
+            parts = write_parts(
+                export_rows.stream_documents(conn, scope, BATCH_ROWS),
+                store=services.blobs,
+                staging_key=staging,
+                root=root,
+                part_rows=services.settings.part_rows,
+                level=services.settings.gzip_level,
+                on_batch=self._beat,
+            )
+        self._beat(0, force=True)
+        for part in parts:
+            services.blobs.publish(part.staged)
+        services.blobs.discard_staging(staging)
+        return Manifest(
+            manifest_id=str(uuid.uuid4()),
+            tenant_id=scope.tenant_id,
+            dataset=scope.dataset,
+            scope_key=scope.key,
+            fingerprint=fingerprint,
+            etag=etag(scope.key, fingerprint),
+            schema_version=SCHEMA_VERSION,
+            data_format=services.settings.data_format,
+            partition_type="default",
+            root_path=root,
+            blobs=[
+                {"name": p.name, "partitionValue": "default", "sizeInBytes": p.size,
+                 "itemCount": p.rows}
+                for p in parts
+            ],
+            row_count=sum(p.rows for p in parts),
+            size_bytes=sum(p.size for p in parts),
+            created_at=created,
+        )
+
+    def _beat(self, _rows: int, force: bool = False) -> None:
+        """Heartbeat every third of the lease; notice a stop request or a lost lease."""
+        if self.should_stop():
+            raise Interrupted("worker stopping")
+        settings = self.services.settings
+        if not force and time.monotonic() - self._last_beat < settings.lease_seconds / 3:
+            return
+        with self.services.db.begin() as conn:
+            held = op_store.renew_lease(
+                conn, self.op.operation_id, owner=self.owner, now=self.services.clock(),
+                lease_seconds=settings.lease_seconds,
+            )
+        if not held:
+            raise LeaseLost(self.op.operation_id)
+        self._last_beat = time.monotonic()
+
+    def _succeed(self, manifest_id: str, new_manifest: Manifest | None) -> None:
+        with self.services.db.begin() as conn:
+            if new_manifest is not None:
+                manifest_store.insert_manifest(conn, new_manifest)
+            done = op_store.finish_succeeded(
+                conn, self.op.operation_id, owner=self.owner, manifest_id=manifest_id,
+                now=self.services.clock(),
+            )
+            if not done:
+                raise LeaseLost(self.op.operation_id)  # rolls the manifest back
+
+    def _fail(self, failure: Failure) -> None:
+        with self.services.db.begin() as conn:
+            op_store.finish_failed(
+                conn, self.op.operation_id, owner=self.owner, code=failure.code,
+                message=failure.message, now=self.services.clock(),
+            )

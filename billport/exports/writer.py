@@ -1,0 +1,127 @@
+"""gzip JSON-lines parts from batches of pre-rendered documents.
+
+The calling thread reads rows and joins them into chunks; a second thread compresses
+(ISA-L releases the GIL, so on two cores reading and compressing overlap) and writes the
+staged blobs. Memory stays bounded by the queue: a few chunks of a few MB each.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from isal import isal_zlib
+
+from billport.blobs.base import BlobStore, StagedBlob
+from billport.exports.layout import part_name
+
+GZIP_WBITS = 31  # deflate with a gzip container
+QUEUE_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class WrittenPart:
+    name: str
+    rows: int
+    size: int
+    staged: StagedBlob
+
+
+@dataclass
+class _Chunk:
+    part: int
+    data: bytes
+    rows: int
+    last_in_part: bool
+
+
+class _Compressor(threading.Thread):
+    """Consumes chunks, writes one staged gzip blob per part."""
+
+    def __init__(self, store: BlobStore, staging_key: str, root: str, level: int) -> None:
+        super().__init__(name="billport-gzip", daemon=True)
+        self.store, self.staging_key, self.root, self.level = store, staging_key, root, level
+        self.inbox: queue.Queue[_Chunk | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.parts: list[WrittenPart] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        staged: Any = None
+        compressor: Any = None
+        rows = 0
+        name = ""
+        try:
+            while (chunk := self.inbox.get()) is not None:
+                if staged is None:
+                    name = part_name(chunk.part)
+                    staged = self.store.stage(self.staging_key, f"{self.root}/{name}")
+                    compressor = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, GZIP_WBITS)
+                    rows = 0
+                staged.stream.write(compressor.compress(chunk.data))
+                rows += chunk.rows
+                if chunk.last_in_part:
+                    staged.stream.write(compressor.flush())
+                    size = staged.close()
+                    self.parts.append(WrittenPart(name, rows, size, staged))
+                    staged = None
+        except BaseException as exc:  # surfaced to the producer thread
+            self.error = exc
+            while self.inbox.get() is not None:  # drain so the producer never blocks
+                pass
+
+
+class ExportWriteError(RuntimeError):
+    pass
+
+
+def write_parts(
+    batches: Iterable[list[bytes]],
+    *,
+    store: BlobStore,
+    staging_key: str,
+    root: str,
+    part_rows: int,
+    level: int = 1,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[WrittenPart]:
+    """Write the documents as gzip JSON-lines parts of at most ``part_rows`` rows each.
+
+    ``on_batch(rows_so_far)`` is called after every batch (heartbeats, progress).
+    Parts are staged, not published: the caller publishes them with the manifest.
+    """
+    worker = _Compressor(store, staging_key, root, level)
+    worker.start()
+    part, in_part, total = 0, 0, 0
+    try:
+        for batch in batches:
+            start = 0
+            while start < len(batch):
+                take = min(len(batch) - start, part_rows - in_part)
+                lines = batch[start : start + take]
+                data = b"\n".join(lines) + b"\n"
+                in_part += take
+                full = in_part == part_rows
+                _put(worker, _Chunk(part, data, take, full))
+                if full:
+                    part, in_part = part + 1, 0
+                start += take
+            total += len(batch)
+            if on_batch is not None:
+                on_batch(total)
+        if in_part:
+            _put(worker, _Chunk(part, b"", 0, True))
+    finally:
+        worker.inbox.put(None)
+        worker.join()
+    if worker.error is not None:
+        raise ExportWriteError(f"writing export parts failed: {worker.error}") from worker.error
+    return worker.parts
+
+
+def _put(worker: _Compressor, chunk: _Chunk) -> None:
+    if worker.error is not None:
+        raise ExportWriteError(f"writing export parts failed: {worker.error}") from worker.error
+    worker.inbox.put(chunk)

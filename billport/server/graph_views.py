@@ -1,0 +1,65 @@
+"""JSON shapes of the Graph partner billing resources (spec §3–§4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from billport.billing.operations import NAMESPACE, Status
+from billport.services.exports import OperationView
+from billport.store.manifests import Manifest
+
+ODATA_TYPES = {
+    Status.NOT_STARTED: "runningOperation",
+    Status.RUNNING: "runningOperation",
+    Status.SUCCEEDED: "exportSuccessOperation",
+    Status.FAILED: "failedOperation",
+}
+
+
+def timestamp(moment: datetime) -> str:
+    """``2024-10-08T00:57:36.037Z``: UTC, milliseconds, ``Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def manifest_json(manifest: Manifest, *, root_directory: str, sas_token: str) -> dict[str, Any]:
+    return {
+        "id": manifest.manifest_id,
+        "schemaVersion": manifest.schema_version,
+        "dataFormat": manifest.data_format,
+        "createdDateTime": timestamp(manifest.created_at),
+        "eTag": manifest.etag,
+        "partnerTenantId": manifest.tenant_id,
+        "rootDirectory": root_directory,
+        "sasToken": sas_token,
+        "partitionType": manifest.partition_type,
+        "blobCount": len(manifest.blobs),
+        "blobs": [{"name": b["name"], "partitionValue": b["partitionValue"]} for b in manifest.blobs],
+    }
+
+
+def operation_json(
+    view: OperationView,
+    *,
+    service_root: str,
+    manifest: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An operation as Graph shows it; ``manifest`` is the inline ``resourceLocation``."""
+    op = view.operation
+    body: dict[str, Any] = {
+        "@odata.context": f"{service_root}/$metadata#reports/partners/billing/operations/$entity",
+        "@odata.type": f"#{NAMESPACE}.{ODATA_TYPES[op.status]}",
+        "id": op.operation_id,
+        "createdDateTime": timestamp(op.created_at),
+        "lastActionDateTime": timestamp(op.last_action_at),
+        "status": op.status.value,
+    }
+    if op.status is Status.SUCCEEDED and op.manifest_id:
+        body["resourceLocation@odata.navigationLink"] = (
+            f"{service_root}/reports/partners/billing/manifests/{op.manifest_id}"
+        )
+        if manifest is not None:
+            body["resourceLocation"] = manifest
+    if op.status is Status.FAILED:
+        body["error"] = {"code": op.error_code or "", "message": op.error_message or ""}
+    return body

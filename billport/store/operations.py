@@ -1,0 +1,194 @@
+"""Operations: the Graph long-running operation rows, which are also the export jobs.
+
+Leasing: PostgreSQL picks with ``FOR UPDATE SKIP LOCKED``; SQLite (one writer at a time)
+uses a conditional update. Either way a lease is a unique token in ``lease_owner`` with an
+expiry; a worker that stops heartbeating loses the job to the next one that asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.operations import Status
+from billport.store.tables import operations
+
+ops = operations.c
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    tenant_id: str
+    dataset: Dataset
+    attribute_set: AttributeSet
+    invoice_id: str | None
+    billing_period: str | None
+    billing_month: int | None
+    currency: str | None
+    status: Status
+    error_code: str | None
+    error_message: str | None
+    manifest_id: str | None
+    created_at: datetime
+    last_action_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    attempts: int
+    poll_count: int
+
+
+def _operation(row: sa.Row) -> Operation:  # type: ignore[type-arg]
+    return Operation(
+        operation_id=row.operation_id,
+        tenant_id=row.tenant_id,
+        dataset=Dataset.from_code(row.dataset),
+        attribute_set=AttributeSet(row.attribute_set),
+        invoice_id=row.invoice_id,
+        billing_period=row.billing_period,
+        billing_month=row.billing_month,
+        currency=row.currency,
+        status=Status(row.status),
+        error_code=row.error_code,
+        error_message=row.error_message,
+        manifest_id=row.manifest_id,
+        created_at=row.created_at,
+        last_action_at=row.last_action_at,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        attempts=row.attempts,
+        poll_count=row.poll_count,
+    )
+
+
+def insert_operation(conn: sa.Connection, op: Operation) -> None:
+    """Create an operation (and so its job) in the caller's transaction."""
+    conn.execute(
+        operations.insert().values(
+            operation_id=op.operation_id,
+            tenant_id=op.tenant_id,
+            dataset=op.dataset.code,
+            attribute_set=op.attribute_set.value,
+            invoice_id=op.invoice_id,
+            billing_period=op.billing_period,
+            billing_month=op.billing_month,
+            currency=op.currency,
+            status=op.status.value,
+            created_at=op.created_at,
+            last_action_at=op.last_action_at,
+        )
+    )
+
+
+def get_operation(conn: sa.Connection, tenant_id: str, operation_id: str) -> Operation | None:
+    """One operation of one tenant."""
+    query = sa.select(operations).where(
+        ops.operation_id == operation_id, ops.tenant_id == tenant_id
+    )
+    row = conn.execute(query).first()
+    return _operation(row) if row else None
+
+
+def count_poll(conn: sa.Connection, operation_id: str) -> None:
+    """Record that a client read the operation (sandbox progression counts polls)."""
+    conn.execute(
+        operations.update()
+        .where(ops.operation_id == operation_id)
+        .values(poll_count=ops.poll_count + 1)
+    )
+
+
+def _leasable(now: datetime) -> sa.ColumnElement[bool]:
+    expired = sa.and_(ops.status == Status.RUNNING.value, ops.lease_expires_at < now)
+    return sa.or_(ops.status == Status.NOT_STARTED.value, expired)
+
+
+def lease_next(
+    conn: sa.Connection, *, owner: str, now: datetime, lease_seconds: float
+) -> Operation | None:
+    """Take the oldest waiting (or abandoned) job; ``None`` when there is nothing to do."""
+    candidate = sa.select(ops.operation_id).where(_leasable(now)).order_by(ops.created_at).limit(1)
+    if conn.dialect.name == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    operation_id = conn.execute(candidate).scalar()
+    if operation_id is None:
+        return None
+    result = conn.execute(
+        operations.update()
+        .where(ops.operation_id == operation_id, _leasable(now))
+        .values(
+            status=Status.RUNNING.value,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=ops.attempts + 1,
+            last_action_at=now,
+        )
+    )
+    if result.rowcount != 1:
+        return None  # another worker won the race
+    row = conn.execute(sa.select(operations).where(ops.operation_id == operation_id)).one()
+    return _operation(row)
+
+
+def renew_lease(
+    conn: sa.Connection, operation_id: str, *, owner: str, now: datetime, lease_seconds: float
+) -> bool:
+    """Heartbeat: extend the lease; ``False`` if it was lost to another worker."""
+    result = conn.execute(
+        operations.update()
+        .where(
+            ops.operation_id == operation_id,
+            ops.lease_owner == owner,
+            ops.status == Status.RUNNING.value,
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount == 1
+
+
+def finish_succeeded(
+    conn: sa.Connection, operation_id: str, *, owner: str, manifest_id: str, now: datetime
+) -> bool:
+    """Mark the job succeeded with its manifest, if this worker still holds the lease."""
+    result = conn.execute(
+        operations.update()
+        .where(ops.operation_id == operation_id, ops.lease_owner == owner,
+               ops.status == Status.RUNNING.value)
+        .values(status=Status.SUCCEEDED.value, manifest_id=manifest_id, last_action_at=now,
+                lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount == 1
+
+
+def finish_failed(
+    conn: sa.Connection, operation_id: str, *, owner: str, code: str, message: str, now: datetime
+) -> bool:
+    """Mark the job failed (a ``failedOperation``), if this worker still holds the lease."""
+    result = conn.execute(
+        operations.update()
+        .where(ops.operation_id == operation_id, ops.lease_owner == owner,
+               ops.status == Status.RUNNING.value)
+        .values(status=Status.FAILED.value, error_code=code, error_message=message[:1000],
+                last_action_at=now, lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount == 1
+
+
+def count_waiting(conn: sa.Connection, now: datetime) -> int:
+    """Jobs a worker could lease right now."""
+    return int(conn.execute(sa.select(sa.func.count()).where(_leasable(now))).scalar_one())
+
+
+def release_lease(conn: sa.Connection, operation_id: str, *, owner: str, now: datetime) -> bool:
+    """Hand a job back to the queue (clean shutdown, retryable error)."""
+    result = conn.execute(
+        operations.update()
+        .where(ops.operation_id == operation_id, ops.lease_owner == owner,
+               ops.status == Status.RUNNING.value)
+        .values(status=Status.NOT_STARTED.value, lease_owner=None, lease_expires_at=None,
+                last_action_at=now)
+    )
+    return result.rowcount == 1
