@@ -30,6 +30,7 @@ class Settings:
     public_url: str = ""  # base URL used in Location / rootDirectory; empty: from request
     # Authentication
     token_lifetime: int = 3600
+    dev_issuer: str = "https://login.billport.local"  # `iss` prefix of dev tokens; never fetched
     trusted_issuer: str = ""  # external issuer (e.g. Entra ID / Keycloak) instead of the dev one
     trusted_jwks_url: str = ""
     admin_token: str = ""

@@ -1,5 +1,223 @@
-"""Placeholder until this router lands."""
+"""The development issuer's endpoints, at Entra ID's paths: token, JWKS, OpenID configuration.
 
-from fastapi import APIRouter
+Errors here use the OAuth2 shape (``{"error", "error_description", ...}``) like Entra, not
+the Graph envelope, so they are returned directly rather than raised.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Annotated
+from urllib.parse import unquote_plus
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from billport.auth.grant import (
+    TENANT_ALIASES,
+    ClientCredentialsRequest,
+    OAuthError,
+    client_credentials,
+)
+from billport.auth.issuer import dev_issuer
+from billport.server.services import Services, get_services
+from billport.store.clients import partner_exists
+
+router = APIRouter(tags=["identity"])
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+FormField = Annotated[str | None, Form()]
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenResponse(BaseModel):
+    token_type: str = "Bearer"
+    expires_in: int
+    ext_expires_in: int
+    access_token: str
+
+
+class OAuthErrorBody(BaseModel):
+    error: str
+    error_description: str
+    error_codes: list[int]
+    timestamp: str
+    trace_id: str
+    correlation_id: str
+
+
+class JsonWebKey(BaseModel):
+    kty: str
+    use: str
+    alg: str
+    kid: str
+    n: str
+    e: str
+
+
+class JsonWebKeySet(BaseModel):
+    keys: list[JsonWebKey]
+
+
+class OpenIdConfiguration(BaseModel):
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    authorization_endpoint: str
+    token_endpoint_auth_methods_supported: list[str]
+    grant_types_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    response_types_supported: list[str]
+    subject_types_supported: list[str]
+    scopes_supported: list[str]
+    tenant_region_scope: str | None = None
+    cloud_instance_name: str
+
+
+OAUTH_ERRORS = {
+    400: {"model": OAuthErrorBody, "description": "invalid_request, invalid_scope, ..."},
+    401: {"model": OAuthErrorBody, "description": "invalid_client: unknown client or bad secret"},
+}
+
+
+def oauth_error(services: Services, exc: OAuthError, headers: dict[str, str]) -> JSONResponse:
+    trace = str(uuid.uuid4())
+    body = OAuthErrorBody(
+        error=exc.error,
+        error_description=f"{exc.description} Trace ID: {trace} "
+        f"Timestamp: {services.clock():%Y-%m-%d %H:%M:%SZ}",
+        error_codes=[exc.code] if exc.code else [],
+        timestamp=f"{services.clock():%Y-%m-%d %H:%M:%SZ}",
+        trace_id=trace,
+        correlation_id=str(uuid.uuid4()),
+    )
+    return JSONResponse(body.model_dump(), status_code=exc.status, headers={**NO_STORE, **headers})
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """Client id and secret from ``Authorization: Basic`` (RFC 6749 §2.3.1), if sent."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OAuthError("invalid_client", "Malformed HTTP Basic credentials.", status=401) from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise OAuthError("invalid_client", "Malformed HTTP Basic credentials.", status=401)
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def client_auth(
+    request: Request, client_id: str | None, client_secret: str | None
+) -> tuple[str | None, str | None]:
+    """The client's credentials from the form or Basic auth; both at once is refused."""
+    basic = basic_credentials(request)
+    if basic is None:
+        return client_id, client_secret
+    if client_secret or (client_id and client_id != basic[0]):
+        raise OAuthError(
+            "invalid_request", "Use one client authentication method, not both.", code=900144
+        )
+    return basic
+
+
+def base_url(request: Request, services: Services) -> str:
+    return (services.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+@router.post(
+    "/{tenant}/oauth2/v2.0/token",
+    response_model=TokenResponse,
+    responses=OAUTH_ERRORS,
+    summary="Dev issuer: OAuth2 client-credentials token (Entra ID v2 shape)",
+)
+def token(
+    tenant: str,
+    request: Request,
+    services: ServicesDep,
+    grant_type: FormField = None,
+    client_id: FormField = None,
+    client_secret: FormField = None,
+    scope: FormField = None,
+) -> JSONResponse:
+    basic = request.headers.get("authorization", "").lower().startswith("basic")
+    try:
+        client_id, client_secret = client_auth(request, client_id, client_secret)
+        grant = ClientCredentialsRequest(tenant, grant_type, client_id, client_secret, scope)
+        issued = client_credentials(
+            grant,
+            db=services.db,
+            keys=services.keys,
+            settings=services.settings,
+            now=services.clock(),
+        )
+    except OAuthError as exc:
+        challenge = (
+            {"WWW-Authenticate": 'Basic realm="billport"'} if basic and exc.status == 401 else {}
+        )
+        return oauth_error(services, exc, challenge)
+    body = TokenResponse(
+        expires_in=issued.expires_in,
+        ext_expires_in=issued.expires_in,
+        access_token=issued.access_token,
+    )
+    return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+@router.get(
+    "/{tenant}/discovery/v2.0/keys",
+    response_model=JsonWebKeySet,
+    summary="Dev issuer: public signing keys (JWKS)",
+)
+def keys(tenant: str, services: ServicesDep) -> JsonWebKeySet:
+    return JsonWebKeySet.model_validate(services.keys.jwks())
+
+
+@router.get(
+    "/{tenant}/v2.0/.well-known/openid-configuration",
+    response_model=OpenIdConfiguration,
+    responses={400: {"model": OAuthErrorBody, "description": "invalid_tenant: unknown tenant"}},
+    summary="Dev issuer: OpenID Connect discovery document",
+)
+def openid_configuration(
+    tenant: str, request: Request, services: ServicesDep
+) -> OpenIdConfiguration | JSONResponse:
+    if tenant.lower() not in TENANT_ALIASES and not _is_partner(services, tenant):
+        error = OAuthError(
+            "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.", code=90002
+        )
+        return oauth_error(services, error, {})
+    return discovery_document(base_url(request, services), tenant, services)
+
+
+def _is_partner(services: Services, tenant: str) -> bool:
+    with services.db.connect() as conn:
+        return partner_exists(conn, tenant)
+
+
+def discovery_document(base: str, tenant: str, services: Services) -> OpenIdConfiguration:
+    """Entra's discovery shape; aliases like ``common`` get the ``{tenantid}`` issuer template."""
+    issuer_tenant = "{tenantid}" if tenant.lower() in TENANT_ALIASES else tenant
+    return OpenIdConfiguration(
+        issuer=dev_issuer(services.settings, issuer_tenant),
+        token_endpoint=f"{base}/{tenant}/oauth2/v2.0/token",
+        jwks_uri=f"{base}/{tenant}/discovery/v2.0/keys",
+        # Not served (app-only issuer), but MSAL refuses a discovery document without it.
+        authorization_endpoint=f"{base}/{tenant}/oauth2/v2.0/authorize",
+        token_endpoint_auth_methods_supported=["client_secret_post", "client_secret_basic"],
+        grant_types_supported=["client_credentials"],
+        id_token_signing_alg_values_supported=["RS256"],
+        response_types_supported=["token"],
+        subject_types_supported=["pairwise"],
+        scopes_supported=[
+            "https://graph.microsoft.com/.default",
+            "https://api.partnercenter.microsoft.com/.default",
+        ],
+        tenant_region_scope=None,
+        cloud_instance_name="billport.local",
+    )

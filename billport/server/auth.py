@@ -1,0 +1,91 @@
+"""FastAPI dependencies that turn ``Authorization: Bearer`` into a Principal.
+
+Routes declare what they need in their signature::
+
+    @router.get("/v1/invoices", responses=AUTH_RESPONSES)
+    def list_invoices(principal: PartnerCenterPrincipal) -> ...:
+        ... principal.tenant_id ...
+
+Failures raise AuthenticationError (401) / PermissionDenied (403); the error handlers give
+them the envelope of the route's API surface.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
+from billport.auth.validation import Principal, validate_token
+from billport.errors import AuthenticationError, PermissionDenied
+from billport.server.services import Services
+from billport.store.clients import partner_exists
+
+__all__ = [
+    "AUTH_RESPONSES",
+    "GraphPrincipal",
+    "PartnerCenterPrincipal",
+    "Principal",
+    "bearer_token",
+    "graph_principal",
+    "partner_center_principal",
+]
+
+# Only documents the scheme in OpenAPI; the header is parsed below for precise errors.
+_bearer_scheme = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="Entra ID style access token (dev issuer: POST /{tenant}/oauth2/v2.0/token).",
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
+
+# Merge into a route's ``responses=`` so the OpenAPI schema lists the auth failures.
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, malformed, expired or untrusted access token"},
+    403: {"description": "Valid token, but the caller may not use this API"},
+}
+
+
+def bearer_token(request: Request) -> str:
+    """The raw token of the ``Authorization: Bearer`` header; 401 if absent or malformed."""
+    header = request.headers.get("authorization")
+    if not header or not header.strip():
+        raise AuthenticationError("Access token is empty.")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+        raise AuthenticationError("The Authorization header must be 'Bearer <access token>'.")
+    return token.strip()
+
+
+def _authenticate(request: Request, audience: str) -> Principal:
+    services: Services = request.app.state.services
+    principal = validate_token(
+        bearer_token(request),
+        expected_audience=audience,
+        keys=services.keys,
+        settings=services.settings,
+        now=services.clock(),
+    )
+    with services.db.connect() as conn:
+        known = partner_exists(conn, principal.tenant_id)
+    if not known:
+        raise PermissionDenied(
+            f"Tenant {principal.tenant_id} is not a partner tenant known to this service."
+        )
+    return principal
+
+
+def graph_principal(request: Request, _: BearerCredentials) -> Principal:
+    """Caller of a Graph route: audience Graph and ``PartnerBilling.Read.All``."""
+    return _authenticate(request, GRAPH_AUDIENCE)
+
+
+def partner_center_principal(request: Request, _: BearerCredentials) -> Principal:
+    """Caller of a Partner Center route: audience ``https://api.partnercenter.microsoft.com``."""
+    return _authenticate(request, PARTNER_CENTER_AUDIENCE)
+
+
+GraphPrincipal = Annotated[Principal, Depends(graph_principal)]
+PartnerCenterPrincipal = Annotated[Principal, Depends(partner_center_principal)]
