@@ -101,7 +101,7 @@ def upgrade() -> None:
     sa.Column('mpn_id', sa.String(length=20), nullable=False),
     sa.Column('domain_name', sa.String(length=200), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
-    sa.Column('is_default', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('is_default', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', billport.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_partners'))
     )
