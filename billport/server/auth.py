@@ -54,9 +54,12 @@ def bearer_token(request: Request) -> str:
     if not header or not header.strip():
         raise AuthenticationError("Access token is empty.")
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+    token = token.strip()
+    if scheme.lower() == "bearer" and not token:
+        raise AuthenticationError("Access token is empty.")
+    if scheme.lower() != "bearer" or " " in token:
         raise AuthenticationError("The Authorization header must be 'Bearer <access token>'.")
-    return token.strip()
+    return token
 
 
 def _authenticate(request: Request, audience: str) -> Principal:
