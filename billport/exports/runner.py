@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from billport.billing.operations import FAILED_NO_DATA
 from billport.exports.layout import Scope, etag, root_path
-from billport.exports.writer import write_parts
+from billport.exports.writer import WrittenPart, write_parts
 from billport.server.services import Services
 from billport.store import exports as export_rows
 from billport.store import manifests as manifest_store
@@ -95,16 +95,11 @@ class ExportJob:
         services.blobs.discard_staging(staging)  # leftovers of a crashed earlier lease
         created = services.clock()
         root = root_path(scope, created)
-        with services.db.connect() as conn:
-            parts = write_parts(
-                export_rows.stream_documents(conn, scope, BATCH_ROWS),
-                store=services.blobs,
-                staging_key=staging,
-                root=root,
-                part_rows=services.settings.part_rows,
-                level=services.settings.gzip_level,
-                on_batch=self._beat,
-            )
+        try:
+            parts = self._write_parts(scope, staging, root)
+        except BaseException:
+            services.blobs.discard_staging(staging)
+            raise
         self._beat(0, force=True)
         for part in parts:
             services.blobs.publish(part.staged)
@@ -129,6 +124,19 @@ class ExportJob:
             size_bytes=sum(p.size for p in parts),
             created_at=created,
         )
+
+    def _write_parts(self, scope: Scope, staging: str, root: str) -> list[WrittenPart]:
+        services = self.services
+        with services.db.connect() as conn:
+            return write_parts(
+                export_rows.stream_documents(conn, scope, BATCH_ROWS),
+                store=services.blobs,
+                staging_key=staging,
+                root=root,
+                part_rows=services.settings.part_rows,
+                level=services.settings.gzip_level,
+                on_batch=self._beat,
+            )
 
     def _beat(self, _rows: int, force: bool = False) -> None:
         """Heartbeat every third of the lease; notice a stop request or a lost lease."""

@@ -71,6 +71,9 @@ class _Compressor(threading.Thread):
             self.error = exc
             while self.inbox.get() is not None:  # drain so the producer never blocks
                 pass
+        finally:
+            if staged is not None:  # producer gave up mid-part: close; staging is discarded
+                staged.close()
 
 
 class ExportWriteError(RuntimeError):
