@@ -1,0 +1,53 @@
+"""The azure-storage-blob SDK downloads an export through billport's signed URLs."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.storage.blob import BlobClient
+
+from billport.jobs.worker import Worker
+from billport.server.app import create_app, open_services
+from billport.settings import Settings
+from tests.support import exports as data
+from tests.support.live_server import serve_in_thread
+
+
+def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> None:
+    services = open_services(settings.replace(part_rows=4))
+    data.build_dataset(services, rows=9)
+    app = create_app(services.settings, services=services, run_worker=False)
+    try:
+        with serve_in_thread(app) as base, httpx.Client(base_url=base) as http:
+            headers = data.graph_headers(services)
+            response = http.post("/v1.0/reports/partners/billing/reconciliation/billed/"
+                                 "microsoft.graph.partners.billing.export",
+                                 json={"invoiceId": data.MODERN}, headers=headers)
+            assert response.status_code == 202
+            Worker(services).run(once=True)
+            manifest = http.get(response.headers["Location"], headers=headers).json()[
+                "resourceLocation"]
+            lines: list[bytes] = []
+            for blob in manifest["blobs"]:
+                url = f"{manifest['rootDirectory']}/{blob['name']}?{manifest['sasToken']}"
+                client = BlobClient.from_blob_url(url)
+                downloader = client.download_blob()
+                content = downloader.readall()
+                assert downloader.size == len(content)
+                assert client.get_blob_properties().size == len(content)
+                lines += gzip.decompress(content).splitlines()
+            assert lines == data.stored_docs(services, data.Dataset.BILLED_RECONCILIATION,
+                                             data.AttributeSet.FULL, tenant_id=data.TENANT,
+                                             invoice_id=data.MODERN)
+            bad = f"{manifest['rootDirectory']}/{manifest['blobs'][0]['name']}?" + manifest[
+                "sasToken"].replace("sp=rl", "sp=r")
+            try:
+                BlobClient.from_blob_url(bad).download_blob().readall()
+            except (ClientAuthenticationError, HttpResponseError) as error:
+                assert error.status_code == 403
+            else:
+                raise AssertionError("a tampered SAS must be refused")
+    finally:
+        services.db.dispose()
