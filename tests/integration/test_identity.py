@@ -176,6 +176,10 @@ def test_json_body_is_not_a_token_request(http: TestClient, app_client: Client) 
     _error(response, 400, "invalid_request")
 
 
+def test_no_body(http: TestClient, app_client: Client) -> None:
+    _error(http.post(TOKEN_PATH), 400, "invalid_request")
+
+
 def test_jwks(http: TestClient, services: Services) -> None:
     response = http.get(f"/{PARTNER_TENANT}/discovery/v2.0/keys")
     assert response.status_code == 200

@@ -29,8 +29,16 @@ from billport.store.clients import partner_exists
 router = APIRouter(tags=["identity"])
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-FormField = Annotated[str | None, Form()]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenRequest(BaseModel):
+    """Client-credentials request; every field is optional so omissions get OAuth2 errors."""
+
+    grant_type: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = None
 
 
 class TokenResponse(BaseModel):
@@ -140,15 +148,14 @@ def token(
     tenant: str,
     request: Request,
     services: ServicesDep,
-    grant_type: FormField = None,
-    client_id: FormField = None,
-    client_secret: FormField = None,
-    scope: FormField = None,
+    form: Annotated[TokenRequest, Form()],
 ) -> JSONResponse:
     basic = request.headers.get("authorization", "").lower().startswith("basic")
     try:
-        client_id, client_secret = client_auth(request, client_id, client_secret)
-        grant = ClientCredentialsRequest(tenant, grant_type, client_id, client_secret, scope)
+        client_id, client_secret = client_auth(request, form.client_id, form.client_secret)
+        grant = ClientCredentialsRequest(
+            tenant, form.grant_type, client_id, client_secret, form.scope
+        )
         issued = client_credentials(
             grant,
             db=services.db,
