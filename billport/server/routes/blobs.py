@@ -54,16 +54,6 @@ def _headers(info: BlobInfo) -> dict[str, str]:
     }
 
 
-@router.api_route(
-    "/blobs/{path:path}",
-    methods=["GET", "HEAD"],
-    summary="Download an exported blob with its SAS token",
-    responses={200: {"description": "The blob", "content": {"application/octet-stream": {}}},
-               206: {"description": "A byte range of the blob"},
-               403: {"description": "Missing, expired or tampered SAS (Azure XML error)"},
-               404: {"description": "No such blob"},
-               416: {"description": "Range not satisfiable"}},
-)
 def download(path: str, request: Request,
              services: Annotated[Services, Depends(get_services)]) -> Response:
     try:
@@ -89,3 +79,18 @@ def download(path: str, request: Request,
         return Response(status_code=status, headers=headers)
     return StreamingResponse(services.blobs.read(path, start, end), status_code=status,
                              headers=headers)
+
+
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "The blob", "content": {"application/octet-stream": {}}},
+    206: {"description": "A byte range of the blob"},
+    403: {"description": "Missing, expired or tampered SAS (Azure XML error)"},
+    404: {"description": "No such blob"},
+    416: {"description": "Range not satisfiable"},
+}
+for _method in ("GET", "HEAD"):
+    router.add_api_route(
+        "/blobs/{path:path}", download, methods=[_method], responses=_RESPONSES,
+        summary=f"{_method} an exported blob with its SAS token",
+        operation_id=f"{_method.lower()}_blob", response_class=Response,
+    )
