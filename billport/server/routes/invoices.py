@@ -15,7 +15,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from billport.billing.invoices import MAX_OFFSET, MAX_PAGE_SIZE, Invoice, InvoiceDetail
 from billport.server.auth import PartnerCenterPrincipal
@@ -26,8 +26,11 @@ from billport.services.invoices import InvoicePage
 # --- wire shaping ------------------------------------------------------------------------
 
 
-class PartnerCenterJSONResponse(Response):
-    """JSON with the exact ``Content-Type`` Partner Center sends."""
+class PartnerCenterJSONResponse(JSONResponse):
+    """JSON with the exact ``Content-Type`` Partner Center sends.
+
+    A ``JSONResponse`` subclass so FastAPI documents bodies as JSON in the OpenAPI schema.
+    """
 
     media_type = "application/json; charset=utf-8"
 
