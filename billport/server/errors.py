@@ -67,7 +67,8 @@ def partner_center_error(request: Request, status: int, description: str) -> JSO
         "data": [],
         "source": "PartnerFD",
     }
-    return JSONResponse(body, status_code=status)
+    # Partner Center answers errors with the same Content-Type as successes (spec §5.2).
+    return JSONResponse(body, status_code=status, media_type="application/json; charset=utf-8")
 
 
 def graph_error(
