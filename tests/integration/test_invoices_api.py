@@ -159,6 +159,7 @@ def ids(body: dict[str, Any]) -> list[str]:
 
 def assert_fault(response: Any, status: int, fragment: str) -> None:
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     body = response.json()
     assert set(body) == {"code", "description", "data", "source"}
     assert isinstance(body["code"], int)
