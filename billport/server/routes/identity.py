@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -85,7 +85,7 @@ class OpenIdConfiguration(BaseModel):
     cloud_instance_name: str
 
 
-OAUTH_ERRORS = {
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthErrorBody, "description": "invalid_request, invalid_scope, ..."},
     401: {"model": OAuthErrorBody, "description": "invalid_client: unknown client or bad secret"},
 }
