@@ -12,15 +12,15 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from billport.auth.issuer import PARTNER_CENTER_AUDIENCE, issue_token
 from billport.server.app import create_app, open_services
 from billport.server.services import Services
 from billport.settings import Settings
-from billport.store.tables import invoices, partners
+from billport.store.tables import invoices
+from tests.support import tokens
+from tests.support.tokens import make_partner
 
 TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
 OTHER_TENANT = "6e75cca6-0000-4000-8000-000000000002"
-WHEN = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 SEED_HEADERS = {
     "Accept": "application/json",
@@ -108,20 +108,10 @@ MODERN_IDS = [r.invoice_id for r in MODERN]
 
 
 def insert_fixture_data(services: Services) -> None:
+    make_partner(services.db, TENANT, is_default=True)
+    make_partner(services.db, OTHER_TENANT, client_id="22222222-2222-4333-8444-555555555555")
+    rows = [*LEGACY, *MODERN, AMENDMENT, AMENDMENT_2023, FOREIGN]
     with services.db.begin() as conn:
-        for tenant in (TENANT, OTHER_TENANT):
-            conn.execute(
-                partners.insert().values(
-                    tenant_id=tenant,
-                    name=f"Partner {tenant[:4]}",
-                    mpn_id="1234567",
-                    domain_name="partner.example",
-                    country="GB",
-                    is_default=tenant == TENANT,
-                    created_at=WHEN,
-                )
-            )
-        rows = [*LEGACY, *MODERN, AMENDMENT, AMENDMENT_2023, FOREIGN]
         conn.execute(invoices.insert(), [row.values() for row in rows])
 
 
@@ -134,16 +124,7 @@ def services(settings: Settings) -> Iterator[Services]:
 
 
 def bearer(services: Services, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
-    token = issue_token(
-        services.keys,
-        services.settings,
-        tenant_id=tenant,
-        client_id="11111111-2222-3333-4444-555555555555",
-        audience=PARTNER_CENTER_AUDIENCE,
-        roles=(),
-        extra_claims=claims,
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return tokens.bearer(services, None, tenant, "partner-center", **claims)
 
 
 @pytest.fixture
@@ -471,8 +452,6 @@ def test_graph_token_is_refused(client: TestClient, services: Services) -> None:
     assert client.get("/v1/invoices/D02005YFHI", headers=headers).status_code == 401
 
 
-# The blob routes (not ours) currently register GET and HEAD under one operation id.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     listing = schema["paths"]["/v1/invoices"]["get"]
