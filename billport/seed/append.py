@@ -16,6 +16,7 @@ from billport.seed import catalog
 from billport.seed.generator import (
     SeedOptions,
     build_partners,
+    client_for,
     invoiced_periods,
     write_reference,
 )
@@ -75,7 +76,7 @@ def _ensure_tenant(conn: sa.Connection, rng: random.Random, now: datetime) -> st
     tenant = default_tenant_id(conn)
     if tenant is None:
         partner = build_partners(rng, SeedOptions(tenants=1, customers=10), now)[0]
-        write_reference(conn, rng, [partner])
+        write_reference(conn, [partner], [client_for(rng, partner)])
         tenant = partner.tenant_id
     return tenant
 

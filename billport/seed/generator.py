@@ -138,7 +138,7 @@ def catalogue_rows() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
 
 
 def write_reference(
-    conn: sa.Connection, rng: random.Random, partners: Sequence[Partner]
+    conn: sa.Connection, partners: Sequence[Partner], credentials: Sequence[dict[str, str]]
 ) -> list[Client]:
     """Partners, their dev clients, customers and the catalogue."""
     loading.insert_partners(conn, [
@@ -153,9 +153,9 @@ def write_reference(
             tenant_id=p.tenant_id,
             display_name=f"{p.name} (dev)",
             created_at=p.created_at,
-            **client_for(rng, p),
+            **credential,
         )
-        for p in partners
+        for p, credential in zip(partners, credentials, strict=True)
     ]
     loading.insert_customers(conn, [
         {"tenant_id": c.tenant_id, "customer_id": c.customer_id, "name": c.name,
@@ -238,18 +238,11 @@ def build_partners(
     ]
 
 
-def _write_jobs(
-    conn: sa.Connection,
-    rng: random.Random,
-    jobs: Sequence[_Job],
-    pools: dict[str, tuple[list[ReconTemplate], list[UsageTemplate]]],
-    options: SeedOptions,
-    report: SeedReport,
-) -> None:
+def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: SeedReport) -> None:
     """Render and insert every job's rows; invoice sums and counts end up in ``report``."""
 
     def produce() -> Iterator[list[Row]]:
-        return job_batches(rng, jobs, pools, options.batch_size, report.line_items)
+        return plan.batches(options.batch_size, report.line_items)
 
     if not (options.parallel and can_fork()):
         loading.write_line_items(conn, produce())
@@ -258,7 +251,7 @@ def _write_jobs(
     def summarise() -> tuple[dict[tuple[str, str], int], dict[Dataset, int]]:
         sums = {
             (j.invoice.tenant_id, j.invoice.invoice_id): j.invoice.line_cents
-            for j in jobs
+            for j in plan.jobs
             if j.invoice is not None
         }
         return sums, report.line_items
@@ -267,9 +260,60 @@ def _write_jobs(
     loading.write_line_items(conn, forked_batches(produce, summarise, result))
     sums, counted = result[0]
     report.line_items.update(counted)
-    for job in jobs:
+    for job in plan.jobs:
         if job.invoice is not None:
             job.invoice.line_cents = sums[(job.invoice.tenant_id, job.invoice.invoice_id)]
+
+
+@dataclass
+class Plan:
+    """Everything decided before the first line item: entities, templates and jobs."""
+
+    rng: random.Random
+    partners: list[Partner]
+    credentials: list[dict[str, str]]  # client_id/secret per partner
+    periods: list[Period]
+    invoices: list[Invoice]
+    pools: dict[str, tuple[list[ReconTemplate], list[UsageTemplate]]]
+    jobs: list[_Job]
+
+    def batches(self, batch_size: int, counted: dict[Dataset, int]) -> Iterator[list[Row]]:
+        """Every line item row, in storage order (draws from ``rng``: iterate once)."""
+        return job_batches(self.rng, self.jobs, self.pools, batch_size, counted)
+
+
+def make_plan(
+    options: SeedOptions,
+    now: datetime,
+    *,
+    fixed_partners: Sequence[dict] = (),  # type: ignore[type-arg]
+    invoice_hook: InvoiceHook | None = None,
+    reserved_ids: set[str] | None = None,
+) -> Plan:
+    """Partners, invoices, templates and per-scope row counts for ``options``."""
+    rng = random.Random(options.seed)
+    partners = build_partners(rng, options, now, fixed_partners)
+    credentials = [client_for(rng, p) for p in partners]
+    periods = invoiced_periods(now, options.months)
+    numbers = InvoiceNumbers(rng, reserved_ids)
+    invoices: list[Invoice] = []
+    for partner in partners:
+        own = make_invoices(rng, partner, periods, numbers)
+        invoices.extend(invoice_hook(partner, own) if invoice_hook else own)
+    since = periods[0].start if periods else Period.of(now).start
+    pools = {p.tenant_id: partner_pools(rng, p, since) for p in partners}
+    jobs = _jobs(partners, invoices, now, options.line_items)
+    return Plan(rng, partners, credentials, periods, invoices, pools, jobs)
+
+
+def settle_invoices(plan: Plan) -> None:
+    """Modern invoices total their reconciliation lines; older ones are paid."""
+    newest = plan.periods[-1] if plan.periods else None
+    for invoice in plan.invoices:
+        if invoice.commerce == "modern":
+            invoice.total_charges = (Decimal(invoice.line_cents) / 100).quantize(CENT)
+            paid = invoice.period != newest
+            invoice.paid_amount = invoice.total_charges if paid else Decimal("0")
 
 
 def seed_store(
@@ -281,26 +325,18 @@ def seed_store(
     invoice_hook: InvoiceHook | None = None,
     reserved_ids: set[str] | None = None,
 ) -> SeedReport:
-    """Generate and store a dataset; the store must be empty (see :func:`ensure_empty`)."""
-    rng = random.Random(options.seed)
-    partners = build_partners(rng, options, now, fixed_partners)
-    periods = invoiced_periods(now, options.months)
-    numbers = InvoiceNumbers(rng, reserved_ids)
-    invoices: list[Invoice] = []
-    for partner in partners:
-        own = make_invoices(rng, partner, periods, numbers)
-        invoices.extend(invoice_hook(partner, own) if invoice_hook else own)
-    since = periods[0].start if periods else Period.of(now).start
-    pools = {p.tenant_id: partner_pools(rng, p, since) for p in partners}
-    jobs = _jobs(partners, invoices, now, options.line_items)
-    report = SeedReport(partners, [], invoices)
+    """Generate and store a dataset in one transaction; the store must be empty."""
+    plan = make_plan(
+        options,
+        now,
+        fixed_partners=fixed_partners,
+        invoice_hook=invoice_hook,
+        reserved_ids=reserved_ids,
+    )
+    report = SeedReport(plan.partners, [], plan.invoices)
     with loading.bulk_transaction(db.engine) as conn:
-        report.clients = write_reference(conn, rng, partners)
-        _write_jobs(conn, rng, jobs, pools, options, report)
-        for invoice in invoices:
-            if invoice.commerce == "modern":
-                invoice.total_charges = (Decimal(invoice.line_cents) / 100).quantize(CENT)
-                paid = periods and invoice.period != periods[-1]
-                invoice.paid_amount = invoice.total_charges if paid else Decimal("0")
-        loading.insert_invoices(conn, [i.row() for i in invoices])
+        report.clients = write_reference(conn, plan.partners, plan.credentials)
+        _write_jobs(conn, plan, options, report)
+        settle_invoices(plan)
+        loading.insert_invoices(conn, [i.row() for i in plan.invoices])
     return report
