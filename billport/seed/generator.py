@@ -241,10 +241,14 @@ def build_partners(
 def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: SeedReport) -> None:
     """Render and insert every job's rows; invoice sums and counts end up in ``report``."""
 
-    def produce() -> Iterator[list[Row]]:
-        return plan.batches(options.batch_size, report.line_items)
+    parallel = options.parallel and can_fork()
+    # Smaller batches in parallel mode keep the shared-memory slots small and the pipeline full.
+    size = min(options.batch_size, 5_000) if parallel else options.batch_size
 
-    if not (options.parallel and can_fork()):
+    def produce() -> Iterator[list[Row]]:
+        return plan.batches(size, report.line_items)
+
+    if not parallel:
         loading.write_line_items(conn, produce())
         return
 

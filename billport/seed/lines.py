@@ -15,26 +15,35 @@ from datetime import datetime, timedelta
 
 from billport.billing.datasets import Dataset
 from billport.seed.pools import ReconTemplate, UsageTemplate
-from billport.seed.templates import Compiled, datetime_text
+from billport.seed.templates import Compiled, Slot, datetime_text
 from billport.seed.world import Period
 
 # (tenant_id, dataset, invoice_id, billing_month, currency, customer_id, charge_type, total,
 #  rev, doc_full, doc_basic): the order of billport.store.loading.LINE_ITEM_COLUMNS
 Row = tuple[str, int, str | None, int, str, str, str, str, int, bytes, bytes]
 
+# Row arguments, in order: (day, charge, quantity, subtotal whole, fraction, tax whole,
+# fraction, total whole, fraction, day, quantity).
 RECON_SLOTS = (
-    "OrderDate",
-    "ChargeType",
-    "Quantity",
-    "Subtotal",
-    "TaxTotal",
-    "Total",
-    "ChargeStartDate",
-    "BillableQuantity",
+    Slot("OrderDate", '"%s"'),
+    Slot("ChargeType", '"%s"'),
+    Slot("Quantity", "%d"),
+    Slot("Subtotal", "%d.%02d", 2),
+    Slot("TaxTotal", "%d.%02d", 2),
+    Slot("Total", "%d.%02d", 2),
+    Slot("ChargeStartDate", '"%s"'),
+    Slot("BillableQuantity", "%d.00"),
 )
-USAGE_SLOTS = ("UsageDate", "Quantity", "BillingPreTaxTotal", "PricingPreTaxTotal")
+# (day, quantity whole, fraction, billing total whole, fraction, pricing whole, fraction)
+USAGE_SLOTS = (
+    Slot("UsageDate", '"%s"'),
+    Slot("Quantity", "%d.%06d", 2),
+    Slot("BillingPreTaxTotal", "%d.%06d", 2),
+    Slot("PricingPreTaxTotal", "%d.%06d", 2),
+)
 # Cycle charges dominate real reconciliation files; the others start mid-period.
 CHARGE_TYPES = ("Cycle charge",) * 5 + ("New", "Renew", "Add quantity")
+CHARGE_BYTES = tuple(c.encode() for c in CHARGE_TYPES)
 
 
 @dataclass(frozen=True)
@@ -48,10 +57,10 @@ class Scope:
     invoice_id: str | None  # billed datasets only
     last_day: datetime  # latest charge / usage day (today for the open period)
 
-    def days(self) -> list[str]:
+    def days(self) -> list[bytes]:
         """The period's days up to ``last_day`` as exported datetime text."""
         count = max(1, (self.last_day - self.period.start).days + 1)
-        return [datetime_text(self.period.start + timedelta(days=d)) for d in range(count)]
+        return [datetime_text(self.period.start + timedelta(days=d)).encode() for d in range(count)]
 
 
 def _compile_recon(scope: Scope, templates: Sequence[ReconTemplate]) -> list[tuple]:  # type: ignore[type-arg]
@@ -130,36 +139,18 @@ def recon_rows(
             r = bits(64)
             full, basic, pick_full, pick_basic, customer, effective, tax_bp = compiled[r % ntpl]
             r >>= 16
-            charge = CHARGE_TYPES[r & 7]
-            day = days[0] if charge == "Cycle charge" else days[(r >> 3) % ndays]
+            kind = r & 7
+            day = days[0] if kind < 5 else days[(r >> 3) % ndays]  # cycle charges: day one
             quantity = 1 + ((r >> 12) & 63)
             sub = (effective * quantity + 5_000) // 10_000
             tax = (sub * tax_bp + 5_000) // 10_000
             total = sub + tax
             total_cents += total
-            total_text = "%d.%02d" % divmod(total, 100)
-            qty = str(quantity)
-            values = (
-                day,
-                charge,
-                qty,
-                "%d.%02d" % divmod(sub, 100),
-                "%d.%02d" % divmod(tax, 100),
-                total_text,
-                day,
-                qty + ".00",
-            )
-            append(
-                (
-                    *head,
-                    customer,
-                    charge,
-                    total_text,
-                    0,
-                    (full % pick_full(values)).encode(),
-                    (basic % pick_basic(values)).encode(),
-                )
-            )
+            whole, cents = divmod(total, 100)
+            args = (day, CHARGE_BYTES[kind], quantity, sub // 100, sub % 100, tax // 100,
+                    tax % 100, whole, cents, day, quantity)  # fmt: skip
+            append((*head, customer, CHARGE_TYPES[kind], "%d.%02d" % (whole, cents), 0,
+                    full % pick_full(args), basic % pick_basic(args)))  # fmt: skip
         done += size
         yield rows
     sums[0] += total_cents
@@ -195,29 +186,15 @@ def usage_rows(
             r = bits(64)
             full, basic, pick_full, pick_basic, customer, price, usd_price = compiled[r % ntpl]
             r >>= 16
-            day = days[r % ndays]
             quantity = 1 + ((r >> 8) & 0x1FFFFFF)  # up to ~33.5 units, 6 places
             billing = (quantity * price + 500_000) // 1_000_000
             pricing = (quantity * usd_price + 500_000) // 1_000_000
             total_micro += billing
-            total_text = "%d.%06d" % divmod(billing, 1_000_000)
-            values = (
-                day,
-                "%d.%06d" % divmod(quantity, 1_000_000),
-                total_text,
-                "%d.%06d" % divmod(pricing, 1_000_000),
-            )
-            append(
-                (
-                    *head,
-                    customer,
-                    "new",
-                    total_text,
-                    0,
-                    (full % pick_full(values)).encode(),
-                    (basic % pick_basic(values)).encode(),
-                )
-            )
+            whole, fraction = divmod(billing, 1_000_000)
+            args = (days[r % ndays], quantity // 1_000_000, quantity % 1_000_000, whole,
+                    fraction, pricing // 1_000_000, pricing % 1_000_000)  # fmt: skip
+            append((*head, customer, "new", "%d.%06d" % (whole, fraction), 0,
+                    full % pick_full(args), basic % pick_basic(args)))  # fmt: skip
         done += size
         yield rows
     sums[0] += total_micro

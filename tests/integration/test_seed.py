@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from billport.billing.datasets import Dataset
+from billport.clock import clock_from_settings
 from billport.errors import InvalidRequest
-from billport.seed.generator import dataset_counts, ensure_empty
+from billport.seed.generator import SeedOptions, dataset_counts, ensure_empty, seed_store
 from billport.settings import Settings
 from billport.store.db import Database
 from billport.store.tables import clients, customers, invoices, line_items, partners
@@ -140,3 +142,21 @@ def test_invoice_mode_refuses_legacy_invoices(database: Database, settings: Sett
     assert legacy is not None
     with pytest.raises(InvalidRequest, match="legacy"):
         add_invoice_lines(database, settings, 5, legacy[0])
+
+
+def test_parallel_render_gives_the_same_store(database: Database, settings: Settings) -> None:
+    """The forked renderer draws the same random numbers: same rows, same invoice totals."""
+    reference = Database.from_settings(
+        settings.replace(database_url="", data_dir=settings.data_dir / "reference")
+    )
+    now = clock_from_settings(settings)()
+    options = SeedOptions(seed=3, line_items=12_000, tenants=2, customers=4, months=2)
+    try:
+        seed_store(database, replace(options, parallel=True), now)
+        seed_store(reference, replace(options, parallel=False), now)
+        assert _digest(database) == _digest(reference)
+        with database.connect() as conn, reference.connect() as other:
+            query = sa.select(invoices).order_by(invoices.c.tenant_id, invoices.c.invoice_id)
+            assert conn.execute(query).all() == other.execute(query).all()
+    finally:
+        reference.dispose()

@@ -16,7 +16,7 @@ DS = Dataset.UNBILLED_USAGE
 
 def _template() -> DocTemplate:
     names = field_names(DS)
-    raw = {name: "x" for name in names if name not in USAGE_SLOTS}
+    raw = {name: "x" for name in names if name not in {slot.name for slot in USAGE_SLOTS}}
     raw["CustomerName"] = 'Müller "100%" \\ AG'
     raw["UnitPrice"] = "12.345600"
     raw["ChargeStartDate"] = "2026-11-01T00:00:00Z"
@@ -28,7 +28,7 @@ def _template() -> DocTemplate:
 
 def test_compiled_docs_are_compact_ordered_json() -> None:
     compiled = _template().compile(USAGE_SLOTS)
-    full, basic = compiled.docs(("2026-11-03T00:00:00Z", "1.500000", "0.18", "0.20"))
+    full, basic = compiled.docs((b"2026-11-03T00:00:00Z", 1, 500_000, 0, 180_000, 0, 20))
     assert b" " not in full.replace(b"M\xc3\xbcller", b"").split(b'"CustomerName"')[0]
     assert not full.endswith(b"\n")
     doc = json.loads(full, parse_float=Decimal)
@@ -37,6 +37,7 @@ def test_compiled_docs_are_compact_ordered_json() -> None:
     assert doc["CustomerName"] == 'Müller "100%" \\ AG'
     assert doc["UnitPrice"] == Decimal("12.345600") and b'"UnitPrice":12.345600' in full
     assert doc["Quantity"] == Decimal("1.500000") and doc["UsageDate"] == "2026-11-03T00:00:00Z"
+    assert b'"BillingPreTaxTotal":0.180000,' in full and b'"PricingPreTaxTotal":0.000020,' in full
 
 
 def test_missing_value_without_slot_is_an_error() -> None:

@@ -1,0 +1,92 @@
+"""Seeding speed: rows/s into a fresh store, against the 100k rows/s target and a naive baseline.
+
+    python bench/bench_seed.py                      # 1M line items, SQLite in a temp dir
+    python bench/bench_seed.py --line-items 200000 --parallel
+    python bench/bench_seed.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+
+The baseline, measured in the same run on a small sample, is what most scripts do: a dict
+per row, ``orjson.dumps`` per attribute set, a SQLAlchemy ``insert()`` executemany.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+
+from billport.billing.datasets import AttributeSet, Dataset, field_names
+from billport.seed.generator import SeedOptions, make_plan, seed_store
+from billport.settings import load_settings
+from billport.store.db import Database
+from billport.store.tables import line_items
+
+TARGET = 100_000  # rows/s on SQLite for 1M line items (the Foundation issue)
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+def naive_rate(db: Database, rows: int) -> float:
+    """Rows/s of the per-row dict + orjson + SQLAlchemy approach, on ``rows`` rows."""
+    plan = make_plan(SeedOptions(line_items=rows, tenants=1, months=1), NOW)
+    docs = [r[9] for batch in plan.batches(rows, {}) for r in batch]
+    dataset = Dataset.BILLED_USAGE
+    basic = field_names(dataset, AttributeSet.BASIC)
+    started = time.perf_counter()
+    with db.begin() as conn:
+        batch = []
+        for raw in docs:
+            doc = orjson.loads(raw)  # stands in for building the dict field by field
+            batch.append({
+                "tenant_id": doc["PartnerId"], "dataset": dataset.code, "invoice_id": None,
+                "billing_month": 202611, "currency": "USD", "customer_id": doc["CustomerId"],
+                "charge_type": "new", "total": "0", "rev": 0, "doc_full": orjson.dumps(doc),
+                "doc_basic": orjson.dumps({k: doc.get(k) for k in basic}),
+            })  # fmt: skip
+        conn.execute(line_items.insert(), batch)
+        conn.execute(line_items.delete())
+    return rows / (time.perf_counter() - started)
+
+
+def peak_rss_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--line-items", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--parallel", action="store_true", help="render in a forked child")
+    parser.add_argument("--baseline-rows", type=int, default=20_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="billport-bench-") as tmp:
+        settings = load_settings(environ={}, data_dir=Path(tmp), database_url=args.database_url)
+        db = Database.from_settings(settings)
+        baseline = naive_rate(db, args.baseline_rows)
+        options = SeedOptions(seed=1, line_items=args.line_items, parallel=args.parallel)
+        started = time.perf_counter()
+        report = seed_store(db, options, NOW)
+        elapsed = time.perf_counter() - started
+        with db.connect() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).select_from(line_items)).scalar()
+        db.dispose()
+        size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+    rate = report.total_line_items / elapsed
+    print(f"backend          {db.dialect}{' (parallel render)' if args.parallel else ''}")
+    print(f"line items       {stored:,} in {elapsed:.2f} s")
+    print(f"seed rate        {rate:,.0f} rows/s")
+    print(f"vs target        {rate / TARGET:.2f}x of {TARGET:,} rows/s")
+    print(f"naive baseline   {baseline:,.0f} rows/s -> seed is {rate / baseline:.1f}x faster")
+    print(f"peak RSS         {peak_rss_mib():,.0f} MiB")
+    if db.dialect == "sqlite":
+        print(f"database size    {size / 2**20:,.0f} MiB ({size / max(stored, 1):,.0f} B/row)")
+
+
+if __name__ == "__main__":
+    main()
