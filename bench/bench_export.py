@@ -37,10 +37,25 @@ def seed(data_dir: Path, rows: int) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "billport", "seed", "--data-dir", str(data_dir),
-                    "--invoice", INVOICE, "--line-items", str(rows)], check=True)
-    print(f"seeded {rows:,} rows per billed dataset in {time.perf_counter() - started:.1f}s",
-          file=sys.stderr)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "billport",
+            "seed",
+            "--data-dir",
+            str(data_dir),
+            "--invoice",
+            INVOICE,
+            "--line-items",
+            str(rows),
+        ],
+        check=True,
+    )
+    print(
+        f"seeded {rows:,} rows per billed dataset in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
     marker.touch()
 
 
@@ -58,9 +73,11 @@ def export_phase(data_dir: Path) -> dict[str, float | int | str]:
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(settings, services=services)) as client:
         started = time.perf_counter()
-        response = client.post("/v1.0/reports/partners/billing/reconciliation/billed/export",
-                               json={"invoiceId": INVOICE, "attributeSet": "full"},
-                               headers=headers)
+        response = client.post(
+            "/v1.0/reports/partners/billing/reconciliation/billed/export",
+            json={"invoiceId": INVOICE, "attributeSet": "full"},
+            headers=headers,
+        )
         assert response.status_code == 202, response.text
         location = response.headers["Location"]
         for _ in range(100_000):
@@ -77,9 +94,14 @@ def export_phase(data_dir: Path) -> dict[str, float | int | str]:
         stored = get_manifest(conn, manifest["partnerTenantId"], manifest["id"])
     assert stored is not None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": elapsed, "rows": stored.row_count, "bytes": stored.size_bytes,
-            "root": stored.root_path, "blobs": json.dumps([b["name"] for b in stored.blobs]),
-            "peak_rss_mb": peak_mb}
+    return {
+        "seconds": elapsed,
+        "rows": stored.row_count,
+        "bytes": stored.size_bytes,
+        "root": stored.root_path,
+        "blobs": json.dumps([b["name"] for b in stored.blobs]),
+        "peak_rss_mb": peak_mb,
+    }
 
 
 def uncompressed_copy(data_dir: Path, result: dict, target: Path) -> int:
@@ -116,12 +138,15 @@ def duckdb_rate(source: Path, rows: int, work: Path) -> tuple[float, int]:
                 break
             out.write(line)
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE rows AS SELECT * FROM read_json_auto('{subset}', "
-                "format='newline_delimited', sample_size=-1)")
+    con.execute(
+        f"CREATE TABLE rows AS SELECT * FROM read_json_auto('{subset}', "
+        "format='newline_delimited', sample_size=-1)"
+    )
     loaded = con.execute("SELECT count(*) FROM rows").fetchone()[0]
     started = time.perf_counter()
-    con.execute(f"COPY (SELECT * FROM rows) TO '{work / 'duck.json.gz'}' "
-                "(FORMAT JSON, COMPRESSION gzip)")
+    con.execute(
+        f"COPY (SELECT * FROM rows) TO '{work / 'duck.json.gz'}' (FORMAT JSON, COMPRESSION gzip)"
+    )
     return time.perf_counter() - started, loaded
 
 
@@ -136,8 +161,12 @@ def main() -> None:
         print(json.dumps(export_phase(args.data_dir)))
         return
     seed(args.data_dir, args.rows)
-    proc = subprocess.run([sys.executable, __file__, "--phase", "export", "--data-dir",
-                           str(args.data_dir)], check=True, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--phase", "export", "--data-dir", str(args.data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     rows = int(result["rows"])
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:

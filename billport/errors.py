@@ -1,13 +1,13 @@
 """Domain errors. Each HTTP surface maps them to its own envelope in one place.
 
-    BillportError
-    ├── ConfigurationError      bad settings or environment
-    ├── InvalidRequest          malformed input (400)
-    │   └── InvalidFilter       Partner Center filter grammar
-    ├── AuthenticationError     no/invalid/expired token (401)
-    ├── PermissionDenied        valid token, not allowed (403)
-    ├── NotFound                unknown or another tenant's resource (404)
-    └── StoreError              database trouble
+BillportError
+├── ConfigurationError      bad settings or environment
+├── InvalidRequest          malformed input (400)
+│   └── InvalidFilter       Partner Center filter grammar
+├── AuthenticationError     no/invalid/expired token (401)
+├── PermissionDenied        valid token, not allowed (403)
+├── NotFound                unknown or another tenant's resource (404)
+└── StoreError              database trouble
 """
 
 from __future__ import annotations

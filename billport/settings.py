@@ -87,12 +87,12 @@ def _coerce(name: str, raw: str, target: Any) -> Any:
             return Path(raw)
         return kind(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from exc
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value"
+        ) from exc
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings: defaults, then ``BILLPORT_*`` variables, then explicit overrides (CLI flags).
 
     Overrides whose value is ``None`` are ignored so CLI options can be passed straight through.
@@ -116,8 +116,10 @@ def load_settings(
     if settings.part_rows < 1:
         raise ConfigurationError("BILLPORT_PART_ROWS must be at least 1")
     if settings.data_format not in {"compressedJSON", "compressedJSONLines"}:
-        raise ConfigurationError("BILLPORT_DATA_FORMAT must be compressedJSON or compressedJSONLines")
+        raise ConfigurationError(
+            "BILLPORT_DATA_FORMAT must be compressedJSON or compressedJSONLines"
+        )
     if settings.blob_backend not in {"local", "azure"}:
         raise ConfigurationError("BILLPORT_BLOB_BACKEND must be local or azure")
-    settings.pinned_now  # validates BILLPORT_NOW early
+    _ = settings.pinned_now  # validates BILLPORT_NOW early
     return settings

@@ -42,8 +42,7 @@ class BlobStore(Protocol):
         """Remove everything staged under ``staging_key`` (a crashed or abandoned export)."""
         ...
 
-    def info(self, path: str) -> BlobInfo | None:
-        ...
+    def info(self, path: str) -> BlobInfo | None: ...
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Yield the bytes ``start..end`` (inclusive) of a published blob."""

@@ -78,7 +78,9 @@ class LocalBlobStore:
             return None
         tag = hashlib.sha1(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
         modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
-        return BlobInfo(path=path, size=stat.st_size, etag=f'"0x{tag.upper()}"', last_modified=modified)
+        return BlobInfo(
+            path=path, size=stat.st_size, etag=f'"0x{tag.upper()}"', last_modified=modified
+        )
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         target = self._resolve(path)
@@ -96,10 +98,8 @@ class LocalBlobStore:
 
     def delete_prefix(self, prefix: str) -> int:
         base = self._resolve(prefix) if prefix.strip("/") else None
-        if base is None:
-            targets = [p for p in self.root.iterdir() if p.name != STAGING]
-        else:
-            targets = [base]
+        everything = [p for p in self.root.iterdir() if p.name != STAGING]
+        targets = everything if base is None else [base]
         count = 0
         for target in targets:
             if target.is_file():

@@ -47,10 +47,19 @@ def mint(key: bytes, directory: str, *, now: datetime, lifetime: int) -> str:
     start = _stamp(now - timedelta(minutes=5))  # tolerate clock skew, like Azure samples
     expiry = _stamp(now + timedelta(seconds=lifetime))
     depth = str(len([p for p in directory.split("/") if p]))
-    sig = _signature(key, [PERMISSIONS, start, expiry, _canonical(directory), SAS_VERSION, "d", depth])
+    sig = _signature(
+        key, [PERMISSIONS, start, expiry, _canonical(directory), SAS_VERSION, "d", depth]
+    )
     return urlencode(
-        {"sv": SAS_VERSION, "st": start, "se": expiry, "sr": "d", "sp": PERMISSIONS,
-         "sdd": depth, "sig": sig}
+        {
+            "sv": SAS_VERSION,
+            "st": start,
+            "se": expiry,
+            "sr": "d",
+            "sp": PERMISSIONS,
+            "sdd": depth,
+            "sig": sig,
+        }
     )
 
 
@@ -69,20 +78,31 @@ def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetim
     except ValueError:
         raise SasDenied("Signature fields not well formed.") from None
     if depth < 1 or depth >= len(parts):
-        raise SasDenied("This request is not authorized to perform this operation.",
-                        code="AuthorizationFailure")
+        raise SasDenied(
+            "This request is not authorized to perform this operation.", code="AuthorizationFailure"
+        )
     directory = "/".join(parts[:depth])
-    fields = [query["sp"], query["st"], query["se"], _canonical(directory), query["sv"],
-              query["sr"], query["sdd"]]
+    fields = [
+        query["sp"],
+        query["st"],
+        query["se"],
+        _canonical(directory),
+        query["sv"],
+        query["sr"],
+        query["sdd"],
+    ]
     if not hmac.compare_digest(_signature(key, fields), query["sig"]):
         raise SasDenied("Signature did not match.")
     # Signed and untampered; now the claims it carries.
     if query["sr"] != "d" or "r" not in query["sp"]:
-        raise SasDenied("This request is not authorized to perform this operation using this "
-                        "permission.", code="AuthorizationPermissionMismatch")
+        raise SasDenied(
+            "This request is not authorized to perform this operation using this permission.",
+            code="AuthorizationPermissionMismatch",
+        )
     if len(parts) != depth + 1:
-        raise SasDenied("This request is not authorized to perform this operation.",
-                        code="AuthorizationFailure")
+        raise SasDenied(
+            "This request is not authorized to perform this operation.", code="AuthorizationFailure"
+        )
     try:
         start = datetime.strptime(query["st"], "%Y-%m-%dT%H:%M:%SZ")
         expiry = datetime.strptime(query["se"], "%Y-%m-%dT%H:%M:%SZ")
@@ -90,7 +110,9 @@ def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetim
         raise SasDenied("Signature fields not well formed.") from None
     naive_now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
     if naive_now >= expiry:
-        raise SasDenied("Signed expiry time has to be after signed start time and the current "
-                        "time; this token expired at " + query["se"] + ".")
+        raise SasDenied(
+            "Signed expiry time has to be after signed start time and the current "
+            "time; this token expired at " + query["se"] + "."
+        )
     if naive_now < start:
         raise SasDenied("Signed start time is in the future.")

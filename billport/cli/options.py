@@ -13,7 +13,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def store_options(func: F) -> F:
-    """``--data-dir`` and ``--database-url`` (also ``BILLPORT_DATA_DIR``/``BILLPORT_DATABASE_URL``)."""
+    """``--data-dir`` and ``--database-url``, also read from their ``BILLPORT_*`` variables."""
     func = click.option(
         "--database-url",
         default=None,

@@ -12,8 +12,12 @@ from billport.cli.options import build_settings, store_options
 @click.option("--host", default=None, help="Bind address. [env: BILLPORT_HOST; default 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="Port. [env: BILLPORT_PORT; default 8000]")
 @click.option("--public-url", default=None, help="Base URL used in Location and download links.")
-@click.option("--worker/--no-worker", default=None, help="Run an in-process export worker (default on).")
-@click.option("--demo", is_flag=True, help="Seed the demo dataset if the store is empty; print a token.")
+@click.option(
+    "--worker/--no-worker", default=None, help="Run an in-process export worker (default on)."
+)
+@click.option(
+    "--demo", is_flag=True, help="Seed the demo dataset if the store is empty; print a token."
+)
 def serve(
     data_dir: str | None,
     database_url: str | None,

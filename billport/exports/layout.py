@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -44,7 +43,8 @@ def root_path(scope: Scope, created: datetime) -> str:
     head = f"PartnerTenantId={scope.tenant_id}/BillingMonth={scope.billing_month}"
     if scope.dataset.billed:
         version = created.strftime("%Y%m%d%H%M%S")
-        return f"{container}/v1/{head}/InvoiceId={scope.invoice_id}/InvoiceVersion={version}/{fragment}"
+        invoice = f"InvoiceId={scope.invoice_id}/InvoiceVersion={version}"
+        return f"{container}/v1/{head}/{invoice}/{fragment}"
     snapshot = created.strftime("%Y%m%d%H%M%S")
     return f"{container}/v1/{snapshot}/{head}/Currency={scope.currency}/{fragment}"
 
@@ -62,6 +62,3 @@ def etag(scope_key: str, fingerprint: str) -> str:
         chars.append(_BASE62[rem])
     return "".join(chars)
 
-
-def short_hash(text: str) -> str:
-    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:5]).decode().lower()

@@ -116,8 +116,12 @@ class ExportJob:
             partition_type="default",
             root_path=root,
             blobs=[
-                {"name": p.name, "partitionValue": "default", "sizeInBytes": p.size,
-                 "itemCount": p.rows}
+                {
+                    "name": p.name,
+                    "partitionValue": "default",
+                    "sizeInBytes": p.size,
+                    "itemCount": p.rows,
+                }
                 for p in parts
             ],
             row_count=sum(p.rows for p in parts),
@@ -147,7 +151,10 @@ class ExportJob:
             return
         with self.services.db.begin() as conn:
             held = op_store.renew_lease(
-                conn, self.op.operation_id, owner=self.owner, now=self.services.clock(),
+                conn,
+                self.op.operation_id,
+                owner=self.owner,
+                now=self.services.clock(),
                 lease_seconds=settings.lease_seconds,
             )
         if not held:
@@ -159,7 +166,10 @@ class ExportJob:
             if new_manifest is not None:
                 manifest_store.insert_manifest(conn, new_manifest)
             done = op_store.finish_succeeded(
-                conn, self.op.operation_id, owner=self.owner, manifest_id=manifest_id,
+                conn,
+                self.op.operation_id,
+                owner=self.owner,
+                manifest_id=manifest_id,
                 now=self.services.clock(),
             )
             if not done:
@@ -168,6 +178,10 @@ class ExportJob:
     def _fail(self, failure: Failure) -> None:
         with self.services.db.begin() as conn:
             op_store.finish_failed(
-                conn, self.op.operation_id, owner=self.owner, code=failure.code,
-                message=failure.message, now=self.services.clock(),
+                conn,
+                self.op.operation_id,
+                owner=self.owner,
+                code=failure.code,
+                message=failure.message,
+                now=self.services.clock(),
             )

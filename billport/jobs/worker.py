@@ -63,7 +63,10 @@ class Worker:
                 return
             with self.services.db.begin() as conn:
                 op_store.finish_failed(
-                    conn, operation_id, owner=owner, code=INTERNAL_ERROR,
+                    conn,
+                    operation_id,
+                    owner=owner,
+                    code=INTERNAL_ERROR,
                     message=f"The export failed after {attempts} attempts: submit a new request.",
                     now=self.services.clock(),
                 )

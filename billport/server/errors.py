@@ -102,7 +102,9 @@ def blob_error(request: Request, status: int, code: str, message: str) -> Respon
     return Response(xml, status_code=status, media_type="application/xml", headers=headers)
 
 
-def error_response(request: Request, status: int, message: str, code: str | None = None) -> Response:
+def error_response(
+    request: Request, status: int, message: str, code: str | None = None
+) -> Response:
     """Shape an error for the surface the request came in on."""
     kind = surface(request.url.path)
     if kind == "partner-center":

@@ -34,7 +34,9 @@ def manifest_json(manifest: Manifest, *, root_directory: str, sas_token: str) ->
         "sasToken": sas_token,
         "partitionType": manifest.partition_type,
         "blobCount": len(manifest.blobs),
-        "blobs": [{"name": b["name"], "partitionValue": b["partitionValue"]} for b in manifest.blobs],
+        "blobs": [
+            {"name": b["name"], "partitionValue": b["partitionValue"]} for b in manifest.blobs
+        ],
     }
 
 

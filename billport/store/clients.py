@@ -24,7 +24,9 @@ class Client:
 
 
 def _client(row: sa.Row) -> Client:  # type: ignore[type-arg]
-    return Client(row.client_id, row.tenant_id, row.display_name, row.secret, tuple(row.roles.split()))
+    return Client(
+        row.client_id, row.tenant_id, row.display_name, row.secret, tuple(row.roles.split())
+    )
 
 
 def insert_client(

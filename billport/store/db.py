@@ -39,7 +39,9 @@ def create_engine(url: str) -> sa.Engine:
         return engine
     if url.startswith("postgresql"):
         return sa.create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
-    raise ConfigurationError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://")
+    raise ConfigurationError(
+        f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
+    )
 
 
 def alembic_config(engine: sa.Engine) -> Config:

@@ -17,8 +17,10 @@ from billport.store.tables import invoices, line_items
 li = line_items.c
 
 
-def invoice_commerce(conn: sa.Connection, tenant_id: str, invoice_id: str) -> tuple[str, int] | None:
-    """``(commerce, billing_month)`` of a tenant's invoice, or ``None`` if it has no such invoice."""
+def invoice_commerce(
+    conn: sa.Connection, tenant_id: str, invoice_id: str
+) -> tuple[str, int] | None:
+    """``(commerce, billing_month)`` of a tenant's invoice; ``None`` if it has none such."""
     query = sa.select(invoices.c.commerce, invoices.c.billing_period_start).where(
         invoices.c.tenant_id == tenant_id, invoices.c.invoice_id == invoice_id
     )

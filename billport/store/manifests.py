@@ -86,8 +86,12 @@ def find_reusable(
     """The newest manifest already published for the same scope and unchanged data."""
     query = (
         sa.select(manifests)
-        .where(man.tenant_id == tenant_id, man.scope_key == scope_key,
-               man.fingerprint == fingerprint, man.data_format == data_format)
+        .where(
+            man.tenant_id == tenant_id,
+            man.scope_key == scope_key,
+            man.fingerprint == fingerprint,
+            man.data_format == data_format,
+        )
         .order_by(man.created_at.desc())
         .limit(1)
     )

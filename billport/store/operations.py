@@ -155,10 +155,18 @@ def finish_succeeded(
     """Mark the job succeeded with its manifest, if this worker still holds the lease."""
     result = conn.execute(
         operations.update()
-        .where(ops.operation_id == operation_id, ops.lease_owner == owner,
-               ops.status == Status.RUNNING.value)
-        .values(status=Status.SUCCEEDED.value, manifest_id=manifest_id, last_action_at=now,
-                lease_owner=None, lease_expires_at=None)
+        .where(
+            ops.operation_id == operation_id,
+            ops.lease_owner == owner,
+            ops.status == Status.RUNNING.value,
+        )
+        .values(
+            status=Status.SUCCEEDED.value,
+            manifest_id=manifest_id,
+            last_action_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
     )
     return result.rowcount == 1
 
@@ -169,10 +177,19 @@ def finish_failed(
     """Mark the job failed (a ``failedOperation``), if this worker still holds the lease."""
     result = conn.execute(
         operations.update()
-        .where(ops.operation_id == operation_id, ops.lease_owner == owner,
-               ops.status == Status.RUNNING.value)
-        .values(status=Status.FAILED.value, error_code=code, error_message=message[:1000],
-                last_action_at=now, lease_owner=None, lease_expires_at=None)
+        .where(
+            ops.operation_id == operation_id,
+            ops.lease_owner == owner,
+            ops.status == Status.RUNNING.value,
+        )
+        .values(
+            status=Status.FAILED.value,
+            error_code=code,
+            error_message=message[:1000],
+            last_action_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
     )
     return result.rowcount == 1
 
@@ -186,9 +203,16 @@ def release_lease(conn: sa.Connection, operation_id: str, *, owner: str, now: da
     """Hand a job back to the queue (clean shutdown, retryable error)."""
     result = conn.execute(
         operations.update()
-        .where(ops.operation_id == operation_id, ops.lease_owner == owner,
-               ops.status == Status.RUNNING.value)
-        .values(status=Status.NOT_STARTED.value, lease_owner=None, lease_expires_at=None,
-                last_action_at=now)
+        .where(
+            ops.operation_id == operation_id,
+            ops.lease_owner == owner,
+            ops.status == Status.RUNNING.value,
+        )
+        .values(
+            status=Status.NOT_STARTED.value,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_action_at=now,
+        )
     )
     return result.rowcount == 1

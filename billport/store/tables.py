@@ -167,7 +167,9 @@ manifests = sa.Table(
     sa.Column("data_format", sa.String(40), nullable=False),
     sa.Column("partition_type", sa.String(20), nullable=False),
     sa.Column("root_path", sa.String(500), nullable=False),
-    sa.Column("blobs", sa.Text, nullable=False),  # JSON: [{name, partitionValue, sizeInBytes, itemCount}]
+    sa.Column(
+        "blobs", sa.Text, nullable=False
+    ),  # JSON: [{name, partitionValue, sizeInBytes, itemCount}]
     sa.Column("row_count", sa.BigInteger, nullable=False),
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),

@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
 from billport.server.app import create_app, open_services
@@ -24,13 +24,15 @@ _WORKDIR = tempfile.TemporaryDirectory(prefix="billport-fuzz-")
 
 def _load_schema() -> schemathesis.BaseSchema:
     """Build the app over a small dataset; lazily, when pytest first asks for the schema."""
-    app_settings = load_settings(environ={}, data_dir=Path(_WORKDIR.name) / "data",
-                                 now="2026-11-21T12:00:00Z", worker=False)
+    app_settings = load_settings(
+        environ={}, data_dir=Path(_WORKDIR.name) / "data", now="2026-11-21T12:00:00Z", worker=False
+    )
     services = open_services(app_settings)
     data.build_dataset(services)
     for name, audience in (("graph", GRAPH_AUDIENCE), ("pc", PARTNER_CENTER_AUDIENCE)):
-        TOKENS[name] = issue_token(services.keys, app_settings, tenant_id=data.TENANT,
-                                   client_id="fuzz", audience=audience)
+        TOKENS[name] = issue_token(
+            services.keys, app_settings, tenant_id=data.TENANT, client_id="fuzz", audience=audience
+        )
     app = create_app(app_settings, services=services, run_worker=False)
     app.state.services = services  # schemathesis' ASGI transport does not run the lifespan
     return schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -48,15 +50,27 @@ def _headers(path: str) -> dict[str, str]:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
     # Positive-data acceptance is left out on purpose: a schema-valid string can still be an
     # invalid Partner Center filter or OAuth2 grant, and those must answer 400.
     case.call_and_validate(
         headers=_headers(case.path),
-        checks=[checks.not_a_server_error, checks.status_code_conformance,
-                checks.content_type_conformance, checks.response_headers_conformance,
-                checks.response_schema_conformance],
+        checks=[
+            checks.not_a_server_error,
+            checks.status_code_conformance,
+            checks.content_type_conformance,
+            checks.response_headers_conformance,
+            checks.response_schema_conformance,
+        ],
     )

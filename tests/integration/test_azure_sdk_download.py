@@ -22,13 +22,17 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
     try:
         with serve_in_thread(app) as base, httpx.Client(base_url=base) as http:
             headers = data.graph_headers(services)
-            response = http.post("/v1.0/reports/partners/billing/reconciliation/billed/"
-                                 "microsoft.graph.partners.billing.export",
-                                 json={"invoiceId": data.MODERN}, headers=headers)
+            response = http.post(
+                "/v1.0/reports/partners/billing/reconciliation/billed/"
+                "microsoft.graph.partners.billing.export",
+                json={"invoiceId": data.MODERN},
+                headers=headers,
+            )
             assert response.status_code == 202
             Worker(services).run(once=True)
             manifest = http.get(response.headers["Location"], headers=headers).json()[
-                "resourceLocation"]
+                "resourceLocation"
+            ]
             lines: list[bytes] = []
             for blob in manifest["blobs"]:
                 url = f"{manifest['rootDirectory']}/{blob['name']}?{manifest['sasToken']}"
@@ -38,11 +42,16 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
                 assert downloader.size == len(content)
                 assert client.get_blob_properties().size == len(content)
                 lines += gzip.decompress(content).splitlines()
-            assert lines == data.stored_docs(services, data.Dataset.BILLED_RECONCILIATION,
-                                             data.AttributeSet.FULL, tenant_id=data.TENANT,
-                                             invoice_id=data.MODERN)
+            assert lines == data.stored_docs(
+                services,
+                data.Dataset.BILLED_RECONCILIATION,
+                data.AttributeSet.FULL,
+                tenant_id=data.TENANT,
+                invoice_id=data.MODERN,
+            )
             bad = f"{manifest['rootDirectory']}/{manifest['blobs'][0]['name']}?" + manifest[
-                "sasToken"].replace("sp=rl", "sp=r")
+                "sasToken"
+            ].replace("sp=rl", "sp=r")
             try:
                 BlobClient.from_blob_url(bad).download_blob().readall()
             except (ClientAuthenticationError, HttpResponseError) as error:

@@ -35,10 +35,17 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
-def start(client: TestClient, services: Services, path: str, body: Any,
-          version: str = "v1.0", tenant: str = data.TENANT) -> str:
-    response = client.post(f"/{version}/{BILLING}/{path}", json=body,
-                           headers=data.graph_headers(services, tenant))
+def start(
+    client: TestClient,
+    services: Services,
+    path: str,
+    body: Any,
+    version: str = "v1.0",
+    tenant: str = data.TENANT,
+) -> str:
+    response = client.post(
+        f"/{version}/{BILLING}/{path}", json=body, headers=data.graph_headers(services, tenant)
+    )
     assert response.status_code == 202, response.text
     assert response.content == b""
     location = response.headers["Location"]
@@ -46,8 +53,9 @@ def start(client: TestClient, services: Services, path: str, body: Any,
     return location
 
 
-def finish(client: TestClient, services: Services, location: str,
-           tenant: str = data.TENANT) -> dict[str, Any]:
+def finish(
+    client: TestClient, services: Services, location: str, tenant: str = data.TENANT
+) -> dict[str, Any]:
     headers = data.graph_headers(services, tenant)
     waiting = client.get(location, headers=headers)
     assert waiting.status_code == 200
@@ -71,16 +79,24 @@ def body_for(dataset: Dataset, attribute_set: AttributeSet) -> dict[str, str]:
 @pytest.mark.parametrize("version", ["v1.0", "beta"])
 @pytest.mark.parametrize("attribute_set", list(AttributeSet))
 @pytest.mark.parametrize("dataset", list(Dataset))
-def test_export_round_trip(client: TestClient, services: Services, dataset: Dataset,
-                           attribute_set: AttributeSet, version: str, action: str) -> None:
-    location = start(client, services, f"{dataset.url_path}/{action}",
-                     body_for(dataset, attribute_set), version)
+def test_export_round_trip(
+    client: TestClient,
+    services: Services,
+    dataset: Dataset,
+    attribute_set: AttributeSet,
+    version: str,
+    action: str,
+) -> None:
+    location = start(
+        client, services, f"{dataset.url_path}/{action}", body_for(dataset, attribute_set), version
+    )
     op = finish(client, services, location)
     assert op["@odata.type"] == "#microsoft.graph.partners.billing.exportSuccessOperation"
     assert op["status"] == "succeeded"
     manifest = op["resourceLocation"]
     assert op["resourceLocation@odata.navigationLink"] == (
-        f"http://testserver/{version}/{BILLING}/manifests/{manifest['id']}")
+        f"http://testserver/{version}/{BILLING}/manifests/{manifest['id']}"
+    )
     assert manifest["partnerTenantId"] == data.TENANT
     assert manifest["dataFormat"] == "compressedJSON"
     assert f"Fragment={attribute_set.value}/PartitionType=default" in manifest["rootDirectory"]
@@ -109,9 +125,14 @@ def test_manifest_route_and_reuse(client: TestClient, services: Services) -> Non
     again = finish(client, services, start(client, services, "usage/billed/export", body))
     assert again["id"] != first["id"]
     m1, m2 = first["resourceLocation"], again["resourceLocation"]
-    assert (m2["id"], m2["eTag"], m2["rootDirectory"]) == (m1["id"], m1["eTag"], m1["rootDirectory"])
-    fetched = client.get(first["resourceLocation@odata.navigationLink"],
-                         headers=data.graph_headers(services))
+    assert (m2["id"], m2["eTag"], m2["rootDirectory"]) == (
+        m1["id"],
+        m1["eTag"],
+        m1["rootDirectory"],
+    )
+    fetched = client.get(
+        first["resourceLocation@odata.navigationLink"], headers=data.graph_headers(services)
+    )
     assert fetched.status_code == 200
     assert fetched.json()["id"] == m1["id"]
     assert fetched.json()["@odata.context"].endswith("#reports/partners/billing/manifests/$entity")
@@ -136,14 +157,16 @@ def test_legacy_unknown_and_foreign_invoices_fail_with_5000(
 
 
 def test_empty_unbilled_scope_fails_with_5000(client: TestClient, services: Services) -> None:
-    location = start(client, services, "usage/unbilled/export",
-                     {"billingPeriod": "last", "currencyCode": "GBP"})
+    location = start(
+        client, services, "usage/unbilled/export", {"billingPeriod": "last", "currencyCode": "GBP"}
+    )
     assert finish(client, services, location)["error"]["code"] == "5000"
 
 
 def test_last_period_uses_the_previous_month(client: TestClient, services: Services) -> None:
-    location = start(client, services, "usage/unbilled/export",
-                     {"billingPeriod": "last", "currencyCode": "EUR"})
+    location = start(
+        client, services, "usage/unbilled/export", {"billingPeriod": "last", "currencyCode": "EUR"}
+    )
     manifest = finish(client, services, location)["resourceLocation"]
     assert "BillingMonth=202610/Currency=EUR" in manifest["rootDirectory"]
     assert len(data.download_rows(client, manifest)) == 3
@@ -155,18 +178,31 @@ def test_last_period_uses_the_previous_month(client: TestClient, services: Servi
         ("reconciliation/billed/export", b"{", "not valid JSON"),
         ("reconciliation/billed/export", b"", "empty"),
         ("reconciliation/billed/export", b"{}", "invoiceId"),
-        ("reconciliation/billed/export", b'{"invoiceId":"G1","attributeSet":"unknownFutureValue"}',
-         "attributeSet"),
-        ("usage/unbilled/export", b'{"billingPeriod":"next","currencyCode":"USD"}', "billingPeriod"),
-        ("usage/unbilled/microsoft.graph.partners.billing.export", b'{"billingPeriod":"current"}',
-         "currencyCode"),
+        (
+            "reconciliation/billed/export",
+            b'{"invoiceId":"G1","attributeSet":"unknownFutureValue"}',
+            "attributeSet",
+        ),
+        (
+            "usage/unbilled/export",
+            b'{"billingPeriod":"next","currencyCode":"USD"}',
+            "billingPeriod",
+        ),
+        (
+            "usage/unbilled/microsoft.graph.partners.billing.export",
+            b'{"billingPeriod":"current"}',
+            "currencyCode",
+        ),
     ],
 )
 def test_bad_requests_get_the_graph_envelope(
     client: TestClient, services: Services, path: str, raw: bytes, fragment: str
 ) -> None:
-    headers = {**data.graph_headers(services), "client-request-id": "abc-123",
-               "Content-Type": "application/json"}
+    headers = {
+        **data.graph_headers(services),
+        "client-request-id": "abc-123",
+        "Content-Type": "application/json",
+    }
     response = client.post(f"/v1.0/{BILLING}/{path}", content=raw, headers=headers)
     assert response.status_code == 400
     error = response.json()["error"]
@@ -219,7 +255,9 @@ def test_blob_access_rules(client: TestClient, services: Services) -> None:
     assert denied.status_code == 403
     assert denied.headers["content-type"].startswith("application/xml")
     assert b"<Code>AuthenticationFailed</Code>" in denied.content
-    other_dir = url.replace(f"PartnerTenantId={data.TENANT}", f"PartnerTenantId={data.OTHER_TENANT}")
+    other_dir = url.replace(
+        f"PartnerTenantId={data.TENANT}", f"PartnerTenantId={data.OTHER_TENANT}"
+    )
     assert client.get(f"{other_dir}?{token}").status_code == 403
     # expiry: one hour later the same token is refused; a fresh read mints a new one
     later = services.clock() + timedelta(seconds=services.settings.sas_lifetime + 1)

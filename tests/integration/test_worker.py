@@ -27,8 +27,13 @@ def services(settings: Settings) -> Iterator[Services]:
 
 
 def queue_export(services: Services) -> str:
-    op = exports.request_export(services.db, services.clock, data.TENANT,
-                                Dataset.BILLED_RECONCILIATION, {"invoiceId": data.MODERN})
+    op = exports.request_export(
+        services.db,
+        services.clock,
+        data.TENANT,
+        Dataset.BILLED_RECONCILIATION,
+        {"invoiceId": data.MODERN},
+    )
     return op.operation_id
 
 
@@ -61,10 +66,21 @@ def test_an_expired_lease_is_taken_over_and_every_row_exported_once(services: Se
     assert not (services.settings.blob_dir / "_staging" / operation_id).exists()
     # The crashed worker cannot finish it any more.
     with services.db.begin() as conn:
-        assert not op_store.finish_failed(conn, operation_id, owner=crashed.lease_owner or "",
-                                          code="x", message="late", now=services.clock())
-        assert not op_store.renew_lease(conn, operation_id, owner=crashed.lease_owner or "",
-                                        now=services.clock(), lease_seconds=30)
+        assert not op_store.finish_failed(
+            conn,
+            operation_id,
+            owner=crashed.lease_owner or "",
+            code="x",
+            message="late",
+            now=services.clock(),
+        )
+        assert not op_store.renew_lease(
+            conn,
+            operation_id,
+            owner=crashed.lease_owner or "",
+            now=services.clock(),
+            lease_seconds=30,
+        )
 
 
 def test_a_stopping_worker_hands_the_job_back(services: Services) -> None:
@@ -77,7 +93,8 @@ def test_a_stopping_worker_hands_the_job_back(services: Services) -> None:
     assert view.operation.lease_owner is None
     assert Worker(services).run(once=True) == 1
     assert exports.read_operation(services.db, data.TENANT, operation_id).operation.status is (
-        Status.SUCCEEDED)
+        Status.SUCCEEDED
+    )
 
 
 def test_unexpected_errors_are_retried_then_fail_cleanly(

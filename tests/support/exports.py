@@ -44,46 +44,95 @@ def render(dataset: Dataset, attribute_set: AttributeSet, values: dict[str, Any]
     return orjson.dumps(out)
 
 
-def line_values(dataset: Dataset, tenant: str, n: int, currency: str, invoice: str) -> dict[str, Any]:
+def line_values(
+    dataset: Dataset, tenant: str, n: int, currency: str, invoice: str
+) -> dict[str, Any]:
     total = Decimal(n) + Decimal("0.123456")
     return {
-        "PartnerId": tenant, "PartnerName": "Contoso CSP", "CustomerId": f"cust-{n % 3}",
-        "CustomerName": f"Fabrikam {n % 3} \u00e9\"quoted\"", "InvoiceNumber": invoice,
-        "ChargeType": "New", "Total": total, "Subtotal": total, "TaxTotal": Decimal("0"),
-        "BillingPreTaxTotal": total, "UnitPrice": Decimal("99999999999.999999"),
-        "Quantity": n if not dataset.usage else Decimal("1.5"), "Currency": currency,
-        "BillingCurrency": currency, "SkuName": f"sku-{n}", "UsageDate": "2026-10-05T00:00:00Z",
+        "PartnerId": tenant,
+        "PartnerName": "Contoso CSP",
+        "CustomerId": f"cust-{n % 3}",
+        "CustomerName": f'Fabrikam {n % 3} \u00e9"quoted"',
+        "InvoiceNumber": invoice,
+        "ChargeType": "New",
+        "Total": total,
+        "Subtotal": total,
+        "TaxTotal": Decimal("0"),
+        "BillingPreTaxTotal": total,
+        "UnitPrice": Decimal("99999999999.999999"),
+        "Quantity": n if not dataset.usage else Decimal("1.5"),
+        "Currency": currency,
+        "BillingCurrency": currency,
+        "SkuName": f"sku-{n}",
+        "UsageDate": "2026-10-05T00:00:00Z",
     }
 
 
 def add_partner(conn: Any, tenant: str, default: bool) -> None:
-    conn.execute(partners.insert().values(
-        tenant_id=tenant, name=f"Partner {tenant[:4]}", mpn_id="1234567", domain_name="p.example",
-        country="US", is_default=default, created_at=WHEN))
+    conn.execute(
+        partners.insert().values(
+            tenant_id=tenant,
+            name=f"Partner {tenant[:4]}",
+            mpn_id="1234567",
+            domain_name="p.example",
+            country="US",
+            is_default=default,
+            created_at=WHEN,
+        )
+    )
     insert_client(conn, tenant_id=tenant, display_name="test app", created_at=WHEN)
 
 
 def add_invoice(conn: Any, tenant: str, invoice_id: str, commerce: str) -> None:
-    conn.execute(invoices.insert().values(
-        tenant_id=tenant, invoice_id=invoice_id, invoice_date=datetime(2026, 11, 8, tzinfo=UTC),
-        billing_period_start=datetime(2026, 10, 1, tzinfo=UTC),
-        billing_period_end=datetime(2026, 10, 31, tzinfo=UTC), total_charges=Decimal("0"),
-        paid_amount=Decimal("0"), currency_code="USD", currency_symbol="$", document_type="invoice",
-        invoice_type="OneTime" if commerce == "modern" else "Recurring", commerce=commerce,
-        amends_of=None, details="[]", tax_receipts="[]"))
+    conn.execute(
+        invoices.insert().values(
+            tenant_id=tenant,
+            invoice_id=invoice_id,
+            invoice_date=datetime(2026, 11, 8, tzinfo=UTC),
+            billing_period_start=datetime(2026, 10, 1, tzinfo=UTC),
+            billing_period_end=datetime(2026, 10, 31, tzinfo=UTC),
+            total_charges=Decimal("0"),
+            paid_amount=Decimal("0"),
+            currency_code="USD",
+            currency_symbol="$",
+            document_type="invoice",
+            invoice_type="OneTime" if commerce == "modern" else "Recurring",
+            commerce=commerce,
+            amends_of=None,
+            details="[]",
+            tax_receipts="[]",
+        )
+    )
 
 
-def add_lines(conn: Any, tenant: str, dataset: Dataset, count: int, *, invoice: str | None = None,
-              month: int = 202610, currency: str = "USD") -> None:
+def add_lines(
+    conn: Any,
+    tenant: str,
+    dataset: Dataset,
+    count: int,
+    *,
+    invoice: str | None = None,
+    month: int = 202610,
+    currency: str = "USD",
+) -> None:
     rows = []
     for n in range(count):
         values = line_values(dataset, tenant, n, currency, invoice or "")
-        rows.append(dict(
-            tenant_id=tenant, dataset=dataset.code, invoice_id=invoice, billing_month=month,
-            currency=currency, customer_id=values["CustomerId"], charge_type="New",
-            total=values["Total"], rev=0,
-            doc_full=render(dataset, AttributeSet.FULL, values),
-            doc_basic=render(dataset, AttributeSet.BASIC, values)))
+        rows.append(
+            dict(
+                tenant_id=tenant,
+                dataset=dataset.code,
+                invoice_id=invoice,
+                billing_month=month,
+                currency=currency,
+                customer_id=values["CustomerId"],
+                charge_type="New",
+                total=values["Total"],
+                rev=0,
+                doc_full=render(dataset, AttributeSet.FULL, values),
+                doc_basic=render(dataset, AttributeSet.BASIC, values),
+            )
+        )
     if rows:
         conn.execute(line_items.insert(), rows)
 
@@ -105,17 +154,30 @@ def build_dataset(services: Services, rows: int = 7) -> None:
 
 
 def graph_headers(services: Services, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
-    token = issue_token(services.keys, services.settings, tenant_id=tenant, client_id="test-client",
-                        audience=GRAPH_AUDIENCE, extra_claims=claims or None)
+    token = issue_token(
+        services.keys,
+        services.settings,
+        tenant_id=tenant,
+        client_id="test-client",
+        audience=GRAPH_AUDIENCE,
+        extra_claims=claims or None,
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
-def stored_docs(services: Services, dataset: Dataset, attribute_set: AttributeSet,
-                **where: Any) -> list[bytes]:
+def stored_docs(
+    services: Services, dataset: Dataset, attribute_set: AttributeSet, **where: Any
+) -> list[bytes]:
     column = line_items.c.doc_full if attribute_set is AttributeSet.FULL else line_items.c.doc_basic
-    query = line_items.select().with_only_columns(column).where(
-        line_items.c.dataset == dataset.code,
-        *[getattr(line_items.c, k) == v for k, v in where.items()]).order_by(line_items.c.id)
+    query = (
+        line_items.select()
+        .with_only_columns(column)
+        .where(
+            line_items.c.dataset == dataset.code,
+            *[getattr(line_items.c, k) == v for k, v in where.items()],
+        )
+        .order_by(line_items.c.id)
+    )
     with services.db.connect() as conn:
         return [row[0] for row in conn.execute(query)]
 

@@ -37,8 +37,13 @@ def test_expired() -> None:
 @pytest.mark.parametrize("field", ["se", "sp", "sig", "sdd", "st"])
 def test_tampering_is_refused(field: str) -> None:
     query = token()
-    query[field] = {"se": "2099-01-01T00:00:00Z", "sp": "rwl", "sig": "AAAA" + query["sig"][4:],
-                    "sdd": "2", "st": "2020-01-01T00:00:00Z"}[field]
+    query[field] = {
+        "se": "2099-01-01T00:00:00Z",
+        "sp": "rwl",
+        "sig": "AAAA" + query["sig"][4:],
+        "sdd": "2",
+        "st": "2020-01-01T00:00:00Z",
+    }[field]
     with pytest.raises(sas.SasDenied):
         sas.verify(KEY, f"{DIR}/a.gz", query, now=NOW)
 

@@ -54,8 +54,9 @@ def _headers(info: BlobInfo) -> dict[str, str]:
     }
 
 
-def download(path: str, request: Request,
-             services: Annotated[Services, Depends(get_services)]) -> Response:
+def download(
+    path: str, request: Request, services: Annotated[Services, Depends(get_services)]
+) -> Response:
     try:
         sas.verify(services.keys.sas_key, path, request.query_params, now=services.clock())
     except sas.SasDenied as denied:
@@ -67,8 +68,12 @@ def download(path: str, request: Request,
     wanted = _range(request, info.size)
     if wanted == "bad":
         headers["Content-Range"] = f"bytes */{info.size}"
-        return blob_error(request, 416, "InvalidRange", "The range specified is invalid for "
-                          "the current size of the resource.")
+        return blob_error(
+            request,
+            416,
+            "InvalidRange",
+            "The range specified is invalid for the current size of the resource.",
+        )
     start, end = wanted if isinstance(wanted, tuple) else (0, info.size - 1)
     headers["Content-Length"] = str(end - start + 1)
     status = 200
@@ -77,8 +82,9 @@ def download(path: str, request: Request,
         headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(services.blobs.read(path, start, end), status_code=status,
-                             headers=headers)
+    return StreamingResponse(
+        services.blobs.read(path, start, end), status_code=status, headers=headers
+    )
 
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
@@ -90,7 +96,11 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
 }
 for _method in ("GET", "HEAD"):
     router.add_api_route(
-        "/blobs/{path:path}", download, methods=[_method], responses=_RESPONSES,
+        "/blobs/{path:path}",
+        download,
+        methods=[_method],
+        responses=_RESPONSES,
         summary=f"{_method} an exported blob with its SAS token",
-        operation_id=f"{_method.lower()}_blob", response_class=Response,
+        operation_id=f"{_method.lower()}_blob",
+        response_class=Response,
     )

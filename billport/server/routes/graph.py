@@ -41,23 +41,32 @@ async def json_body(request: Request) -> Any:
 def _body_schema(dataset: Dataset) -> dict[str, Any]:
     attribute_set = {"type": "string", "enum": ["full", "basic"], "default": "full"}
     if dataset.billed:
-        props = {"invoiceId": {"type": "string", "minLength": 1, "maxLength": 20},
-                 "attributeSet": attribute_set}
+        props = {
+            "invoiceId": {"type": "string", "minLength": 1, "maxLength": 20},
+            "attributeSet": attribute_set,
+        }
         required = ["invoiceId"]
     else:
-        props = {"billingPeriod": {"type": "string", "enum": ["current", "last"]},
-                 "currencyCode": {"type": "string", "pattern": "^[A-Za-z]{3}$"},
-                 "attributeSet": attribute_set}
+        props = {
+            "billingPeriod": {"type": "string", "enum": ["current", "last"]},
+            "currencyCode": {"type": "string", "pattern": "^[A-Za-z]{3}$"},
+            "attributeSet": attribute_set,
+        }
         required = ["billingPeriod", "currencyCode"]
-    schema = {"type": "object", "properties": props, "required": required,
-              "additionalProperties": False}
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": schema}}}}
+    schema = {
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _export_handler(dataset: Dataset, version: str) -> Callable[..., Response]:
     def export(
-        request: Request, principal: GraphPrincipal, services: ServicesDep,
+        request: Request,
+        principal: GraphPrincipal,
+        services: ServicesDep,
         body: Annotated[Any, Depends(json_body)],
     ) -> Response:
         op = exports.request_export(services.db, services.clock, principal.tenant_id, dataset, body)
@@ -70,8 +79,12 @@ def _export_handler(dataset: Dataset, version: str) -> Callable[..., Response]:
 
 def _manifest_body(request: Request, services: Services, manifest: Manifest) -> dict[str, Any]:
     """Manifest JSON with a freshly minted SAS, as the real service does on every read."""
-    token = sas.mint(services.keys.sas_key, manifest.root_path, now=services.clock(),
-                     lifetime=services.settings.sas_lifetime)
+    token = sas.mint(
+        services.keys.sas_key,
+        manifest.root_path,
+        now=services.clock(),
+        lifetime=services.settings.sas_lifetime,
+    )
     return graph_views.manifest_json(
         manifest,
         root_directory=blob_directory_url(request, services.settings, manifest.root_path),
@@ -130,9 +143,13 @@ def _register() -> None:
                     summary=f"Export {dataset.value} ({version})",
                     operation_id=f"export_{dataset.value}_{version}_{action}".replace(".", "_"),
                     response_class=Response,
-                    responses={202: {"description": "Accepted; Location points at the operation",
-                                     "headers": {"Location": {"schema": {"type": "string"}}}},
-                               **_ERRORS},
+                    responses={
+                        202: {
+                            "description": "Accepted; Location points at the operation",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        },
+                        **_ERRORS,
+                    },
                     openapi_extra=_body_schema(dataset),
                 )
         router.add_api_route(
@@ -143,10 +160,14 @@ def _register() -> None:
             summary=f"Get a long-running export operation ({version})",
             operation_id=f"get_operation_{version}".replace(".", "_"),
             response_class=JSONResponse,
-            responses={200: {"description": "runningOperation, exportSuccessOperation or "
-                             "failedOperation", "content": {"application/json": {"schema": {
-                                 "type": "object"}}}},
-                       404: {"description": "Unknown operation"}, **_ERRORS},
+            responses={
+                200: {
+                    "description": "runningOperation, exportSuccessOperation or failedOperation",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                404: {"description": "Unknown operation"},
+                **_ERRORS,
+            },
         )
         router.add_api_route(
             f"/{version}/{BILLING}/manifests/{{manifest_id}}",
@@ -156,9 +177,14 @@ def _register() -> None:
             summary=f"Get an export manifest ({version})",
             operation_id=f"get_manifest_{version}".replace(".", "_"),
             response_class=JSONResponse,
-            responses={200: {"description": "The manifest", "content": {"application/json": {
-                "schema": {"type": "object"}}}},
-                       404: {"description": "Unknown manifest"}, **_ERRORS},
+            responses={
+                200: {
+                    "description": "The manifest",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                404: {"description": "Unknown manifest"},
+                **_ERRORS,
+            },
         )
 
 
