@@ -153,7 +153,8 @@ def write_reference(
             tenant_id=p.tenant_id,
             display_name=f"{p.name} (dev)",
             created_at=p.created_at,
-            **credential,
+            client_id=credential["client_id"],
+            secret=credential["secret"],
         )
         for p, credential in zip(partners, credentials, strict=True)
     ]
