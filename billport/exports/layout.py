@@ -61,4 +61,3 @@ def etag(scope_key: str, fingerprint: str) -> str:
         number, rem = divmod(number, 62)
         chars.append(_BASE62[rem])
     return "".join(chars)
-

@@ -61,11 +61,10 @@ class OperationView:
 
 def read_operation(db: Database, tenant_id: str, operation_id: str) -> OperationView:
     """The operation (and its manifest once succeeded); another tenant's is not found."""
-    with db.begin() as conn:
+    with db.connect() as conn:
         op = op_store.get_operation(conn, tenant_id, operation_id)
         if op is None:
             raise NotFound(f"Operation '{operation_id}' was not found.")
-        op_store.count_poll(conn, operation_id)
         manifest = None
         if op.status is Status.SUCCEEDED and op.manifest_id:
             manifest = manifest_store.get_manifest(conn, tenant_id, op.manifest_id)

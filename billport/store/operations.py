@@ -92,15 +92,6 @@ def get_operation(conn: sa.Connection, tenant_id: str, operation_id: str) -> Ope
     return _operation(row) if row else None
 
 
-def count_poll(conn: sa.Connection, operation_id: str) -> None:
-    """Record that a client read the operation (sandbox progression counts polls)."""
-    conn.execute(
-        operations.update()
-        .where(ops.operation_id == operation_id)
-        .values(poll_count=ops.poll_count + 1)
-    )
-
-
 def _leasable(now: datetime) -> sa.ColumnElement[bool]:
     expired = sa.and_(ops.status == Status.RUNNING.value, ops.lease_expires_at < now)
     return sa.or_(ops.status == Status.NOT_STARTED.value, expired)
@@ -133,10 +124,8 @@ def lease_next(
     return _operation(row)
 
 
-def renew_lease(
-    conn: sa.Connection, operation_id: str, *, owner: str, now: datetime, lease_seconds: float
-) -> bool:
-    """Heartbeat: extend the lease; ``False`` if it was lost to another worker."""
+def _update_if_held(conn: sa.Connection, operation_id: str, owner: str, **values: object) -> bool:
+    """Change a running job only while ``owner`` still holds its lease."""
     result = conn.execute(
         operations.update()
         .where(
@@ -144,75 +133,61 @@ def renew_lease(
             ops.lease_owner == owner,
             ops.status == Status.RUNNING.value,
         )
-        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .values(**values)
     )
     return result.rowcount == 1
+
+
+def renew_lease(
+    conn: sa.Connection, operation_id: str, *, owner: str, now: datetime, lease_seconds: float
+) -> bool:
+    """Heartbeat: extend the lease; ``False`` if it was lost to another worker."""
+    return _update_if_held(
+        conn, operation_id, owner, lease_expires_at=now + timedelta(seconds=lease_seconds)
+    )
 
 
 def finish_succeeded(
     conn: sa.Connection, operation_id: str, *, owner: str, manifest_id: str, now: datetime
 ) -> bool:
     """Mark the job succeeded with its manifest, if this worker still holds the lease."""
-    result = conn.execute(
-        operations.update()
-        .where(
-            ops.operation_id == operation_id,
-            ops.lease_owner == owner,
-            ops.status == Status.RUNNING.value,
-        )
-        .values(
-            status=Status.SUCCEEDED.value,
-            manifest_id=manifest_id,
-            last_action_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
+    return _update_if_held(
+        conn,
+        operation_id,
+        owner,
+        status=Status.SUCCEEDED.value,
+        manifest_id=manifest_id,
+        last_action_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
     )
-    return result.rowcount == 1
 
 
 def finish_failed(
     conn: sa.Connection, operation_id: str, *, owner: str, code: str, message: str, now: datetime
 ) -> bool:
     """Mark the job failed (a ``failedOperation``), if this worker still holds the lease."""
-    result = conn.execute(
-        operations.update()
-        .where(
-            ops.operation_id == operation_id,
-            ops.lease_owner == owner,
-            ops.status == Status.RUNNING.value,
-        )
-        .values(
-            status=Status.FAILED.value,
-            error_code=code,
-            error_message=message[:1000],
-            last_action_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
+    return _update_if_held(
+        conn,
+        operation_id,
+        owner,
+        status=Status.FAILED.value,
+        error_code=code,
+        error_message=message[:1000],
+        last_action_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
     )
-    return result.rowcount == 1
-
-
-def count_waiting(conn: sa.Connection, now: datetime) -> int:
-    """Jobs a worker could lease right now."""
-    return int(conn.execute(sa.select(sa.func.count()).where(_leasable(now))).scalar_one())
 
 
 def release_lease(conn: sa.Connection, operation_id: str, *, owner: str, now: datetime) -> bool:
     """Hand a job back to the queue (clean shutdown, retryable error)."""
-    result = conn.execute(
-        operations.update()
-        .where(
-            ops.operation_id == operation_id,
-            ops.lease_owner == owner,
-            ops.status == Status.RUNNING.value,
-        )
-        .values(
-            status=Status.NOT_STARTED.value,
-            lease_owner=None,
-            lease_expires_at=None,
-            last_action_at=now,
-        )
+    return _update_if_held(
+        conn,
+        operation_id,
+        owner,
+        status=Status.NOT_STARTED.value,
+        lease_owner=None,
+        lease_expires_at=None,
+        last_action_at=now,
     )
-    return result.rowcount == 1

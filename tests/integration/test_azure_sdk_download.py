@@ -8,6 +8,7 @@ import httpx
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.storage.blob import BlobClient
 
+from billport.billing.datasets import AttributeSet, Dataset
 from billport.jobs.worker import Worker
 from billport.server.app import create_app, open_services
 from billport.settings import Settings
@@ -44,8 +45,8 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
                 lines += gzip.decompress(content).splitlines()
             assert lines == data.stored_docs(
                 services,
-                data.Dataset.BILLED_RECONCILIATION,
-                data.AttributeSet.FULL,
+                Dataset.BILLED_RECONCILIATION,
+                AttributeSet.FULL,
                 tenant_id=data.TENANT,
                 invoice_id=data.MODERN,
             )

@@ -13,7 +13,7 @@ from billport.billing.datasets import Dataset
 from billport.blobs import sas
 from billport.errors import InvalidRequest
 from billport.server import graph_views
-from billport.server.auth import GraphPrincipal
+from billport.server.auth import AUTH_RESPONSES, GraphPrincipal
 from billport.server.services import Services, get_services
 from billport.server.urls import base_url, blob_directory_url
 from billport.services import exports
@@ -125,8 +125,7 @@ def _manifest_handler(version: str) -> Callable[..., Response]:
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed request (Graph error envelope)"},
-    401: {"description": "Missing or invalid token"},
-    403: {"description": "Token lacks PartnerBilling.Read.All"},
+    **AUTH_RESPONSES,
 }
 
 
@@ -152,40 +151,44 @@ def _register() -> None:
                     },
                     openapi_extra=_body_schema(dataset),
                 )
-        router.add_api_route(
-            f"/{version}/{BILLING}/operations/{{operation_id}}",
+        _add_get(
+            version,
+            "operations",
             _operation_handler(version),
-            methods=["GET"],
-            tags=[f"graph {version}"],
-            summary=f"Get a long-running export operation ({version})",
-            operation_id=f"get_operation_{version}".replace(".", "_"),
-            response_class=JSONResponse,
-            responses={
-                200: {
-                    "description": "runningOperation, exportSuccessOperation or failedOperation",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                404: {"description": "Unknown operation"},
-                **_ERRORS,
-            },
+            "Get a long-running export operation",
+            "runningOperation, exportSuccessOperation or failedOperation",
         )
-        router.add_api_route(
-            f"/{version}/{BILLING}/manifests/{{manifest_id}}",
+        _add_get(
+            version,
+            "manifests",
             _manifest_handler(version),
-            methods=["GET"],
-            tags=[f"graph {version}"],
-            summary=f"Get an export manifest ({version})",
-            operation_id=f"get_manifest_{version}".replace(".", "_"),
-            response_class=JSONResponse,
-            responses={
-                200: {
-                    "description": "The manifest",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                404: {"description": "Unknown manifest"},
-                **_ERRORS,
-            },
+            "Get an export manifest",
+            "The manifest",
         )
+
+
+def _add_get(
+    version: str, collection: str, handler: Callable[..., Response], summary: str, found: str
+) -> None:
+    """``GET /{version}/reports/partners/billing/{collection}/{id}``."""
+    singular = collection.removesuffix("s")
+    router.add_api_route(
+        f"/{version}/{BILLING}/{collection}/{{{singular}_id}}",
+        handler,
+        methods=["GET"],
+        tags=[f"graph {version}"],
+        summary=f"{summary} ({version})",
+        operation_id=f"get_{singular}_{version}".replace(".", "_"),
+        response_class=JSONResponse,
+        responses={
+            200: {
+                "description": found,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            404: {"description": f"Unknown {singular}"},
+            **_ERRORS,
+        },
+    )
 
 
 _register()
