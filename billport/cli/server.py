@@ -30,7 +30,8 @@ def serve(
     """Run the API server (FastAPI on uvicorn)."""
     import uvicorn
 
-    from billport.server.app import create_app, open_services
+    from billport.runtime import open_services
+    from billport.server.app import create_app
 
     settings = build_settings(
         data_dir=data_dir,
@@ -60,7 +61,7 @@ def serve(
 def worker(data_dir: str | None, database_url: str | None, once: bool, name: str | None) -> None:
     """Run a standalone export worker."""
     from billport.jobs.worker import run_standalone
-    from billport.server.app import open_services
+    from billport.runtime import open_services
 
     settings = build_settings(data_dir=data_dir, database_url=database_url)
     services = open_services(settings)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from billport.billing.operations import FAILED_NO_DATA
 from billport.exports.layout import Scope, etag, root_path
 from billport.exports.writer import WrittenPart, write_parts
-from billport.server.services import Services
+from billport.runtime import Services
 from billport.store import exports as export_rows
 from billport.store import manifests as manifest_store
 from billport.store import operations as op_store

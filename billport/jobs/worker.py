@@ -15,7 +15,7 @@ import uuid
 from types import FrameType
 
 from billport.exports.runner import ExportJob, Interrupted, LeaseLost
-from billport.server.services import Services
+from billport.runtime import Services
 from billport.store import operations as op_store
 
 log = logging.getLogger("billport.worker")

@@ -25,7 +25,7 @@ from billport.store.db import Database
 from billport.store.tables import partners
 
 if TYPE_CHECKING:
-    from billport.server.services import Services
+    from billport.runtime import Services
 
 DEMO_TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
 DEMO_INVOICE = "G016907411"

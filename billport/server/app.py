@@ -9,27 +9,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from billport import __version__
-from billport.auth.keys import KeyRing
-from billport.blobs.factory import open_blob_store
-from billport.clock import clock_from_settings
+from billport.runtime import Services, open_services
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
 from billport.server.routes import blobs, graph, health, identity, invoices
-from billport.server.services import Services
 from billport.settings import Settings
-from billport.store.db import Database
-
-
-def open_services(settings: Settings, database: Database | None = None) -> Services:
-    """Open the database (migrating it), signing keys and blob store."""
-    db = database or Database.from_settings(settings)
-    return Services(
-        settings=settings,
-        db=db,
-        clock=clock_from_settings(settings),
-        keys=KeyRing.load_or_create(settings),
-        blobs=open_blob_store(settings),
-    )
 
 
 def create_app(

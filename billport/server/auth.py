@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
 from billport.auth.validation import Principal, validate_token
 from billport.errors import AuthenticationError, PermissionDenied
-from billport.server.services import Services
+from billport.runtime import Services
 from billport.store.clients import partner_exists
 
 __all__ = [

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
-from billport.server.app import create_app, open_services
+from billport.runtime import open_services
+from billport.server.app import create_app
 from billport.settings import load_settings
 from tests.support import exports as data
 

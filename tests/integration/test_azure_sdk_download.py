@@ -10,7 +10,8 @@ from azure.storage.blob import BlobClient
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.jobs.worker import Worker
-from billport.server.app import create_app, open_services
+from billport.runtime import open_services
+from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
 from tests.support.live_server import serve_in_thread

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.jobs.worker import Worker
-from billport.server.app import create_app, open_services
-from billport.server.services import Services
+from billport.runtime import Services, open_services
+from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
 

@@ -15,9 +15,9 @@ from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
 from billport.auth.keys import KeyRing
 from billport.auth.validation import validate_token
 from billport.clock import clock_from_settings
+from billport.runtime import Services
 from billport.server.errors import install_error_handlers
 from billport.server.routes import identity
-from billport.server.services import Services
 from billport.settings import Settings
 from billport.store.clients import Client
 from billport.store.db import Database

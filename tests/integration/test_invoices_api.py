@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from billport.server.app import create_app, open_services
-from billport.server.services import Services
+from billport.runtime import Services, open_services
+from billport.server.app import create_app
 from billport.settings import Settings
 from billport.store.tables import invoices
 from tests.support import tokens

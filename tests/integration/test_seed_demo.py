@@ -128,8 +128,8 @@ def test_announce_demo_prints_credentials_tokens_and_requests(
     import jwt
 
     from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
+    from billport.runtime import open_services
     from billport.seed.demo import announce_demo
-    from billport.server.app import open_services
 
     services = open_services(settings, database)
     ensure_demo(database, settings, services.clock)

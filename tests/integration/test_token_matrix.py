@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from billport.auth.keys import KeyRing
 from billport.auth.validation import PERSONAL_ACCOUNT_TENANT
 from billport.clock import clock_from_settings
+from billport.runtime import Services
 from billport.server.auth import GraphPrincipal, PartnerCenterPrincipal
 from billport.server.errors import install_error_handlers
-from billport.server.services import Services
 from billport.settings import Settings
 from billport.store.db import Database
 from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, make_partner, token

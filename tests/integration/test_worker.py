@@ -10,8 +10,7 @@ import pytest
 from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
 from billport.jobs.worker import Worker
-from billport.server.app import open_services
-from billport.server.services import Services
+from billport.runtime import Services, open_services
 from billport.services import exports
 from billport.settings import Settings
 from billport.store import operations as op_store

@@ -16,7 +16,7 @@ import orjson
 
 from billport.auth.issuer import GRAPH_AUDIENCE, issue_token
 from billport.billing.datasets import AttributeSet, Dataset, fields
-from billport.server.services import Services
+from billport.runtime import Services
 from billport.store.clients import insert_client
 from billport.store.tables import invoices, line_items, partners
 

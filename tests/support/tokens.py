@@ -31,7 +31,7 @@ from typing import Any
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
 from billport.auth.keys import KeyRing
-from billport.server.services import Services
+from billport.runtime import Services
 from billport.settings import Settings
 from billport.store.clients import GRAPH_ROLE, Client, insert_client
 from billport.store.db import Database

@@ -11,8 +11,9 @@ from fastapi.responses import StreamingResponse
 
 from billport.blobs import sas
 from billport.blobs.base import BlobInfo
+from billport.runtime import Services
 from billport.server.errors import blob_error
-from billport.server.services import Services, get_services
+from billport.server.services import get_services
 
 router = APIRouter(tags=["blobs"])
 STORAGE_VERSION = "2021-08-06"

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 from billport.billing.datasets import Dataset
 from billport.blobs import sas
 from billport.errors import InvalidRequest
+from billport.runtime import Services
 from billport.server import graph_views
 from billport.server.auth import AUTH_RESPONSES, GraphPrincipal
-from billport.server.services import Services, get_services
+from billport.server.services import get_services
 from billport.server.urls import base_url, blob_directory_url
 from billport.services import exports
 from billport.store.manifests import Manifest

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 
 from billport import __version__
-from billport.server.services import Services, get_services
+from billport.runtime import Services
+from billport.server.services import get_services
 
 router = APIRouter(tags=["health"])
 

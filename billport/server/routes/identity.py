@@ -23,7 +23,8 @@ from billport.auth.grant import (
     client_credentials,
 )
 from billport.auth.issuer import dev_issuer
-from billport.server.services import Services, get_services
+from billport.runtime import Services
+from billport.server.services import get_services
 from billport.store.clients import partner_exists
 
 router = APIRouter(tags=["identity"])

@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from billport.billing.invoices import MAX_OFFSET, MAX_PAGE_SIZE, Invoice, InvoiceDetail
+from billport.runtime import Services
 from billport.server.auth import PartnerCenterPrincipal
-from billport.server.services import Services, get_services
+from billport.server.services import get_services
 from billport.services import invoices as service
 from billport.services.invoices import InvoicePage
 

@@ -1,0 +1,33 @@
+"""What the server, workers and the seeder share: the opened database, clock, keys and blobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billport.auth.keys import KeyRing
+from billport.blobs.base import BlobStore
+from billport.blobs.factory import open_blob_store
+from billport.clock import Clock, clock_from_settings
+from billport.settings import Settings
+from billport.store.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    keys: KeyRing
+    blobs: BlobStore
+
+
+def open_services(settings: Settings, database: Database | None = None) -> Services:
+    """Open the database (migrating it), signing keys and blob store."""
+    db = database or Database.from_settings(settings)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock_from_settings(settings),
+        keys=KeyRing.load_or_create(settings),
+        blobs=open_blob_store(settings),
+    )
