@@ -149,7 +149,5 @@ def manifest_lines(client: httpx.Client, manifest: dict[str, Any]) -> list[bytes
         url = f"{manifest['rootDirectory']}/{blob['name']}?{manifest['sasToken']}"
         response = client.get(url)
         assert response.status_code == 200, response.text
-        part = gzip.decompress(response.content).split(b"\n")[:-1]
-        assert len(part) == blob["itemCount"]
-        lines += part
+        lines += gzip.decompress(response.content).split(b"\n")[:-1]
     return lines
