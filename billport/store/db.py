@@ -83,9 +83,25 @@ def alembic_config(engine: sa.Engine) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x62696C6C  # pg_advisory_lock key ("bill"): one migrating process at a time
+
+
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema up to ``revision`` (idempotent).
+
+    Every ``serve``/``worker`` migrates at start-up; on PostgreSQL an advisory lock makes
+    replicas that start together take turns, so the later ones find the schema current.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
 
 
 class Database:
