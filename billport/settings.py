@@ -39,6 +39,15 @@ class Settings:
     lease_seconds: float = 30.0
     worker_poll_seconds: float = 0.5
     part_rows: int = 250_000
+    # Scale-out: exports above partition_rows rows are split into parts of that many rows,
+    # leased independently by any worker (0 turns splitting off).
+    partition_rows: int = 1_000_000
+    worker_listen_seconds: float = 5.0  # PostgreSQL LISTEN: longest idle wait before polling
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_recycle: int = 1800  # seconds; -1 keeps connections forever
+    db_pool_pre_ping: bool = True
+    db_pool_timeout: float = 30.0
     gzip_level: int = 1
     retry_after: int = 5
     sas_lifetime: int = 3600
@@ -115,6 +124,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if settings.part_rows < 1:
         raise ConfigurationError("BILLPORT_PART_ROWS must be at least 1")
+    if settings.partition_rows < 0:
+        raise ConfigurationError("BILLPORT_PARTITION_ROWS must be 0 (off) or a row count")
+    if settings.db_pool_size < 1 or settings.db_max_overflow < 0:
+        raise ConfigurationError(
+            "BILLPORT_DB_POOL_SIZE must be at least 1 and BILLPORT_DB_MAX_OVERFLOW at least 0"
+        )
     if settings.data_format not in {"compressedJSON", "compressedJSONLines"}:
         raise ConfigurationError(
             "BILLPORT_DATA_FORMAT must be compressedJSON or compressedJSONLines"

@@ -3,6 +3,9 @@
 Order of visibility: parts are staged, then published, then the manifest row and the
 operation's ``succeeded`` state are written in one transaction — only while this worker
 still holds the lease. A half-written export is never visible.
+
+An export of more than ``partition_rows`` rows is planned here instead: split into id
+ranges that any worker leases independently (``exports/parts.py``).
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from billport.billing.operations import FAILED_NO_DATA
 from billport.exports.layout import Scope, etag, root_path
 from billport.exports.writer import WrittenPart, write_parts
 from billport.runtime import Services
+from billport.settings import Settings
 from billport.store import exports as export_rows
 from billport.store import manifests as manifest_store
 from billport.store import operations as op_store
+from billport.store import parts as part_store
 from billport.store.manifests import Manifest
 from billport.store.operations import Operation
 
@@ -61,6 +68,41 @@ def resolve_scope(services: Services, op: Operation) -> Scope | Failure:
     return Scope(op.tenant_id, op.dataset, op.attribute_set, month, op.invoice_id, op.currency)
 
 
+def build_manifest(
+    scope: Scope,
+    fingerprint: str,
+    root: str,
+    created: datetime,
+    blobs: list[dict[str, Any]],
+    settings: Settings,
+) -> Manifest:
+    """The manifest of freshly written blobs (``[{name, rows, size}]`` in part order)."""
+    return Manifest(
+        manifest_id=str(uuid.uuid4()),
+        tenant_id=scope.tenant_id,
+        dataset=scope.dataset,
+        scope_key=scope.key,
+        fingerprint=fingerprint,
+        etag=etag(scope.key, fingerprint),
+        schema_version=SCHEMA_VERSION,
+        data_format=settings.data_format,
+        partition_type="default",
+        root_path=root,
+        blobs=[
+            {
+                "name": b["name"],
+                "partitionValue": "default",
+                "sizeInBytes": b["size"],
+                "itemCount": b["rows"],
+            }
+            for b in blobs
+        ],
+        row_count=sum(b["rows"] for b in blobs),
+        size_bytes=sum(b["size"] for b in blobs),
+        created_at=created,
+    )
+
+
 class ExportJob:
     """One leased job; ``owner`` is the lease token."""
 
@@ -76,18 +118,46 @@ class ExportJob:
             self._fail(scope)
             return
         with self.services.db.connect() as conn:
-            count, fingerprint = export_rows.fingerprint(conn, scope)
+            stats = export_rows.scope_stats(conn, scope)
+            count, fingerprint = stats.count, stats.fingerprint
             data_format = self.services.settings.data_format
             reusable = manifest_store.find_reusable(
                 conn, scope.tenant_id, scope.key, fingerprint, data_format
             )
+        partition_rows = self.services.settings.partition_rows
         if count == 0:
             self._fail(Failure(FAILED_NO_DATA, "No data available for the requested parameters."))
         elif reusable is not None:
             self._succeed(reusable.manifest_id, None)
+        elif partition_rows and count > partition_rows:
+            self._plan(scope, stats, partition_rows)
         else:
             manifest = self._write(scope, fingerprint)
             self._succeed(manifest.manifest_id, manifest)
+
+    def _plan(self, scope: Scope, stats: export_rows.ScopeStats, partition_rows: int) -> None:
+        """Split the export into parts of ``partition_rows`` rows and hand it to them."""
+        services = self.services
+        with services.db.connect() as conn:
+            starts = export_rows.partition_starts(conn, scope, stats.low, partition_rows)
+        ranges = list(zip(starts, [*starts[1:], stats.high + 1], strict=True))
+        blob_rows = min(services.settings.part_rows, partition_rows)
+        created = services.clock()
+        plan = part_store.Plan(
+            operation_id=self.op.operation_id,
+            root_path=root_path(scope, created),
+            fingerprint=stats.fingerprint,
+            part_count=len(ranges),
+            blob_rows=blob_rows,
+            created_at=created,
+        )
+        with services.db.begin() as conn:
+            part_store.insert_plan(conn, plan, ranges, -(-partition_rows // blob_rows))
+            if not op_store.hand_to_parts(
+                conn, self.op.operation_id, owner=self.owner, now=created
+            ):
+                raise LeaseLost(self.op.operation_id)  # rolls the plan back
+            op_store.notify_workers(conn)
 
     def _write(self, scope: Scope, fingerprint: str) -> Manifest:
         services = self.services
@@ -104,30 +174,8 @@ class ExportJob:
         for part in parts:
             services.blobs.publish(part.staged)
         services.blobs.discard_staging(staging)
-        return Manifest(
-            manifest_id=str(uuid.uuid4()),
-            tenant_id=scope.tenant_id,
-            dataset=scope.dataset,
-            scope_key=scope.key,
-            fingerprint=fingerprint,
-            etag=etag(scope.key, fingerprint),
-            schema_version=SCHEMA_VERSION,
-            data_format=services.settings.data_format,
-            partition_type="default",
-            root_path=root,
-            blobs=[
-                {
-                    "name": p.name,
-                    "partitionValue": "default",
-                    "sizeInBytes": p.size,
-                    "itemCount": p.rows,
-                }
-                for p in parts
-            ],
-            row_count=sum(p.rows for p in parts),
-            size_bytes=sum(p.size for p in parts),
-            created_at=created,
-        )
+        blobs = [{"name": p.name, "rows": p.rows, "size": p.size} for p in parts]
+        return build_manifest(scope, fingerprint, root, created, blobs, services.settings)
 
     def _write_parts(self, scope: Scope, staging: str, root: str) -> list[WrittenPart]:
         services = self.services

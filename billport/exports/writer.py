@@ -90,15 +90,19 @@ def write_parts(
     part_rows: int,
     level: int = 1,
     on_batch: Callable[[int], None] | None = None,
+    first_part: int = 0,
 ) -> list[WrittenPart]:
     """Write the documents as gzip JSON-lines parts of at most ``part_rows`` rows each.
+
+    Blobs are numbered from ``first_part`` (one part of a partitioned export starts where
+    the parts before it end, so names stay in row order).
 
     ``on_batch(rows_so_far)`` is called after every batch (heartbeats, progress).
     Parts are staged, not published: the caller publishes them with the manifest.
     """
     worker = _Compressor(store, staging_key, root, level)
     worker.start()
-    part, in_part, total = 0, 0, 0
+    part, in_part, total = first_part, 0, 0
     try:
         for batch in batches:
             start = 0

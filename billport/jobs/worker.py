@@ -1,7 +1,9 @@
 """Export workers: lease a job, run it, repeat; stop cleanly on request or SIGTERM.
 
 ``serve`` runs one in a thread; ``billport worker`` runs one in the foreground, and
-``--once`` drains the queue and exits (tests, cron).
+``--once`` drains the queue and exits (tests, cron). A job is a part of a partitioned
+export (taken first, so started exports finish first) or an operation. Idle workers wait
+on ``jobs/wakeup.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import threading
 import uuid
 from types import FrameType
 
-from billport.exports.runner import ExportJob, Interrupted, LeaseLost
+from billport.exports.parts import PartJob, fail_planned
+from billport.exports.runner import ExportJob, Failure, Interrupted, LeaseLost
+from billport.jobs.wakeup import Wakeup
 from billport.runtime import Services
 from billport.store import operations as op_store
+from billport.store import parts as part_store
+from billport.store.parts import Part
 
 log = logging.getLogger("billport.worker")
 MAX_ATTEMPTS = 3
@@ -32,7 +38,54 @@ class Worker:
 
     def run_once(self) -> bool:
         """Lease and run one job; ``False`` when the queue is empty."""
-        owner = f"{self.name}:{uuid.uuid4().hex[:12]}"
+        return self._run_part() or self._run_operation()
+
+    def _owner(self) -> str:
+        return f"{self.name}:{uuid.uuid4().hex[:12]}"
+
+    def _run_part(self) -> bool:
+        owner = self._owner()
+        settings = self.services.settings
+        with self.services.db.begin() as conn:
+            part = part_store.lease_next_part(
+                conn, owner=owner, now=self.services.clock(), lease_seconds=settings.lease_seconds
+            )
+        if part is None:
+            return False
+        if part.attempts > MAX_ATTEMPTS:  # its workers keep dying (killed, out of memory)
+            self._fail_part(part, f"part {part.part_index} was abandoned {MAX_ATTEMPTS} times")
+            return True
+        try:
+            PartJob(self.services, part, owner, self.stopping.is_set).run()
+        except LeaseLost:
+            log.warning("lost part %s of %s", part.part_index, part.operation_id)
+        except Interrupted:
+            self._release_part(part, owner)
+        except Exception as exc:
+            log.exception("part %s of %s failed", part.part_index, part.operation_id)
+            if part.attempts < MAX_ATTEMPTS:
+                self._release_part(part, owner)
+            else:
+                self._fail_part(part, f"part {part.part_index} failed: {exc}")
+        return True
+
+    def _release_part(self, part: Part, owner: str) -> None:
+        try:
+            with self.services.db.begin() as conn:
+                part_store.release_part(conn, part, owner=owner)
+                op_store.notify_workers(conn)
+        except Exception:  # the database itself is gone: the lease will expire and be retaken
+            log.exception("could not hand back part %s of %s", part.part_index, part.operation_id)
+
+    def _fail_part(self, part: Part, reason: str) -> None:
+        message = f"The export failed ({reason}): submit a new request."
+        try:
+            fail_planned(self.services, part.operation_id, Failure(INTERNAL_ERROR, message))
+        except Exception:
+            log.exception("could not record the failure of %s", part.operation_id)
+
+    def _run_operation(self) -> bool:
+        owner = self._owner()
         settings = self.services.settings
         with self.services.db.begin() as conn:
             op = op_store.lease_next(
@@ -54,6 +107,7 @@ class Worker:
     def _release(self, operation_id: str, owner: str) -> None:
         with self.services.db.begin() as conn:
             op_store.release_lease(conn, operation_id, owner=owner, now=self.services.clock())
+            op_store.notify_workers(conn)
 
     def _retry_or_fail(self, operation_id: str, owner: str, attempts: int, exc: Exception) -> None:
         """A transient error (lost connection, full disk) gets retried, then fails cleanly."""
@@ -76,17 +130,21 @@ class Worker:
     def run(self, *, once: bool = False) -> int:
         """Process jobs until stopped (or, with ``once``, until the queue is empty)."""
         done = 0
-        while not self.stopping.is_set():
-            try:
-                worked = self.run_once()
-            except Exception:
-                log.exception("worker loop error")
-                worked = False
-            done += worked
-            if not worked:
-                if once:
-                    break
-                self.stopping.wait(self.services.settings.worker_poll_seconds)
+        wakeup = Wakeup(self.services.db, self.services.settings, self.stopping)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    worked = self.run_once()
+                except Exception:
+                    log.exception("worker loop error")
+                    worked = False
+                done += worked
+                if not worked:
+                    if once:
+                        break
+                    wakeup.wait()
+        finally:
+            wakeup.close()
         return done
 
     def start_thread(self) -> None:

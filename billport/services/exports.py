@@ -50,6 +50,7 @@ def request_export(
     )
     with db.begin() as conn:
         op_store.insert_operation(conn, op)
+        op_store.notify_workers(conn)  # delivered on commit: a woken worker finds the row
     return op
 
 

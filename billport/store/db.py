@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> sa.Engine:
+@dataclass(frozen=True)
+class PoolOptions:
+    """PostgreSQL connection pool: per process, so size it for its threads (docs/deploy.md)."""
+
+    size: int = 5
+    max_overflow: int = 10
+    recycle: int = 1800  # seconds; below server/proxy idle timeouts (PgBouncer, Azure LB)
+    pre_ping: bool = True  # a connection killed while idle is replaced, not handed out
+    timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PoolOptions:
+        return cls(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            recycle=settings.db_pool_recycle,
+            pre_ping=settings.db_pool_pre_ping,
+            timeout=settings.db_pool_timeout,
+        )
+
+
+def create_engine(url: str, pool: PoolOptions | None = None) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
@@ -38,7 +60,15 @@ def create_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):
-        return sa.create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+        pool = pool or PoolOptions()
+        return sa.create_engine(
+            url,
+            pool_size=pool.size,
+            max_overflow=pool.max_overflow,
+            pool_recycle=pool.recycle,
+            pool_pre_ping=pool.pre_ping,
+            pool_timeout=pool.timeout,
+        )
     raise ConfigurationError(
         f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://"
     )
@@ -53,9 +83,25 @@ def alembic_config(engine: sa.Engine) -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x62696C6C  # pg_advisory_lock key ("bill"): one migrating process at a time
+
+
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema up to ``revision`` (idempotent).
+
+    Every ``serve``/``worker`` migrates at start-up; on PostgreSQL an advisory lock makes
+    replicas that start together take turns, so the later ones find the schema current.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
 
 
 class Database:
@@ -66,7 +112,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, migrate_schema: bool = True) -> Database:
-        engine = create_engine(settings.effective_database_url)
+        engine = create_engine(settings.effective_database_url, PoolOptions.from_settings(settings))
         if migrate_schema:
             migrate(engine)
         return cls(engine)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -40,22 +41,68 @@ def _scope_filter(scope: Scope) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def fingerprint(conn: sa.Connection, scope: Scope) -> tuple[int, str]:
-    """``(row count, fingerprint)`` of the scope's current data, from the index alone."""
+@dataclass(frozen=True)
+class ScopeStats:
+    count: int
+    low: int  # smallest id (0 when empty)
+    high: int  # largest id (0 when empty)
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.count}:{self.low}:{self.high}"
+
+
+def scope_stats(conn: sa.Connection, scope: Scope) -> ScopeStats:
+    """Row count and id range of the scope's current data, from the index alone."""
     query = sa.select(sa.func.count(), sa.func.min(li.id), sa.func.max(li.id)).where(
         *_scope_filter(scope)
     )
     count, low, high = conn.execute(query).one()
-    return int(count), f"{count}:{low or 0}:{high or 0}"
+    return ScopeStats(int(count), int(low or 0), int(high or 0))
 
 
-def _scope_sql(scope: Scope, column: str, marker: str) -> tuple[str, tuple[object, ...]]:
+def fingerprint(conn: sa.Connection, scope: Scope) -> tuple[int, str]:
+    """``(row count, fingerprint)`` of the scope's current data, from the index alone."""
+    stats = scope_stats(conn, scope)
+    return stats.count, stats.fingerprint
+
+
+def partition_starts(conn: sa.Connection, scope: Scope, low: int, rows: int) -> list[int]:
+    """The first ``id`` of every run of ``rows`` rows of the scope, from ``low`` on.
+
+    Each step skips ``rows`` entries of the scope's index from the previous boundary, so
+    planning reads the index once in total, never the documents.
+    """
+    starts = [low]
+    while True:
+        query = (
+            sa.select(li.id)
+            .where(*_scope_filter(scope), li.id >= starts[-1])
+            .order_by(li.id)
+            .offset(rows)
+            .limit(1)
+        )
+        following = conn.execute(query).scalar()
+        if following is None:
+            return starts
+        starts.append(int(following))
+
+
+IdRange = tuple[int, int]  # lo <= id < hi
+
+
+def _scope_sql(
+    scope: Scope, column: str, marker: str, ids: IdRange | None
+) -> tuple[str, tuple[object, ...]]:
     if scope.dataset.billed:
         where = f"invoice_id = {marker}"
         params: tuple[object, ...] = (scope.invoice_id,)
     else:
         where = f"billing_month = {marker} AND currency = {marker}"
         params = (scope.billing_month, scope.currency)
+    if ids is not None:
+        where += f" AND id >= {marker} AND id < {marker}"
+        params += ids
     sql = (
         f"SELECT {column} FROM line_items WHERE tenant_id = {marker} AND dataset = {marker} "
         f"AND {where} ORDER BY id"
@@ -63,21 +110,24 @@ def _scope_sql(scope: Scope, column: str, marker: str) -> tuple[str, tuple[objec
     return sql, (scope.tenant_id, scope.dataset.code, *params)
 
 
-def stream_documents(conn: sa.Connection, scope: Scope, batch_rows: int) -> Iterator[list[bytes]]:
+def stream_documents(
+    conn: sa.Connection, scope: Scope, batch_rows: int, ids: IdRange | None = None
+) -> Iterator[list[bytes]]:
     """Yield the scope's pre-rendered JSON documents in ``id`` order, in batches.
 
-    Goes through the driver directly: one Python object per row instead of an ORM row
-    keeps the read far below the cost of compressing the same bytes.
+    ``ids`` limits the stream to one part of a partitioned export. Goes through the driver
+    directly: one Python object per row instead of an ORM row keeps the read far below the
+    cost of compressing the same bytes.
     """
     column = "doc_full" if scope.attribute_set.value == "full" else "doc_basic"
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
-        sql, params = _scope_sql(scope, column, "%s")
+        sql, params = _scope_sql(scope, column, "%s", ids)
         cursor = raw.cursor(name=f"export_{uuid.uuid4().hex}")
         cursor.itersize = batch_rows
     else:
-        sql, params = _scope_sql(scope, column, "?")
+        sql, params = _scope_sql(scope, column, "?", ids)
         cursor = raw.cursor()
     try:
         cursor.execute(sql, params)

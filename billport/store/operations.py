@@ -3,6 +3,9 @@
 Leasing: PostgreSQL picks with ``FOR UPDATE SKIP LOCKED``; SQLite (one writer at a time)
 uses a conditional update. Either way a lease is a unique token in ``lease_owner`` with an
 expiry; a worker that stops heartbeating loses the job to the next one that asks.
+
+A partitioned export hands its operation to its parts (``PARTS_OWNER``, no expiry): it is
+never leased again, and the last part (or the one that fails it) finishes it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from billport.billing.operations import Status
 from billport.store.tables import operations
 
 ops = operations.c
+PARTS_OWNER = "(export parts)"
+WAKE_CHANNEL = "billport_jobs"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,25 @@ def get_operation(conn: sa.Connection, tenant_id: str, operation_id: str) -> Ope
     )
     row = conn.execute(query).first()
     return _operation(row) if row else None
+
+
+def load_operation(conn: sa.Connection, operation_id: str) -> Operation | None:
+    """An operation by id alone: for workers, which serve every tenant."""
+    row = conn.execute(sa.select(operations).where(ops.operation_id == operation_id)).first()
+    return _operation(row) if row else None
+
+
+def lock_operation(conn: sa.Connection, operation_id: str) -> Status | None:
+    """Row-lock an operation (PostgreSQL) so finishing parts take turns; its status."""
+    query = sa.select(ops.status).where(ops.operation_id == operation_id).with_for_update()
+    status = conn.execute(query).scalar()
+    return Status(status) if status is not None else None
+
+
+def notify_workers(conn: sa.Connection) -> None:
+    """Wake idle workers (PostgreSQL ``NOTIFY``, delivered when the transaction commits)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"NOTIFY {WAKE_CHANNEL}"))
 
 
 def _leasable(now: datetime) -> sa.ColumnElement[bool]:
@@ -177,6 +201,18 @@ def finish_failed(
         last_action_at=now,
         lease_owner=None,
         lease_expires_at=None,
+    )
+
+
+def hand_to_parts(conn: sa.Connection, operation_id: str, *, owner: str, now: datetime) -> bool:
+    """The planner gives the running job to its parts, if it still holds the lease."""
+    return _update_if_held(
+        conn,
+        operation_id,
+        owner,
+        lease_owner=PARTS_OWNER,
+        lease_expires_at=None,
+        last_action_at=now,
     )
 
 

@@ -175,3 +175,45 @@ manifests = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index(None, "tenant_id", "scope_key"),
 )
+
+# A large export split into parts (store/parts.py): the plan fixes the export's directory
+# and data fingerprint once, so every worker writing a part agrees on them.
+export_plans = sa.Table(
+    "export_plans",
+    metadata,
+    sa.Column(
+        "operation_id",
+        sa.String(36),
+        sa.ForeignKey("operations.operation_id"),
+        primary_key=True,
+    ),
+    sa.Column("root_path", sa.String(500), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("part_count", sa.Integer, nullable=False),
+    sa.Column("blob_rows", sa.Integer, nullable=False),  # rows per blob within a part
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One independently leased part of a planned export: the scope's rows with lo_id <= id < hi_id.
+export_parts = sa.Table(
+    "export_parts",
+    metadata,
+    sa.Column(
+        "operation_id",
+        sa.String(36),
+        sa.ForeignKey("export_plans.operation_id"),
+        primary_key=True,
+    ),
+    sa.Column("part_index", sa.Integer, primary_key=True),
+    sa.Column("lo_id", sa.BigInteger, nullable=False),
+    sa.Column("hi_id", sa.BigInteger, nullable=False),
+    sa.Column("first_blob", sa.Integer, nullable=False),  # part-NNNNN index of its first blob
+    sa.Column("status", sa.String(16), nullable=False),  # pending|running|done
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # JSON: [{name, rows, size}] — recorded before publishing, so a takeover can remove
+    # blobs a crashed worker published but never reported done.
+    sa.Column("blobs", sa.Text, nullable=True),
+    sa.Index(None, "status", "lease_expires_at"),
+)

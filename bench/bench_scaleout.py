@@ -1,0 +1,169 @@
+"""Scale-out benchmark: one partitioned export on PostgreSQL, one versus two worker processes.
+
+Seeds one invoice with N billed-reconciliation rows into a PostgreSQL database
+(`billport seed --invoice G900000001 --line-items N`; skipped when already seeded), then,
+for 1 and for 2 `billport worker` processes started beforehand and idle (LISTENing):
+queues a `full` export of that invoice and times it from the queueing commit to
+`succeeded`. Both runs use the same partition plan (`--partition-rows`); exports state and
+blobs are cleared before each run so nothing is reused. Prints the speed-up (target >= 1.7x).
+
+Usage: python bench/bench_scaleout.py [--rows 5000000] [--partition-rows 250000]
+       [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/billport_bench_scaleout]
+The database is created if missing and reused between runs (it is the seed cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from billport.billing.datasets import Dataset
+
+INVOICE = "G900000001"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/billport_bench_scaleout"
+
+
+def ensure_database(url: str) -> None:
+    target = sa.engine.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).scalar()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def seeded_rows(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM line_items WHERE dataset = :d AND invoice_id = :i"
+                    ),
+                    {"d": Dataset.BILLED_RECONCILIATION.code, "i": INVOICE},
+                ).scalar_one()
+            )
+    except sa.exc.ProgrammingError:  # not migrated yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def seed(url: str, data_dir: Path, rows: int) -> None:
+    if seeded_rows(url) == rows:
+        return
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "billport", "seed", "--database-url", url, "--data-dir",
+         str(data_dir), "--reset", "--invoice", INVOICE, "--line-items", str(rows)],
+        check=True,
+    )  # fmt: skip
+    print(f"seeded {rows:,} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("VACUUM ANALYZE line_items"))  # index-only partition planning
+    engine.dispose()
+
+
+def clear_exports(url: str, data_dir: Path) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table in ("export_parts", "export_plans", "manifests", "operations"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    engine.dispose()
+    shutil.rmtree(data_dir / "blobs", ignore_errors=True)
+
+
+def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) -> dict[str, float]:
+    from billport.billing.operations import Status
+    from billport.runtime import open_services
+    from billport.services.exports import read_operation, request_export
+    from billport.settings import load_settings
+
+    clear_exports(url, data_dir)
+    env = dict(os.environ, BILLPORT_DATABASE_URL=url, BILLPORT_DATA_DIR=str(data_dir))
+    env["BILLPORT_PARTITION_ROWS"] = str(partition_rows)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "billport", "worker", "--name", f"bench{n}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for n in range(workers)
+    ]
+    settings = load_settings(environ={}, database_url=url, data_dir=data_dir)
+    services = open_services(settings)
+    try:
+        time.sleep(3)  # workers started and idle
+        with services.db.connect() as conn:
+            tenant = conn.execute(
+                sa.text("SELECT tenant_id FROM invoices WHERE invoice_id = :i"), {"i": INVOICE}
+            ).scalar_one()
+        started = time.perf_counter()
+        op = request_export(
+            services.db,
+            services.clock,
+            tenant,
+            Dataset.BILLED_RECONCILIATION,
+            {"invoiceId": INVOICE, "attributeSet": "full"},
+        )
+        while True:
+            view = read_operation(services.db, tenant, op.operation_id)
+            if view.operation.status in (Status.SUCCEEDED, Status.FAILED):
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+        assert view.manifest is not None
+        return {"seconds": elapsed, "rows": view.manifest.row_count}
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        services.db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--partition-rows", type=int, default=250_000)
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--data-dir", type=Path, default=Path("bench/out/scaleout"))
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_database(args.database_url)
+    seed(args.database_url, args.data_dir, args.rows)
+    load = os.getloadavg()[0]
+    one = timed_export(args.database_url, args.data_dir, 1, args.partition_rows)
+    two = timed_export(args.database_url, args.data_dir, 2, args.partition_rows)
+    report = {
+        "rows": int(one["rows"]),
+        "partition_rows": args.partition_rows,
+        "cpus": os.cpu_count(),
+        "load_avg_1m_at_start": round(load, 2),
+        "one_worker_seconds": round(one["seconds"], 2),
+        "one_worker_rows_per_s": round(one["rows"] / one["seconds"]),
+        "two_workers_seconds": round(two["seconds"], 2),
+        "two_workers_rows_per_s": round(two["rows"] / two["seconds"]),
+        "speedup": round(one["seconds"] / two["seconds"], 2),
+        "target_speedup": 1.7,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

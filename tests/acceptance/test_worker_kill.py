@@ -1,0 +1,123 @@
+"""kill -9 a worker while it holds a part lease: the export still succeeds, every row once.
+
+Two ``billport worker`` processes on PostgreSQL, a short lease and small parts. The test
+freezes one worker (SIGSTOP) until it is caught holding a part lease, then SIGKILLs it;
+the other worker takes the part over once the lease expires.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.operations import Status
+from billport.runtime import Services, open_services
+from billport.services import exports
+from billport.settings import load_settings
+from billport.store.tables import export_parts
+from tests.support import exports as data
+from tests.support.processes import BLOB_BACKEND, bulk_lines, process_env, processes
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+ROWS = 100_000
+PARTITION_ROWS = 4_000
+
+
+def held_by(engine: sa.Engine, worker: str) -> list[int]:
+    """Parts whose live lease belongs to ``worker``."""
+    query = sa.select(export_parts.c.part_index).where(
+        export_parts.c.status == "running", export_parts.c.lease_owner.like(f"{worker}:%")
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def test_a_killed_workers_part_is_redone_by_the_other(pg_url: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    knobs = dict(
+        partition_rows=PARTITION_ROWS,
+        part_rows=PARTITION_ROWS // 2,
+        lease_seconds=2,
+        worker_poll_seconds=0.2,
+        worker_listen_seconds=1,
+    )
+    settings = load_settings(
+        environ={}, data_dir=data_dir, database_url=pg_url, blob_backend=BLOB_BACKEND, **knobs
+    )
+    services = open_services(settings)
+    try:
+        data.build_dataset(services, rows=0)
+        with services.db.begin() as conn:
+            bulk_lines(conn, data.TENANT, data.MODERN, ROWS)
+        env = process_env(pg_url, data_dir, **knobs)
+        with processes(tmp_path, env) as procs:
+            victim = procs.start("w1", "worker", "--name", "w1")
+            procs.start("w2", "worker", "--name", "w2")
+            op = exports.request_export(
+                services.db,
+                services.clock,
+                data.TENANT,
+                Dataset.BILLED_RECONCILIATION,
+                {"invoiceId": data.MODERN, "attributeSet": "full"},
+            )
+            killed_part = catch_and_kill(services.db.engine, victim.pid)
+            victim.wait(10)
+            view = wait_for_end(services, op.operation_id, lambda: procs.log("w2"))
+        assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+        manifest = view.manifest
+        assert manifest is not None and manifest.row_count == ROWS
+        assert len(manifest.blobs) == 2 * (ROWS // PARTITION_ROWS)
+        exported: list[bytes] = []
+        for blob in manifest.blobs:
+            body = b"".join(services.blobs.read(f"{manifest.root_path}/{blob['name']}"))
+            exported += gzip.decompress(body).split(b"\n")[:-1]
+        stored = data.stored_docs(
+            services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
+        )
+        assert len(stored) == ROWS
+        assert exported == stored  # every row exactly once, in id order
+        assert killed_part >= 0
+        if BLOB_BACKEND == "local":
+            staging = settings.blob_dir / "_staging"
+            assert not staging.exists() or list(staging.iterdir()) == []
+            published = settings.blob_dir / manifest.root_path
+            assert sorted(p.name for p in published.iterdir()) == sorted(
+                b["name"] for b in manifest.blobs
+            )
+    finally:
+        services.db.dispose()
+
+
+def catch_and_kill(engine: sa.Engine, pid: int) -> int:
+    """Freeze the worker until it is seen holding a part lease, then SIGKILL it."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        os.kill(pid, signal.SIGSTOP)
+        held = held_by(engine, "w1")
+        if held:
+            os.kill(pid, signal.SIGKILL)
+            return held[0]
+        os.kill(pid, signal.SIGCONT)
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError("w1 was never caught holding a part lease (export too small?)")
+
+
+def wait_for_end(
+    services: Services, operation_id: str, log: Callable[[], str]
+) -> exports.OperationView:
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        view = exports.read_operation(services.db, data.TENANT, operation_id)
+        if view.operation.status in (Status.SUCCEEDED, Status.FAILED):
+            return view
+        time.sleep(0.2)
+    raise AssertionError(f"export did not finish; w2 log:\n{log()}")
