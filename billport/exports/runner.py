@@ -16,6 +16,7 @@ from billport.billing.operations import FAILED_NO_DATA
 from billport.exports.layout import Scope, etag, root_path
 from billport.exports.writer import WrittenPart, write_parts
 from billport.runtime import Services
+from billport.sandbox.book import applied_scenario
 from billport.store import exports as export_rows
 from billport.store import manifests as manifest_store
 from billport.store import operations as op_store
@@ -61,6 +62,13 @@ def resolve_scope(services: Services, op: Operation) -> Scope | Failure:
     return Scope(op.tenant_id, op.dataset, op.attribute_set, month, op.invoice_id, op.currency)
 
 
+def forced_failure(services: Services, op: Operation) -> Failure | None:
+    """The ``failedOperation`` a sandbox scenario imposes on this export, if any."""
+    scenario = applied_scenario(services.db, services.settings, op.tenant_id).scenario
+    rule = scenario.failure_for(op.dataset.value, op.invoice_id)
+    return Failure(rule.code, rule.message) if rule else None
+
+
 class ExportJob:
     """One leased job; ``owner`` is the lease token."""
 
@@ -71,6 +79,10 @@ class ExportJob:
         self._last_beat = time.monotonic()
 
     def run(self) -> None:
+        forced = forced_failure(self.services, self.op)
+        if forced is not None:
+            self._fail(forced)
+            return
         scope = resolve_scope(self.services, self.op)
         if isinstance(scope, Failure):
             self._fail(scope)
