@@ -1,4 +1,4 @@
-"""The admin API: authentication, scenarios (server-wide, per tenant, from settings), reset, seed."""
+"""The admin API: authentication, scenarios (server-wide, per tenant, settings), reset, seed."""
 
 from __future__ import annotations
 
