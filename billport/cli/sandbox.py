@@ -82,7 +82,9 @@ def scenario_set(
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"{source.name} is not valid JSON: {exc}") from None
+        name = getattr(source, "name", "-")
+        where = "stdin" if name in ("-", "<stdin>") or not isinstance(name, str) else name
+        raise InvalidRequest(f"{where} is not valid JSON: {exc}") from None
     with _client(server, admin_token, data_dir) as client:
         _echo_json(client.call("PUT", _scenario_path(tenant), json=document))
 

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -54,7 +55,8 @@ def exempt(path: str) -> bool:
 class _Outcome:
     status: int = 0
     retry_after: int | None = None
-    answered: float = 0.0
+    answered: float = 0.0  # perf_counter when the response started
+    answered_at: datetime | None = None  # services.clock() then: what compliance measures from
 
 
 def _retry_after(headers: list[tuple[bytes, bytes]]) -> int | None:
@@ -92,6 +94,7 @@ class SandboxMiddleware:
                 outcome.status = message["status"]
                 outcome.retry_after = _retry_after(list(message.get("headers", [])))
                 outcome.answered = time.perf_counter()
+                outcome.answered_at = services.clock()
             await send(message)
 
         def record(status: int) -> Awaitable[None]:
@@ -103,7 +106,7 @@ class SandboxMiddleware:
                 path=scope["path"],
                 status=status,
                 received_at=received_at,
-                answered_at=services.clock(),
+                answered_at=outcome.answered_at or services.clock(),
                 latency_ms=round(((outcome.answered or time.perf_counter()) - started) * 1000),
                 delay_ms=round(decision.delay_ms),
                 fault=decision.fault,
