@@ -65,7 +65,9 @@ def scenario_from_setting(value: str) -> Scenario | None:
         raise ConfigurationError(f"{where}: {exc.message}") from None
 
 
+@functools.lru_cache(maxsize=64)
 def _decode(document: str) -> Scenario:
+    """Stored documents are already valid; caching spares a parse on every request."""
     return parse_scenario(orjson.loads(document))
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from billport.errors import ConfigurationError
 from billport.jobs.worker import Worker
 from billport.runtime import Services
-from billport.settings import Settings
+from billport.sandbox.book import scenario_from_setting
+from billport.settings import Settings, load_settings
 from billport.store.tables import line_items, manifests, operations, partners
 from tests.support import exports as data
 from tests.support.clock import ManualClock
@@ -236,3 +239,19 @@ def test_reset_refuses_bad_bodies(app: App, body: object) -> None:
     client, services, _ = app
     response = client.post("/_billport/reset", json=body, headers=admin_headers(services))
     assert response.status_code == 400
+
+
+def test_scenario_setting_reads_a_file_and_refuses_bad_ones(tmp_path: Path) -> None:
+    good = tmp_path / "scenario.json"
+    good.write_text('{"progression": "after:5", "seed": 3}')
+    loaded = load_settings(environ={"BILLPORT_SCENARIO": f"@{good}"})
+    scenario = scenario_from_setting(loaded.scenario)
+    assert scenario is not None and str(scenario.progression) == "after:5"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"faults": [{"route": "/x", "kind": "429", "probability": 2}]}')
+    with pytest.raises(ConfigurationError, match=r"'faults\[0\].probability'"):
+        load_settings(environ={"BILLPORT_SCENARIO": f"@{bad}"})
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        load_settings(environ={"BILLPORT_SCENARIO": f"@{tmp_path / 'missing.json'}"})
+    with pytest.raises(ConfigurationError, match="not valid JSON"):
+        load_settings(environ={"BILLPORT_SCENARIO": "{"})
