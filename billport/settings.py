@@ -55,6 +55,9 @@ class Settings:
     blob_backend: str = "local"  # local | azure
     azure_connection_string: str = ""
     azure_container: str = "billport"
+    # Sandbox: default scenario (JSON, or @path to a JSON file) and request-log retention
+    scenario: str = ""
+    request_log_size: int = 10_000  # newest calls kept for the request log; 0 turns it off
     # Clock: ISO-8601 instant that pins "now" (unbilled periods, demo); empty = wall clock
     now: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -137,4 +140,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if settings.blob_backend not in {"local", "azure"}:
         raise ConfigurationError("BILLPORT_BLOB_BACKEND must be local or azure")
     _ = settings.pinned_now  # validates BILLPORT_NOW early
+    if settings.request_log_size < 0:
+        raise ConfigurationError("BILLPORT_REQUEST_LOG_SIZE must be 0 or more")
+    from billport.sandbox.book import scenario_from_setting
+
+    scenario_from_setting(settings.scenario)  # a bad scenario stops start-up, naming the key
     return settings

@@ -28,12 +28,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from billport.cli import data, server, token
+    from billport.cli import data, sandbox, server, token
 
     main.add_command(server.serve)
     main.add_command(server.worker)
     main.add_command(data.seed)
     main.add_command(token.token)
+    main.add_command(sandbox.scenario)
+    main.add_command(sandbox.requests)
 
 
 _register()

@@ -18,6 +18,13 @@ from billport.cli.options import build_settings, store_options
 @click.option(
     "--demo", is_flag=True, help="Seed the demo dataset if the store is empty; print a token."
 )
+@click.option(
+    "--scenario",
+    "scenario_file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Sandbox scenario JSON file: the server-wide default. [env: BILLPORT_SCENARIO]",
+)
 def serve(
     data_dir: str | None,
     database_url: str | None,
@@ -26,6 +33,7 @@ def serve(
     public_url: str | None,
     worker: bool | None,
     demo: bool,
+    scenario_file: str | None,
 ) -> None:
     """Run the API server (FastAPI on uvicorn)."""
     import uvicorn
@@ -40,6 +48,7 @@ def serve(
         port=port,
         public_url=public_url,
         worker=worker,
+        scenario=f"@{scenario_file}" if scenario_file else None,
     )
     services = open_services(settings)
     if demo:

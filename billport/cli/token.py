@@ -28,12 +28,18 @@ AUDIENCES = {
     default=None,
     help="Lifetime in seconds. [env: BILLPORT_TOKEN_LIFETIME; default 3600]",
 )
+@click.option(
+    "--admin",
+    is_flag=True,
+    help="Print the sandbox admin token (for /_billport/ and `billport scenario`) instead.",
+)
 def token(
     data_dir: str | None,
     database_url: str | None,
     tenant: str | None,
     audience: str,
     lifetime: int | None,
+    admin: bool,
 ) -> None:
     """Print a bearer token for a partner tenant's first client (dev issuer)."""
     from billport.auth.issuer import token_for_tenant
@@ -41,6 +47,10 @@ def token(
     from billport.store.db import Database
 
     settings = build_settings(data_dir=data_dir, database_url=database_url)
+    if admin:
+        # BILLPORT_ADMIN_TOKEN when set, else the data dir's key ring (created if absent).
+        click.echo(KeyRing.load_or_create(settings).admin_token)
+        return
     db = Database.from_settings(settings)
     try:
         click.echo(

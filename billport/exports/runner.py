@@ -21,6 +21,7 @@ from billport.billing.operations import FAILED_NO_DATA
 from billport.exports.layout import Scope, etag, root_path
 from billport.exports.writer import WrittenPart, write_parts
 from billport.runtime import Services
+from billport.sandbox.book import applied_scenario
 from billport.settings import Settings
 from billport.store import exports as export_rows
 from billport.store import manifests as manifest_store
@@ -103,6 +104,13 @@ def build_manifest(
     )
 
 
+def forced_failure(services: Services, op: Operation) -> Failure | None:
+    """The ``failedOperation`` a sandbox scenario imposes on this export, if any."""
+    scenario = applied_scenario(services.db, services.settings, op.tenant_id).scenario
+    rule = scenario.failure_for(op.dataset.value, op.invoice_id)
+    return Failure(rule.code, rule.message) if rule else None
+
+
 class ExportJob:
     """One leased job; ``owner`` is the lease token."""
 
@@ -113,6 +121,10 @@ class ExportJob:
         self._last_beat = time.monotonic()
 
     def run(self) -> None:
+        forced = forced_failure(self.services, self.op)
+        if forced is not None:
+            self._fail(forced)
+            return
         scope = resolve_scope(self.services, self.op)
         if isinstance(scope, Failure):
             self._fail(scope)

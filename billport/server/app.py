@@ -7,13 +7,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from billport import __version__
 from billport.runtime import Services, open_services
+from billport.sandbox.middleware import ConnectionDropper, SandboxMiddleware
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
-from billport.server.routes import blobs, graph, health, identity, invoices
+from billport.server.routes import admin, blobs, graph, health, identity, invoices
 from billport.settings import Settings
+
+
+class BillportApp(FastAPI):
+    """FastAPI with one layer outside Starlette's error middleware: the sandbox's connection
+    dropper, which must see the server's own ``send`` (see billport.sandbox.middleware)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ConnectionDropper(super().build_middleware_stack())
 
 
 def create_app(
@@ -47,16 +57,17 @@ def create_app(
             if services is None:
                 opened.db.dispose()
 
-    app = FastAPI(
+    app = BillportApp(
         title="billport",
         version=__version__,
         description="Wire-compatible Microsoft Partner Center invoices and Graph partner "
         "billing exports.",
         lifespan=lifespan,
     )
+    app.add_middleware(SandboxMiddleware)  # inside RequestIdMiddleware: faults get request ids
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    for module in (health, identity, invoices, graph, blobs):
+    for module in (health, identity, invoices, graph, blobs, admin):
         app.include_router(module.router)
     _describe_validation_as_400(app)
     return app

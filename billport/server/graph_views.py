@@ -22,11 +22,14 @@ def timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def manifest_json(manifest: Manifest, *, root_directory: str, sas_token: str) -> dict[str, Any]:
+def manifest_json(
+    manifest: Manifest, *, root_directory: str, sas_token: str, data_format: str | None = None
+) -> dict[str, Any]:
+    """``data_format`` overrides the stored value (a sandbox scenario's ``dataFormat``)."""
     return {
         "id": manifest.manifest_id,
         "schemaVersion": manifest.schema_version,
-        "dataFormat": manifest.data_format,
+        "dataFormat": data_format or manifest.data_format,
         "createdDateTime": timestamp(manifest.created_at),
         "eTag": manifest.etag,
         "partnerTenantId": manifest.tenant_id,
@@ -45,8 +48,13 @@ def operation_json(
     *,
     service_root: str,
     manifest: dict[str, Any] | None,
+    mode: str = "both",
 ) -> dict[str, Any]:
-    """An operation as Graph shows it; ``manifest`` is the inline ``resourceLocation``."""
+    """An operation as Graph shows it; ``manifest`` is the inline ``resourceLocation``.
+
+    ``mode`` (a sandbox scenario's ``manifest``): ``both`` the inline manifest and its
+    navigation link (as the live service answers), ``inline`` or ``link`` only one of them.
+    """
     op = view.operation
     body: dict[str, Any] = {
         "@odata.context": f"{service_root}/$metadata#reports/partners/billing/operations/$entity",
@@ -57,10 +65,11 @@ def operation_json(
         "status": op.status.value,
     }
     if op.status is Status.SUCCEEDED and op.manifest_id:
-        body["resourceLocation@odata.navigationLink"] = (
-            f"{service_root}/reports/partners/billing/manifests/{op.manifest_id}"
-        )
-        if manifest is not None:
+        if mode != "inline":
+            body["resourceLocation@odata.navigationLink"] = (
+                f"{service_root}/reports/partners/billing/manifests/{op.manifest_id}"
+            )
+        if manifest is not None and mode != "link":
             body["resourceLocation"] = manifest
     if op.status is Status.FAILED:
         body["error"] = {"code": op.error_code or "", "message": op.error_message or ""}

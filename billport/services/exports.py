@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from billport.billing.datasets import BillingPeriod, Dataset
 from billport.billing.operations import Status, parse_export_request
 from billport.clock import Clock, month_key, previous_month_key
 from billport.errors import NotFound
+from billport.sandbox.progression import revealed
+from billport.sandbox.scenario import Progression
 from billport.store import manifests as manifest_store
 from billport.store import operations as op_store
 from billport.store.db import Database
@@ -60,12 +63,34 @@ class OperationView:
     manifest: Manifest | None
 
 
-def read_operation(db: Database, tenant_id: str, operation_id: str) -> OperationView:
-    """The operation (and its manifest once succeeded); another tenant's is not found."""
-    with db.connect() as conn:
+def read_operation(
+    db: Database,
+    tenant_id: str,
+    operation_id: str,
+    *,
+    progression: Progression | None = None,
+    now: datetime | None = None,
+) -> OperationView:
+    """The operation (and its manifest once succeeded); another tenant's is not found.
+
+    With a sandbox ``progression``, a finished operation reads as ``running`` until the
+    scenario reveals it (n-th poll, or ``created + seconds`` at ``now``). Only ``polls:n``
+    writes: it counts this read with one atomic UPDATE.
+    """
+    counting = progression is not None and progression.kind == "polls"
+    with (db.begin() if counting else db.connect()) as conn:
+        polls = op_store.count_poll(conn, tenant_id, operation_id) if counting else 0
         op = op_store.get_operation(conn, tenant_id, operation_id)
         if op is None:
             raise NotFound(f"Operation '{operation_id}' was not found.")
+        if progression is not None and op.status.terminal:
+            shown = revealed(
+                progression, created_at=op.created_at, now=now or op.created_at, polls=polls or 0
+            )
+            if not shown:
+                op = replace(
+                    op, status=Status.RUNNING, manifest_id=None, error_code=None, error_message=None
+                )
         manifest = None
         if op.status is Status.SUCCEEDED and op.manifest_id:
             manifest = manifest_store.get_manifest(conn, tenant_id, op.manifest_id)

@@ -116,6 +116,17 @@ def notify_workers(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"NOTIFY {WAKE_CHANNEL}"))
 
 
+def count_poll(conn: sa.Connection, tenant_id: str, operation_id: str) -> int | None:
+    """Add one to the operation's poll counter atomically; the new count, or None if absent."""
+    statement = (
+        operations.update()
+        .where(ops.operation_id == operation_id, ops.tenant_id == tenant_id)
+        .values(poll_count=ops.poll_count + 1)
+        .returning(ops.poll_count)
+    )
+    return conn.execute(statement).scalar()
+
+
 def _leasable(now: datetime) -> sa.ColumnElement[bool]:
     expired = sa.and_(ops.status == Status.RUNNING.value, ops.lease_expires_at < now)
     return sa.or_(ops.status == Status.NOT_STARTED.value, expired)

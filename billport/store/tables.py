@@ -217,3 +217,36 @@ export_parts = sa.Table(
     sa.Column("blobs", sa.Text, nullable=True),
     sa.Index(None, "status", "lease_expires_at"),
 )
+
+# Sandbox scenarios. Scope "*" is the server-wide one (document NULL: the settings default);
+# a tenant id overrides it for that tenant. ``draws`` numbers the scenario's seeded random
+# draws so every replica takes the next number of one shared sequence.
+scenarios = sa.Table(
+    "scenarios",
+    metadata,
+    sa.Column("scope", sa.String(36), primary_key=True),
+    sa.Column("document", sa.Text, nullable=True),
+    sa.Column("draws", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Recent API calls of every replica (bounded: the oldest rows are pruned), for the admin
+# request log and the client-compliance report.
+request_log = sa.Table(
+    "request_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("answered_at", UTCDateTime, nullable=False),
+    sa.Column("client", sa.String(200), nullable=False),
+    sa.Column("tenant_id", sa.String(36), nullable=True),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(1000), nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),  # 0: connection dropped
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("delay_ms", sa.Integer, nullable=False),
+    sa.Column("fault", sa.String(16), nullable=True),
+    sa.Column("retry_after", sa.Integer, nullable=True),
+    sa.Column("request_id", sa.String(36), nullable=False),
+    sa.Index(None, "client", "id"),
+)

@@ -13,6 +13,7 @@ from billport.billing.datasets import Dataset
 from billport.blobs import sas
 from billport.errors import InvalidRequest
 from billport.runtime import Services
+from billport.sandbox.book import Applied, applied_scenario
 from billport.server import graph_views
 from billport.server.auth import AUTH_RESPONSES, GraphPrincipal
 from billport.server.services import get_services
@@ -78,18 +79,31 @@ def _export_handler(dataset: Dataset, version: str) -> Callable[..., Response]:
     return export
 
 
-def _manifest_body(request: Request, services: Services, manifest: Manifest) -> dict[str, Any]:
+def _scenario(request: Request, services: Services, tenant_id: str) -> Applied:
+    """The tenant's sandbox scenario; the sandbox middleware usually resolved it already."""
+    resolved = getattr(request.state, "scenario", None)
+    if resolved is not None and resolved[0] == tenant_id:
+        return resolved[1]  # type: ignore[no-any-return]
+    return applied_scenario(services.db, services.settings, tenant_id)
+
+
+def _manifest_body(
+    request: Request, services: Services, manifest: Manifest, applied: Applied
+) -> dict[str, Any]:
     """Manifest JSON with a freshly minted SAS, as the real service does on every read."""
+    scenario = applied.scenario
+    lifetime = scenario.sas_lifetime
     token = sas.mint(
         services.keys.sas_key,
         manifest.root_path,
         now=services.clock(),
-        lifetime=services.settings.sas_lifetime,
+        lifetime=services.settings.sas_lifetime if lifetime is None else lifetime,
     )
     return graph_views.manifest_json(
         manifest,
         root_directory=blob_directory_url(request, services.settings, manifest.root_path),
         sas_token=token,
+        data_format=scenario.data_format,
     )
 
 
@@ -97,13 +111,28 @@ def _operation_handler(version: str) -> Callable[..., Response]:
     def get_operation(
         operation_id: str, request: Request, principal: GraphPrincipal, services: ServicesDep
     ) -> Response:
-        view = exports.read_operation(services.db, principal.tenant_id, operation_id)
-        manifest = _manifest_body(request, services, view.manifest) if view.manifest else None
+        applied = _scenario(request, services, principal.tenant_id)
+        scenario = applied.scenario
+        view = exports.read_operation(
+            services.db,
+            principal.tenant_id,
+            operation_id,
+            progression=scenario.progression,
+            now=services.clock(),
+        )
+        manifest = None
+        if view.manifest:
+            manifest = _manifest_body(request, services, view.manifest, applied)
         root = f"{base_url(request, services.settings)}/{version}"
-        body = graph_views.operation_json(view, service_root=root, manifest=manifest)
+        body = graph_views.operation_json(
+            view, service_root=root, manifest=manifest, mode=scenario.manifest or "both"
+        )
         headers = {}
         if not view.operation.status.terminal:
-            headers["Retry-After"] = str(services.settings.retry_after)
+            retry_after = scenario.retry_after
+            headers["Retry-After"] = str(
+                services.settings.retry_after if retry_after is None else retry_after
+            )
         return JSONResponse(body, headers=headers, media_type=GRAPH_JSON)
 
     return get_operation
@@ -114,10 +143,11 @@ def _manifest_handler(version: str) -> Callable[..., Response]:
         manifest_id: str, request: Request, principal: GraphPrincipal, services: ServicesDep
     ) -> Response:
         manifest = exports.read_manifest(services.db, principal.tenant_id, manifest_id)
+        applied = _scenario(request, services, principal.tenant_id)
         body = {
             "@odata.context": f"{base_url(request, services.settings)}/{version}/$metadata"
             "#reports/partners/billing/manifests/$entity",
-            **_manifest_body(request, services, manifest),
+            **_manifest_body(request, services, manifest, applied),
         }
         return JSONResponse(body, media_type=GRAPH_JSON)
 

@@ -1,0 +1,118 @@
+"""Which scenario applies, and where scenarios are kept (the database, shared by replicas).
+
+Precedence for a request about tenant T: T's own scenario (``PUT /_billport/tenants/T/
+scenario``), else the server-wide one set at run time (``PUT /_billport/scenario``), else
+the one from settings (``BILLPORT_SCENARIO`` / ``serve --scenario``), else the empty
+scenario. A scenario is taken whole: a tenant's scenario does not inherit keys from the
+server-wide one, so what you PUT is exactly what applies.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from billport.clock import Clock
+from billport.errors import ConfigurationError
+from billport.sandbox.scenario import InvalidScenario, Scenario, parse_scenario
+from billport.settings import Settings
+from billport.store import scenarios as scenario_store
+from billport.store.db import Database
+from billport.store.scenarios import SERVER_SCOPE
+
+SOURCES = ("tenant", "server", "settings", "default")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A scenario with where it came from; ``scope`` owns the draw counter it uses."""
+
+    scenario: Scenario
+    source: str  # tenant | server | settings | default
+    scope: str  # tenant id or "*"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "scenario": self.scenario.to_json()}
+
+
+@functools.lru_cache(maxsize=8)
+def scenario_from_setting(value: str) -> Scenario | None:
+    """``BILLPORT_SCENARIO``: a JSON document, or ``@path`` to a file holding one.
+
+    Read once per process (cached by the setting's text): edit the file, restart the server
+    or ``PUT`` the scenario.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    where = "BILLPORT_SCENARIO"
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the scenario file {path}: {exc}") from None
+    try:
+        return parse_scenario(orjson.loads(text))
+    except orjson.JSONDecodeError as exc:
+        raise ConfigurationError(f"{where} is not valid JSON: {exc}") from None
+    except InvalidScenario as exc:
+        raise ConfigurationError(f"{where}: {exc.message}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _decode(document: str) -> Scenario:
+    """Stored documents are already valid; caching spares a parse on every request."""
+    return parse_scenario(orjson.loads(document))
+
+
+def applied_scenario(db: Database, settings: Settings, tenant_id: str | None) -> Applied:
+    """The scenario in force for ``tenant_id`` (``None``: a request with no tenant)."""
+    scopes = [SERVER_SCOPE] + ([tenant_id] if tenant_id else [])
+    with db.connect() as conn:
+        rows = scenario_store.get_scenarios(conn, scopes)
+    own = rows.get(tenant_id) if tenant_id else None
+    if own is not None and own.document is not None:
+        return Applied(_decode(own.document), "tenant", own.scope)
+    server = rows.get(SERVER_SCOPE)
+    if server is not None and server.document is not None:
+        return Applied(_decode(server.document), "server", SERVER_SCOPE)
+    configured = scenario_from_setting(settings.scenario)
+    if configured is not None:
+        return Applied(configured, "settings", SERVER_SCOPE)
+    return Applied(Scenario(), "default", SERVER_SCOPE)
+
+
+def set_scenario(db: Database, clock: Clock, tenant_id: str | None, raw: Any) -> Scenario:
+    """Validate and store a scenario (server-wide when ``tenant_id`` is None); draws restart."""
+    scenario = parse_scenario(raw)
+    document = orjson.dumps(scenario.to_json()).decode()
+    with db.begin() as conn:
+        scenario_store.put_scenario(conn, tenant_id or SERVER_SCOPE, document, clock())
+    return scenario
+
+
+def clear_scenario(db: Database, clock: Clock, tenant_id: str | None) -> int:
+    """Forget run-time scenarios: one tenant's, or (``None``) the server-wide one and every
+    tenant's, back to the settings. Returns how many tenant scenarios were dropped."""
+    with db.begin() as conn:
+        if tenant_id is not None:
+            return int(scenario_store.delete_scenario(conn, tenant_id))
+        scenario_store.put_scenario(conn, SERVER_SCOPE, None, clock())
+        return scenario_store.delete_tenant_scenarios(conn)
+
+
+def tenants_with_scenarios(db: Database) -> list[str]:
+    with db.connect() as conn:
+        return scenario_store.list_tenant_scopes(conn)
+
+
+def next_draw(db: Database, clock: Clock, scope: str) -> int:
+    """The next number of ``scope``'s shared, persistent draw sequence."""
+    with db.begin() as conn:
+        return scenario_store.next_draw(conn, scope, clock())

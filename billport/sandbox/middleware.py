@@ -1,0 +1,203 @@
+"""The ASGI layer that injects the scenario's faults and latency and logs every API call.
+
+Order in the app (outermost first)::
+
+    ConnectionDropper -> ServerErrorMiddleware -> RequestIdMiddleware -> SandboxMiddleware
+    -> routes
+
+A dropped connection is a :class:`DropConnection` raised by ``SandboxMiddleware``. It is a
+``BaseException`` so Starlette's error middleware (which answers 500 to any ``Exception``)
+lets it through; ``ConnectionDropper``, outermost, then closes the socket before uvicorn
+can write its own 500, so the client sees the connection end with no response at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from billport.runtime import Services
+from billport.sandbox import book
+from billport.sandbox.compliance import LoggedRequest
+from billport.sandbox.faults import Decision, decide, needs_draw, rng_for
+from billport.sandbox.identity import client_label, tenant_of, unverified_claims
+from billport.server.errors import error_response, surface
+from billport.store import request_log
+
+log = logging.getLogger("billport.sandbox")
+EXEMPT_PREFIXES = ("/_billport/", "/healthz", "/openapi.json", "/docs", "/redoc")
+FAULT_MESSAGES = {
+    "429": ("Too many requests: throttled by the billport sandbox scenario.", 429),
+    "503": ("The service is temporarily unavailable (billport sandbox scenario).", 503),
+}
+BLOB_CODES = {"429": "TooManyRequests", "503": "ServerBusy"}
+
+
+class DropConnection(BaseException):
+    """Close the client's connection without any response (see the module docstring)."""
+
+
+def exempt(path: str) -> bool:
+    """Admin, health and schema routes never get faults and are not logged."""
+    return path.startswith(EXEMPT_PREFIXES) or path == "/_billport"
+
+
+@dataclass
+class _Outcome:
+    status: int = 0
+    retry_after: int | None = None
+    answered: float = 0.0  # perf_counter when the response started
+    answered_at: datetime | None = None  # services.clock() then: what compliance measures from
+
+
+def _retry_after(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"retry-after":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class SandboxMiddleware:
+    """Applies the scenario of the request's tenant; records the call in the request log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        services: Services = scope["app"].state.services
+        started = time.perf_counter()
+        received_at = services.clock()
+        claims = unverified_claims(_header(scope, b"authorization"))
+        tenant = tenant_of(claims, scope["path"])
+        decision = await run_in_threadpool(_decide, services, tenant, scope)
+        if decision.delay_ms > 0:
+            await anyio.sleep(decision.delay_ms / 1000)
+        outcome = _Outcome()
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                outcome.status = message["status"]
+                outcome.retry_after = _retry_after(list(message.get("headers", [])))
+                outcome.answered = time.perf_counter()
+                outcome.answered_at = services.clock()
+            await send(message)
+
+        def record(status: int) -> Awaitable[None]:
+            row = LoggedRequest(
+                id=0,
+                client=client_label(claims, (scope.get("client") or ("",))[0] or None),
+                tenant_id=tenant,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                received_at=received_at,
+                answered_at=outcome.answered_at or services.clock(),
+                latency_ms=round(((outcome.answered or time.perf_counter()) - started) * 1000),
+                delay_ms=round(decision.delay_ms),
+                fault=decision.fault,
+                retry_after=outcome.retry_after,
+                request_id=str(scope.get("state", {}).get("request_id", "")),
+            )
+            return run_in_threadpool(_record, services, row)
+
+        if decision.fault == "drop":
+            await record(0)
+            raise DropConnection()
+        try:
+            target = _fault_app(decision) if decision.fault else self.app
+            await target(scope, receive, recording_send)
+        except Exception:
+            await record(outcome.status or 500)
+            raise
+        await record(outcome.status)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _decide(services: Services, tenant: str | None, scope: Scope) -> Decision:
+    """The scenario's verdict on one request; a store failure injects nothing."""
+    method, path = scope["method"], scope["path"]
+    try:
+        applied = book.applied_scenario(services.db, services.settings, tenant)
+        scenario = applied.scenario
+        scope.setdefault("state", {})["scenario"] = (tenant, applied)
+        if not scenario.faults and scenario.latency is None:
+            return Decision()
+        draw = -1
+        if needs_draw(scenario, method, path):
+            draw = book.next_draw(services.db, services.clock, applied.scope)
+        rng = rng_for(scenario.seed, draw)
+        return decide(scenario, method, path, rng, services.settings.retry_after)
+    except Exception:
+        log.exception("sandbox: could not apply the scenario; serving without faults")
+        return Decision()
+
+
+def _record(services: Services, row: LoggedRequest) -> None:
+    keep = services.settings.request_log_size
+    if keep <= 0:
+        return
+    try:
+        with services.db.begin() as conn:
+            request_log.insert_request(conn, row, keep=keep)
+    except Exception:  # the log is a diagnostic: never fail a call because of it
+        log.exception("sandbox: could not record %s %s", row.method, row.path)
+
+
+def _fault_app(decision: Decision) -> ASGIApp:
+    """An ASGI app answering the injected 429/503 in the envelope of the request's surface."""
+    message, status = FAULT_MESSAGES[decision.fault or "503"]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        code = BLOB_CODES[decision.fault or "503"] if surface(scope["path"]) == "blob" else None
+        response = error_response(request, status, message, code)
+        if decision.retry_after is not None:
+            response.headers["Retry-After"] = str(decision.retry_after)
+        response.headers["x-billport-fault"] = decision.fault or ""
+        await response(scope, receive, send)
+
+    return app
+
+
+class ConnectionDropper:
+    """Outermost layer: turns :class:`DropConnection` into a closed socket.
+
+    uvicorn hands the app a bound ``send`` of its request cycle, which owns the socket's
+    transport. Closing it makes uvicorn skip its fallback 500 (it sees the client gone).
+    Under a server without that transport (e.g. the in-process test client) the drop
+    surfaces as :class:`ConnectionAbortedError` instead.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except DropConnection:
+            transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
+            if transport is None or not callable(getattr(transport, "close", None)):
+                raise ConnectionAbortedError("billport sandbox dropped the connection") from None
+            transport.close()
+            await anyio.sleep(0)  # let the loop deliver connection_lost to uvicorn

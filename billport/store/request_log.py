@@ -1,0 +1,68 @@
+"""The request log: recent API calls of every replica, pruned to the newest N rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from billport.sandbox.compliance import LoggedRequest
+from billport.store.tables import request_log
+
+rl = request_log.c
+PRUNE_EVERY = 64  # prune on every 64th insert: retention stays within N + 64 rows
+
+
+def insert_request(conn: sa.Connection, row: LoggedRequest, *, keep: int) -> int:
+    """Append one call; every ``PRUNE_EVERY`` ids, drop rows older than the newest ``keep``."""
+    values = {
+        "received_at": row.received_at,
+        "answered_at": row.answered_at,
+        "client": row.client[:200],
+        "tenant_id": row.tenant_id,
+        "method": row.method[:10],
+        "path": row.path[:1000],
+        "status": row.status,
+        "latency_ms": row.latency_ms,
+        "delay_ms": row.delay_ms,
+        "fault": row.fault,
+        "retry_after": row.retry_after,
+        "request_id": row.request_id[:36],
+    }
+    new_id = int(conn.execute(request_log.insert().values(values).returning(rl.id)).scalar_one())
+    if new_id % PRUNE_EVERY == 0:
+        conn.execute(request_log.delete().where(rl.id <= new_id - keep))
+    return new_id
+
+
+def _logged(r: sa.Row) -> LoggedRequest:  # type: ignore[type-arg]
+    return LoggedRequest(
+        id=r.id,
+        client=r.client,
+        tenant_id=r.tenant_id,
+        method=r.method,
+        path=r.path,
+        status=r.status,
+        received_at=r.received_at,
+        answered_at=r.answered_at,
+        latency_ms=r.latency_ms,
+        delay_ms=r.delay_ms,
+        fault=r.fault,
+        retry_after=r.retry_after,
+        request_id=r.request_id,
+    )
+
+
+def recent_requests(
+    conn: sa.Connection, *, limit: int | None = None, client: str | None = None
+) -> list[LoggedRequest]:
+    """The newest ``limit`` calls (all kept calls when ``None``), oldest first."""
+    query = sa.select(request_log).order_by(rl.id.desc())
+    if client is not None:
+        query = query.where(rl.client == client)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_logged(r) for r in reversed(conn.execute(query).all())]
+
+
+def delete_requests(conn: sa.Connection) -> int:
+    """Empty the log; returns how many rows it held."""
+    return conn.execute(request_log.delete()).rowcount
