@@ -78,7 +78,7 @@ def read_operation(
     writes: it counts this read with one atomic UPDATE.
     """
     counting = progression is not None and progression.kind == "polls"
-    with (db.begin() if counting else db.connect()) as conn:
+    with db.begin() if counting else db.connect() as conn:
         polls = op_store.count_poll(conn, tenant_id, operation_id) if counting else 0
         op = op_store.get_operation(conn, tenant_id, operation_id)
         if op is None:
