@@ -90,7 +90,11 @@ class LocalBlobStore:
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         target = self._resolve(path)
         remaining = None if end is None else end - start + 1
-        with open(target, "rb") as handle:
+        try:
+            handle = open(target, "rb")  # noqa: SIM115 - closed by the with below
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound("The specified blob does not exist.") from None
+        with handle:
             handle.seek(start)
             while remaining is None or remaining > 0:
                 size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
