@@ -29,15 +29,17 @@ from typing import Any, BinaryIO, cast
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import (
+    BlobBlock,
     BlobServiceClient,
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
+    ExponentialRetry,
     generate_container_sas,
 )
 
 from billport.blobs.azure_blocks import BlockStream
-from billport.blobs.base import BlobInfo, DownloadLocation
+from billport.blobs.base import BlobInfo, DownloadLocation, StagedBlob
 from billport.errors import ConfigurationError, NotFound
 from billport.settings import Settings
 
@@ -45,6 +47,9 @@ STAGING = "_staging"
 BLOCK_SIZE = 4 << 20  # bytes per staged block; memory per part is a few blocks
 UPLOADS_IN_FLIGHT = 2  # blocks uploaded while the next one fills
 PART_CONTENT = ContentSettings(content_type="application/octet-stream")
+# The SDK's default backs off 15 s, 18 s, 24 s…: longer than a job lease. Retry a transient
+# fault within seconds instead; a longer outage fails the attempt and the job is retried.
+RETRY = {"initial_backoff": 1, "increment_base": 2, "retry_total": 4}
 
 
 class AzureStagedBlob:
@@ -102,9 +107,12 @@ class AzureBlobStore:
         stream = BlockStream(blob.stage_block, self.block_size, UPLOADS_IN_FLIGHT)
         return AzureStagedBlob(stream, name, marker)
 
-    def publish(self, staged: AzureStagedBlob) -> None:  # type: ignore[override]
+    def publish(self, staged: StagedBlob) -> None:
+        if not isinstance(staged, AzureStagedBlob):
+            raise TypeError("publish() takes a blob staged by this store")
+        blocks = [BlobBlock(block_id=ident) for ident in staged.block_ids]
         blob = self.container.get_blob_client(staged.final_path)
-        blob.commit_block_list(staged.block_ids, content_settings=PART_CONTENT)
+        blob.commit_block_list(blocks, content_settings=PART_CONTENT)
         # Only now may discard_staging no longer touch the part.
         self._delete_quietly(staged.marker)
 
@@ -189,7 +197,9 @@ def _service(settings: Settings, **options: Any) -> BlobServiceClient:
 
 def open_azure_store(settings: Settings, *, block_size: int = BLOCK_SIZE) -> AzureBlobStore:
     """Connect to the configured account and make sure the container exists."""
-    service = _service(settings, connection_timeout=10, read_timeout=120)
+    service = _service(
+        settings, connection_timeout=10, read_timeout=120, retry_policy=ExponentialRetry(**RETRY)
+    )
     credential = service.credential
     account_key = getattr(credential, "account_key", None)
     account_name = getattr(credential, "account_name", None) or service.account_name
@@ -201,7 +211,7 @@ def open_azure_store(settings: Settings, *, block_size: int = BLOCK_SIZE) -> Azu
         )
     container = service.get_container_client(settings.azure_container)
     try:
-        container.create_container()
+        container.create_container(retry_total=0)  # start-up: a wrong URL fails at once
     except ResourceExistsError:
         pass
     except AzureError as error:

@@ -17,9 +17,16 @@ from billport.blobs.azure import AzureBlobStore, open_azure_store
 from billport.blobs.base import BlobStore
 from billport.blobs.factory import open_blob_store
 from billport.blobs.local import STAGING, LocalBlobStore
-from billport.errors import NotFound
+from billport.errors import ConfigurationError, NotFound
 from billport.settings import load_settings
-from tests.support.azurite import Azurite, BlobBackend, azure_overrides
+from tests.support.azurite import (
+    ACCOUNT,
+    ACCOUNT_KEY,
+    Azurite,
+    BlobBackend,
+    azure_overrides,
+    free_port,
+)
 
 SAS_KEY = b"k" * 32
 BLOCK = 1024  # small Azure blocks, so a few KB already span several
@@ -216,3 +223,17 @@ def test_the_factory_opens_the_configured_backend(
     else:
         assert isinstance(opened, LocalBlobStore)
         assert opened.root == tmp_path / "blobs"
+
+
+def test_unreachable_storage_stops_start_up_at_once() -> None:
+    port = free_port()  # nothing listens there
+    url = f"http://127.0.0.1:{port}/{ACCOUNT}"
+    settings = load_settings(
+        environ={},
+        blob_backend="azure",
+        azure_connection_string=f"AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};BlobEndpoint={url};",
+    )
+    with pytest.raises(
+        ConfigurationError, match=f"cannot use the Azure container 'billport' at {url}"
+    ):
+        open_blob_store(settings, SAS_KEY)

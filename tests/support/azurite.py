@@ -63,7 +63,7 @@ class BlobBackend:
     azurite: Azurite | None = None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -95,7 +95,7 @@ def start_azurite(location: Path, log: Path) -> tuple[Azurite, subprocess.Popen[
             "`npm ci --no-audit --no-fund` in the repository root, or set "
             "BILLPORT_TEST_AZURE=0 to skip the Azure Blob Storage tests"
         )
-    port = _free_port()
+    port = free_port()
     args = [str(AZURITE_BIN), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
     args += ["--location", str(location), "--silent", "--skipApiVersionCheck", "--loose"]
     args += ["--disableTelemetry"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from billport.blobs.factory import open_blob_store
 from billport.errors import ConfigurationError
 from billport.settings import load_settings
 
@@ -63,3 +64,23 @@ def test_misconfiguration_is_a_configuration_error(overrides: dict[str, str], me
 def test_an_unknown_backend_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="local or azure"):
         load_settings(environ={"BILLPORT_BLOB_BACKEND": "s3"})
+
+
+@pytest.mark.parametrize(
+    ("connection_string", "message"),
+    [
+        ("nonsense", "malformed"),
+        (
+            "BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2020&sig=x",
+            "AccountKey",
+        ),
+    ],
+)
+def test_connection_strings_that_cannot_sign_are_refused_before_any_request(
+    connection_string: str, message: str
+) -> None:
+    settings = load_settings(
+        environ={}, blob_backend="azure", azure_connection_string=connection_string
+    )
+    with pytest.raises(ConfigurationError, match=message):
+        open_blob_store(settings, b"k" * 32)
