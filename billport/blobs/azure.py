@@ -22,6 +22,7 @@ cannot be guessed.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -50,6 +51,8 @@ PART_CONTENT = ContentSettings(content_type="application/octet-stream")
 # The SDK's default backs off 15 s, 18 s, 24 s…: longer than a job lease. Retry a transient
 # fault within seconds instead; a longer outage fails the attempt and the job is retried.
 RETRY = {"initial_backoff": 1, "increment_base": 2, "retry_total": 4}
+# The SDK logs every request at INFO; a worker logging at INFO would print one line per block.
+SDK_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 
 
 class AzureStagedBlob:
@@ -197,6 +200,9 @@ def _service(settings: Settings, **options: Any) -> BlobServiceClient:
 
 def open_azure_store(settings: Settings, *, block_size: int = BLOCK_SIZE) -> AzureBlobStore:
     """Connect to the configured account and make sure the container exists."""
+    sdk_log = logging.getLogger(SDK_HTTP_LOGGER)
+    if sdk_log.level == logging.NOTSET:  # leave an explicit logging configuration alone
+        sdk_log.setLevel(logging.WARNING)
     service = _service(
         settings, connection_timeout=10, read_timeout=120, retry_policy=ExponentialRetry(**RETRY)
     )
