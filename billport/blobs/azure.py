@@ -116,7 +116,7 @@ class AzureBlobStore:
         blocks = [BlobBlock(block_id=ident) for ident in staged.block_ids]
         blob = self.container.get_blob_client(staged.final_path)
         blob.commit_block_list(blocks, content_settings=PART_CONTENT)
-        # Only now may discard_staging no longer touch the part.
+        # Published: dropping the marker takes the part out of discard_staging's reach.
         self._delete_quietly(staged.marker)
 
     def discard_staging(self, staging_key: str) -> None:
