@@ -20,5 +20,5 @@ def open_blob_store(settings: Settings, sas_key: bytes) -> BlobStore:
                 "BILLPORT_BLOB_BACKEND=azure needs azure-storage-blob: "
                 "pip install 'billport[azure]'"
             ) from error
-        return open_azure_store(settings)  # type: ignore[return-value]
+        return open_azure_store(settings)
     raise ConfigurationError(f"blob backend {settings.blob_backend!r} is not available")
