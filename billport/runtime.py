@@ -24,10 +24,11 @@ class Services:
 def open_services(settings: Settings, database: Database | None = None) -> Services:
     """Open the database (migrating it), signing keys and blob store."""
     db = database or Database.from_settings(settings)
+    keys = KeyRing.load_or_create(settings)
     return Services(
         settings=settings,
         db=db,
         clock=clock_from_settings(settings),
-        keys=KeyRing.load_or_create(settings),
-        blobs=open_blob_store(settings),
+        keys=keys,
+        blobs=open_blob_store(settings, keys.sas_key),
     )

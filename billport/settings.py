@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from typing import Any
 from billport.errors import ConfigurationError
 
 ENV_PREFIX = "BILLPORT_"
+# Azure's container naming rule: 3-63 of [a-z0-9-], starting and ending alphanumeric, no "--".
+_CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,11 @@ class Settings:
     sas_lifetime: int = 3600
     data_format: str = "compressedJSON"
     blob_backend: str = "local"  # local | azure
+    # Azure Blob Storage: a connection string, or an account URL + account key (the key signs
+    # the download SAS tokens, so it is needed either way); the container is created if missing.
     azure_connection_string: str = ""
+    azure_account_url: str = ""
+    azure_account_key: str = ""
     azure_container: str = "billport"
     # Sandbox: default scenario (JSON, or @path to a JSON file) and request-log retention
     scenario: str = ""
@@ -139,6 +146,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         )
     if settings.blob_backend not in {"local", "azure"}:
         raise ConfigurationError("BILLPORT_BLOB_BACKEND must be local or azure")
+    if settings.blob_backend == "azure":
+        _check_azure(settings)
     _ = settings.pinned_now  # validates BILLPORT_NOW early
     if settings.request_log_size < 0:
         raise ConfigurationError("BILLPORT_REQUEST_LOG_SIZE must be 0 or more")
@@ -146,3 +155,30 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
     scenario_from_setting(settings.scenario)  # a bad scenario stops start-up, naming the key
     return settings
+
+
+def _check_azure(settings: Settings) -> None:
+    """Fail at start-up, not at the first export, when the Azure settings cannot work."""
+    by_string = bool(settings.azure_connection_string)
+    by_url = bool(settings.azure_account_url or settings.azure_account_key)
+    if by_string and by_url:
+        raise ConfigurationError(
+            "set either BILLPORT_AZURE_CONNECTION_STRING or BILLPORT_AZURE_ACCOUNT_URL + "
+            "BILLPORT_AZURE_ACCOUNT_KEY, not both"
+        )
+    if not by_string and not (settings.azure_account_url and settings.azure_account_key):
+        raise ConfigurationError(
+            "BILLPORT_BLOB_BACKEND=azure needs BILLPORT_AZURE_CONNECTION_STRING, or both "
+            "BILLPORT_AZURE_ACCOUNT_URL and BILLPORT_AZURE_ACCOUNT_KEY"
+        )
+    if by_url and not settings.azure_account_url.startswith(("https://", "http://")):
+        raise ConfigurationError(
+            "BILLPORT_AZURE_ACCOUNT_URL must be an http(s) URL, e.g. "
+            "https://<account>.blob.core.windows.net"
+        )
+    if not _CONTAINER_NAME.match(settings.azure_container):
+        raise ConfigurationError(
+            f"BILLPORT_AZURE_CONTAINER={settings.azure_container!r} is not a valid container "
+            "name: 3-63 lowercase letters, digits and single hyphens, starting and ending "
+            "with a letter or digit"
+        )

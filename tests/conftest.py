@@ -23,6 +23,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 PG_ENABLED = os.environ.get("BILLPORT_TEST_POSTGRES", "1") != "0"
 TEMPLATE = f"billport_tpl_{os.getpid()}"
+# Azurite (session) and the local/Azure `blob_backend` matrix live in their own module.
+pytest_plugins = ["tests.support.azurite"]
 
 
 def _admin_engine() -> sa.Engine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,13 @@ class BlobInfo:
     size: int
     etag: str
     last_modified: datetime
+
+
+class DownloadLocation(NamedTuple):
+    """Where clients download an export's parts from, and the token that lets them."""
+
+    root_directory: str  # absolute URL; a part is ``{root_directory}/{name}?{sas_token}``
+    sas_token: str  # query string without the leading ``?``
 
 
 class StagedBlob(Protocol):
@@ -50,4 +57,15 @@ class BlobStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every published blob under ``prefix``; returns how many."""
+        ...
+
+    def download_location(
+        self, root_path: str, *, base_url: str, now: datetime, lifetime: int
+    ) -> DownloadLocation:
+        """The manifest's ``rootDirectory`` and a fresh read-only ``sasToken`` for ``root_path``.
+
+        Behind the store because the backend decides who serves downloads: billport's own
+        ``/blobs/`` route (local) or the storage account itself (Azure, the valet-key pattern).
+        ``base_url`` is billport's public base URL; ``now`` comes from the injected clock.
+        """
         ...

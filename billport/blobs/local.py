@@ -3,6 +3,8 @@
 Parts are written under ``_staging/<key>/`` and renamed into place on publish: a rename
 within one file system is atomic, so a reader never sees a half-written blob, and a
 crashed writer leaves only staging files, removed when its job is taken over.
+Clients download through billport's own ``/blobs/`` route, authorised by an HMAC SAS
+(:mod:`billport.blobs.sas`) signed with the server's key.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from billport.blobs.base import BlobInfo
+from billport.blobs import sas
+from billport.blobs.base import BlobInfo, DownloadLocation
 from billport.errors import NotFound
 
 STAGING = "_staging"
 READ_CHUNK = 1 << 20
+ROUTE_PREFIX = "blobs"  # billport's download route: ``/blobs/{path}`` (server/routes/blobs.py)
 
 
 class LocalStagedBlob:
@@ -44,8 +48,9 @@ class LocalStagedBlob:
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, sas_key: bytes) -> None:
         self.root = root
+        self.sas_key = sas_key
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _resolve(self, path: str) -> Path:
@@ -85,7 +90,11 @@ class LocalBlobStore:
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         target = self._resolve(path)
         remaining = None if end is None else end - start + 1
-        with open(target, "rb") as handle:
+        try:
+            handle = open(target, "rb")  # noqa: SIM115 - closed by the with below
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound("The specified blob does not exist.") from None
+        with handle:
             handle.seek(start)
             while remaining is None or remaining > 0:
                 size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
@@ -109,3 +118,9 @@ class LocalBlobStore:
                 count += sum(1 for p in target.rglob("*") if p.is_file())
                 shutil.rmtree(target)
         return count
+
+    def download_location(
+        self, root_path: str, *, base_url: str, now: datetime, lifetime: int
+    ) -> DownloadLocation:
+        token = sas.mint(self.sas_key, root_path, now=now, lifetime=lifetime)
+        return DownloadLocation(f"{base_url.rstrip('/')}/{ROUTE_PREFIX}/{root_path}", token)

@@ -29,5 +29,33 @@ def store_options(func: F) -> F:
     return func
 
 
+def blob_options(func: F) -> F:
+    """Where exported blobs go. The commands take them as ``**blob_flags``.
+
+    Secrets (``BILLPORT_AZURE_CONNECTION_STRING``, ``BILLPORT_AZURE_ACCOUNT_KEY``) are read
+    from the environment only: a command line is visible to every user of the machine.
+    """
+    func = click.option(
+        "--azure-container",
+        default=None,
+        help="Azure container for exported blobs, created if missing. "
+        "[env: BILLPORT_AZURE_CONTAINER; default billport]",
+    )(func)
+    func = click.option(
+        "--azure-account-url",
+        default=None,
+        help="e.g. https://<account>.blob.core.windows.net; the key comes from "
+        "BILLPORT_AZURE_ACCOUNT_KEY. [env: BILLPORT_AZURE_ACCOUNT_URL]",
+    )(func)
+    func = click.option(
+        "--blob-backend",
+        type=click.Choice(["local", "azure"]),
+        default=None,
+        help="local: files under the data dir; azure: Azure Blob Storage, clients download "
+        "straight from it. [env: BILLPORT_BLOB_BACKEND; default local]",
+    )(func)
+    return func
+
+
 def build_settings(**overrides: Any) -> Settings:
     return load_settings(**overrides)

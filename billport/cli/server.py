@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from billport.cli.options import build_settings, store_options
+from billport.cli.options import blob_options, build_settings, store_options
 
 
 @click.command()
 @store_options
+@blob_options
 @click.option("--host", default=None, help="Bind address. [env: BILLPORT_HOST; default 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="Port. [env: BILLPORT_PORT; default 8000]")
 @click.option("--public-url", default=None, help="Base URL used in Location and download links.")
@@ -34,6 +35,7 @@ def serve(
     worker: bool | None,
     demo: bool,
     scenario_file: str | None,
+    **blob_flags: str | None,
 ) -> None:
     """Run the API server (FastAPI on uvicorn)."""
     import uvicorn
@@ -49,6 +51,7 @@ def serve(
         public_url=public_url,
         worker=worker,
         scenario=f"@{scenario_file}" if scenario_file else None,
+        **blob_flags,
     )
     services = open_services(settings)
     if demo:
@@ -65,14 +68,21 @@ def serve(
 
 @click.command()
 @store_options
+@blob_options
 @click.option("--once", is_flag=True, help="Drain the queue, then exit.")
 @click.option("--name", default=None, help="Worker name shown in leases (default host:pid).")
-def worker(data_dir: str | None, database_url: str | None, once: bool, name: str | None) -> None:
+def worker(
+    data_dir: str | None,
+    database_url: str | None,
+    once: bool,
+    name: str | None,
+    **blob_flags: str | None,
+) -> None:
     """Run a standalone export worker."""
     from billport.jobs.worker import run_standalone
     from billport.runtime import open_services
 
-    settings = build_settings(data_dir=data_dir, database_url=database_url)
+    settings = build_settings(data_dir=data_dir, database_url=database_url, **blob_flags)
     services = open_services(settings)
     try:
         run_standalone(services, once=once, name=name)

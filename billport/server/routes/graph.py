@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from billport.billing.datasets import Dataset
-from billport.blobs import sas
 from billport.errors import InvalidRequest
 from billport.runtime import Services
 from billport.sandbox.book import Applied, applied_scenario
 from billport.server import graph_views
 from billport.server.auth import AUTH_RESPONSES, GraphPrincipal
 from billport.server.services import get_services
-from billport.server.urls import base_url, blob_directory_url
+from billport.server.urls import base_url
 from billport.services import exports
 from billport.store.manifests import Manifest
 
@@ -90,19 +89,23 @@ def _scenario(request: Request, services: Services, tenant_id: str) -> Applied:
 def _manifest_body(
     request: Request, services: Services, manifest: Manifest, applied: Applied
 ) -> dict[str, Any]:
-    """Manifest JSON with a freshly minted SAS, as the real service does on every read."""
+    """Manifest JSON with a freshly minted SAS, as the real service does on every read.
+
+    The blob store decides where clients download from (billport's ``/blobs/`` route or the
+    storage account itself) and how the token is signed; the scenario may shorten the SAS.
+    """
     scenario = applied.scenario
     lifetime = scenario.sas_lifetime
-    token = sas.mint(
-        services.keys.sas_key,
+    location = services.blobs.download_location(
         manifest.root_path,
+        base_url=base_url(request, services.settings),
         now=services.clock(),
         lifetime=services.settings.sas_lifetime if lifetime is None else lifetime,
     )
     return graph_views.manifest_json(
         manifest,
-        root_directory=blob_directory_url(request, services.settings, manifest.root_path),
-        sas_token=token,
+        root_directory=location.root_directory,
+        sas_token=location.sas_token,
         data_format=scenario.data_format,
     )
 

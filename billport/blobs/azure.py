@@ -1,0 +1,229 @@
+"""Blobs in Azure Blob Storage: parts streamed up as block blobs, downloads straight from storage.
+
+All blobs live in one container; a blob's name is its billport path. A part is written by
+staging blocks of ``block_size`` bytes on its *final* name as the writer's stream fills, and
+committed with one Put Block List on publish. Uncommitted blocks are invisible to every read
+and list, so an unpublished part never appears.
+
+Staging markers find what a crashed export left: staging a part also writes a small blob
+``_staging/<staging key>/<random>`` whose content is the part's final name. Publish commits
+the part and then deletes its marker; :meth:`AzureBlobStore.discard_staging` follows every
+marker left under a key, purges its part (a Put Blob drops the uncommitted blocks at once,
+then the blob is deleted) and deletes the marker. Paths under ``_staging/`` are never served.
+
+Downloads use the valet-key pattern of the real service: ``rootDirectory`` is
+``{account url}/{container}/{root path}`` and ``sasToken`` a service SAS minted with the
+account key, read-only, expiring ``lifetime`` seconds after the injected clock's ``now``.
+Blob storage has no directory scope without a hierarchical namespace (and Azurite has none),
+so the token is container-scoped *without* list permission: a holder can read only blobs
+whose names it was given, and part names carry a random UUID, so another tenant's parts
+cannot be guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO, cast
+
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import (
+    BlobBlock,
+    BlobServiceClient,
+    ContainerClient,
+    ContainerSasPermissions,
+    ContentSettings,
+    ExponentialRetry,
+    generate_container_sas,
+)
+
+from billport.blobs.azure_blocks import BlockStream
+from billport.blobs.base import BlobInfo, DownloadLocation, StagedBlob
+from billport.errors import ConfigurationError, NotFound
+from billport.settings import Settings
+
+STAGING = "_staging"
+BLOCK_SIZE = 4 << 20  # bytes per staged block; memory per part is a few blocks
+UPLOADS_IN_FLIGHT = 2  # blocks uploaded while the next one fills
+PART_CONTENT = ContentSettings(content_type="application/octet-stream")
+# The SDK's default backs off 15 s, 18 s, 24 s…: longer than a job lease. Retry a transient
+# fault within seconds instead; a longer outage fails the attempt and the job is retried.
+RETRY = {"initial_backoff": 1, "increment_base": 2, "retry_total": 4}
+# The SDK logs every request at INFO; a worker logging at INFO would print one line per block.
+SDK_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+
+class AzureStagedBlob:
+    """A part being uploaded as blocks on its final name; invisible until committed."""
+
+    def __init__(self, stream: BlockStream, final_path: str, marker: str) -> None:
+        self._stream = stream
+        self.final_path = final_path
+        self.marker = marker
+        self.size = 0
+
+    @property
+    def stream(self) -> BinaryIO:
+        return cast(BinaryIO, self._stream)
+
+    def close(self) -> int:
+        self.size = self._stream.finish()
+        return self.size
+
+    @property
+    def block_ids(self) -> list[str]:
+        return self._stream.block_ids
+
+
+class AzureBlobStore:
+    """One container of a storage account; see the module docstring for the layout."""
+
+    def __init__(
+        self,
+        container: ContainerClient,
+        *,
+        account_name: str,
+        account_key: str,
+        block_size: int = BLOCK_SIZE,
+    ) -> None:
+        self.container = container
+        self.account_name = account_name
+        self.account_key = account_key
+        self.block_size = block_size
+
+    @staticmethod
+    def _name(path: str) -> str:
+        """A blob name from a billport path, refusing staging markers and relative segments."""
+        parts = [p for p in path.split("/") if p]
+        if not parts or any(p in {".", ".."} or p.startswith(STAGING) for p in parts):
+            raise NotFound("The specified blob does not exist.")
+        return "/".join(parts)
+
+    def stage(self, staging_key: str, final_path: str) -> AzureStagedBlob:
+        name = self._name(final_path)
+        marker = f"{STAGING}/{staging_key}/{uuid.uuid4().hex}"
+        # The marker first: a crash at any later point leaves something discard can follow.
+        self.container.upload_blob(marker, name.encode("utf-8"), overwrite=True)
+        blob = self.container.get_blob_client(name)
+        stream = BlockStream(blob.stage_block, self.block_size, UPLOADS_IN_FLIGHT)
+        return AzureStagedBlob(stream, name, marker)
+
+    def publish(self, staged: StagedBlob) -> None:
+        if not isinstance(staged, AzureStagedBlob):
+            raise TypeError("publish() takes a blob staged by this store")
+        blocks = [BlobBlock(block_id=ident) for ident in staged.block_ids]
+        blob = self.container.get_blob_client(staged.final_path)
+        blob.commit_block_list(blocks, content_settings=PART_CONTENT)
+        # Published: dropping the marker takes the part out of discard_staging's reach.
+        self._delete_quietly(staged.marker)
+
+    def discard_staging(self, staging_key: str) -> None:
+        for marker in self.container.list_blobs(name_starts_with=f"{STAGING}/{staging_key}/"):
+            try:
+                target = self.container.download_blob(marker.name).readall().decode("utf-8")
+            except ResourceNotFoundError:
+                continue  # another worker discarded it meanwhile
+            # Put Blob drops the target's uncommitted blocks; the empty blob is then deleted.
+            self.container.upload_blob(target, b"", overwrite=True)
+            self._delete_quietly(target)
+            self._delete_quietly(marker.name)
+
+    def info(self, path: str) -> BlobInfo | None:
+        try:
+            props = self.container.get_blob_client(self._name(path)).get_blob_properties()
+        except (NotFound, ResourceNotFoundError):
+            return None
+        return BlobInfo(
+            path=path, size=props.size, etag=props.etag, last_modified=props.last_modified
+        )
+
+    def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        blob = self.container.get_blob_client(self._name(path))
+        length = None if end is None else end - start + 1
+        try:
+            size = blob.get_blob_properties().size
+            if start >= size or length == 0:
+                return
+            if length is not None:
+                length = min(length, size - start)
+            yield from blob.download_blob(offset=start, length=length).chunks()
+        except ResourceNotFoundError:
+            raise NotFound("The specified blob does not exist.") from None
+
+    def delete_prefix(self, prefix: str) -> int:
+        base = self._name(prefix) if prefix.strip("/") else ""
+        count = 0
+        for blob in self.container.list_blobs(name_starts_with=base or None):
+            name = blob.name
+            if name.startswith(f"{STAGING}/"):
+                continue
+            if base and name != base and not name.startswith(base + "/"):
+                continue  # "a/bc" is not under "a/b"
+            if self._delete_quietly(name):
+                count += 1
+        return count
+
+    def download_location(
+        self, root_path: str, *, base_url: str, now: datetime, lifetime: int
+    ) -> DownloadLocation:
+        token = generate_container_sas(
+            self.account_name,
+            self.container.container_name,
+            account_key=self.account_key,
+            permission=ContainerSasPermissions(read=True),
+            expiry=now + timedelta(seconds=lifetime),
+        )
+        return DownloadLocation(f"{self.container.url}/{root_path.strip('/')}", token)
+
+    def _delete_quietly(self, name: str) -> bool:
+        try:
+            self.container.delete_blob(name)
+        except ResourceNotFoundError:
+            return False
+        return True
+
+
+def _service(settings: Settings, **options: Any) -> BlobServiceClient:
+    try:
+        if settings.azure_connection_string:
+            return BlobServiceClient.from_connection_string(
+                settings.azure_connection_string, **options
+            )
+        return BlobServiceClient(
+            settings.azure_account_url, credential=settings.azure_account_key, **options
+        )
+    except ValueError as error:
+        raise ConfigurationError(f"invalid Azure Blob Storage settings: {error}") from None
+
+
+def open_azure_store(settings: Settings, *, block_size: int = BLOCK_SIZE) -> AzureBlobStore:
+    """Connect to the configured account and make sure the container exists."""
+    sdk_log = logging.getLogger(SDK_HTTP_LOGGER)
+    if sdk_log.level == logging.NOTSET:  # leave an explicit logging configuration alone
+        sdk_log.setLevel(logging.WARNING)
+    service = _service(
+        settings, connection_timeout=10, read_timeout=120, retry_policy=ExponentialRetry(**RETRY)
+    )
+    credential = service.credential
+    account_key = getattr(credential, "account_key", None)
+    account_name = getattr(credential, "account_name", None) or service.account_name
+    if not account_key or not account_name:
+        raise ConfigurationError(
+            "the Azure Blob Storage settings carry no account name and key: billport signs "
+            "the download SAS tokens with the account key, so give AccountName and "
+            "AccountKey in the connection string (or an account URL naming the account)"
+        )
+    container = service.get_container_client(settings.azure_container)
+    try:
+        container.create_container(retry_total=0)  # start-up: a wrong URL fails at once
+    except ResourceExistsError:
+        pass
+    except AzureError as error:
+        raise ConfigurationError(
+            f"cannot use the Azure container {settings.azure_container!r} at {service.url}: {error}"
+        ) from None
+    return AzureBlobStore(
+        container, account_name=account_name, account_key=account_key, block_size=block_size
+    )
