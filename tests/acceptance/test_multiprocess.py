@@ -1,5 +1,7 @@
 """Two ``serve --no-worker`` and two ``worker`` processes on PostgreSQL; server restarts.
 
+Each test runs on the local blob directory and on Azure Blob Storage (Azurite).
+
 Exports from several tenants go in through both servers at once and are polled through the
 other one; every export succeeds, another tenant's operation answers 404, and every
 manifest's row count matches the store (and the downloaded lines).
@@ -22,7 +24,8 @@ from billport.settings import load_settings
 from billport.store.manifests import get_manifest
 from billport.store.tables import line_items
 from tests.support import exports as data
-from tests.support.processes import BLOB_BACKEND, bulk_lines, manifest_lines, process_env, processes
+from tests.support.azurite import BlobBackend
+from tests.support.processes import bulk_lines, manifest_lines, process_env, processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 CLOSE = {"Connection": "close"}  # no keep-alive holding up a server's graceful stop
@@ -40,9 +43,9 @@ KNOBS: dict[str, object] = dict(
 )
 
 
-def open_store(pg_url: str, data_dir: Path) -> Services:
+def open_store(pg_url: str, data_dir: Path, backend: BlobBackend) -> Services:
     settings = load_settings(
-        environ={}, data_dir=data_dir, database_url=pg_url, blob_backend=BLOB_BACKEND, **KNOBS
+        environ={}, data_dir=data_dir, database_url=pg_url, **KNOBS, **backend.overrides
     )
     services = open_services(settings)
     data.build_dataset(services, rows=0)
@@ -81,9 +84,11 @@ def via(base: str, location: str) -> str:
     return base + location[location.index("/v1.0/") :]
 
 
-def test_two_servers_two_workers_several_tenants(pg_url: str, tmp_path: Path) -> None:
-    services = open_store(pg_url, tmp_path / "data")
-    env = process_env(pg_url, tmp_path / "data", **KNOBS)
+def test_two_servers_two_workers_several_tenants(
+    pg_url: str, tmp_path: Path, blob_backend: BlobBackend
+) -> None:
+    services = open_store(pg_url, tmp_path / "data", blob_backend)
+    env = process_env(pg_url, tmp_path / "data", **KNOBS, **blob_backend.overrides)
     try:
         with processes(tmp_path, env) as procs, httpx.Client(timeout=30) as client:
             servers = [procs.serve("serve-a"), procs.serve("serve-b")]
@@ -126,9 +131,11 @@ def test_two_servers_two_workers_several_tenants(pg_url: str, tmp_path: Path) ->
         services.db.dispose()
 
 
-def test_a_server_restart_loses_no_operation_or_manifest(pg_url: str, tmp_path: Path) -> None:
-    services = open_store(pg_url, tmp_path / "data")
-    env = process_env(pg_url, tmp_path / "data", **KNOBS)
+def test_a_server_restart_loses_no_operation_or_manifest(
+    pg_url: str, tmp_path: Path, blob_backend: BlobBackend
+) -> None:
+    services = open_store(pg_url, tmp_path / "data", blob_backend)
+    env = process_env(pg_url, tmp_path / "data", **KNOBS, **blob_backend.overrides)
     headers = data.graph_headers(services, data.TENANT)
     try:
         with processes(tmp_path, env) as procs, httpx.Client(timeout=30, headers=CLOSE) as client:

@@ -24,7 +24,9 @@ from billport.services import exports
 from billport.settings import load_settings
 from billport.store.tables import export_parts
 from tests.support import exports as data
-from tests.support.processes import BLOB_BACKEND, bulk_lines, process_env, processes
+from tests.support.azurite import BlobBackend
+from tests.support.blob_checks import leftovers, published
+from tests.support.processes import bulk_lines, process_env, processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROWS = 100_000
@@ -40,7 +42,9 @@ def held_by(engine: sa.Engine, worker: str) -> list[int]:
         return list(conn.execute(query).scalars())
 
 
-def test_a_killed_workers_part_is_redone_by_the_other(pg_url: str, tmp_path: Path) -> None:
+def test_a_killed_workers_part_is_redone_by_the_other(
+    pg_url: str, tmp_path: Path, blob_backend: BlobBackend
+) -> None:
     data_dir = tmp_path / "data"
     knobs = dict(
         partition_rows=PARTITION_ROWS,
@@ -48,10 +52,9 @@ def test_a_killed_workers_part_is_redone_by_the_other(pg_url: str, tmp_path: Pat
         lease_seconds=2,
         worker_poll_seconds=0.2,
         worker_listen_seconds=1,
+        **blob_backend.overrides,
     )
-    settings = load_settings(
-        environ={}, data_dir=data_dir, database_url=pg_url, blob_backend=BLOB_BACKEND, **knobs
-    )
+    settings = load_settings(environ={}, data_dir=data_dir, database_url=pg_url, **knobs)
     services = open_services(settings)
     try:
         data.build_dataset(services, rows=0)
@@ -85,13 +88,10 @@ def test_a_killed_workers_part_is_redone_by_the_other(pg_url: str, tmp_path: Pat
         assert len(stored) == ROWS
         assert exported == stored  # every row exactly once, in id order
         assert killed_part >= 0
-        if BLOB_BACKEND == "local":
-            staging = settings.blob_dir / "_staging"
-            assert not staging.exists() or list(staging.iterdir()) == []
-            published = settings.blob_dir / manifest.root_path
-            assert sorted(p.name for p in published.iterdir()) == sorted(
-                b["name"] for b in manifest.blobs
-            )
+        assert leftovers(services.blobs) == []
+        assert published(services.blobs, manifest.root_path) == sorted(
+            b["name"] for b in manifest.blobs
+        )
     finally:
         services.db.dispose()
 

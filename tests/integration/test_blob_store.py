@@ -27,6 +27,7 @@ from tests.support.azurite import (
     azure_overrides,
     free_port,
 )
+from tests.support.blob_checks import leftovers
 
 SAS_KEY = b"k" * 32
 BLOCK = 1024  # small Azure blocks, so a few KB already span several
@@ -56,17 +57,6 @@ def write(store: BlobStore, key: str, path: str, data: bytes, *, publish: bool =
 
 def read_all(store: BlobStore, path: str, start: int = 0, end: int | None = None) -> bytes:
     return b"".join(store.read(path, start, end))
-
-
-def leftovers(store: BlobStore) -> list[str]:
-    """Whatever staging left behind: staging files, or markers and uncommitted blocks."""
-    if isinstance(store, LocalBlobStore):
-        staging = store.root / STAGING
-        return [str(p) for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
-    assert isinstance(store, AzureBlobStore)
-    everything = store.container.list_blobs(include=["uncommittedblobs"])
-    committed = {b.name for b in store.container.list_blobs()}
-    return [b.name for b in everything if b.name not in committed or b.name.startswith(STAGING)]
 
 
 def test_a_staged_part_is_invisible_until_published(store: BlobStore) -> None:

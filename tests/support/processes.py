@@ -3,9 +3,9 @@
 Every process binds 127.0.0.1, logs to a file under the test's tmp dir, and is stopped by
 its own pid in a ``finally`` (SIGTERM, then SIGKILL after a bounded wait).
 
-The blob backend is a parameter: ``BILLPORT_TEST_BLOB_BACKEND`` (default ``local``, one
-directory shared by every process) is passed to each process as ``BILLPORT_BLOB_BACKEND``;
-backend settings such as ``BILLPORT_AZURE_*`` are inherited from the environment.
+The blob backend is a test parameter (the ``blob_backend`` fixture): its settings overrides
+reach every process as ``BILLPORT_*`` variables, so all of them share one local directory
+or one Azurite container.
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.store.tables import line_items
 from tests.support.exports import line_values, render
 
-BLOB_BACKEND = os.environ.get("BILLPORT_TEST_BLOB_BACKEND", "local")
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -44,7 +42,7 @@ def process_env(database_url: str, data_dir: Path, **settings: object) -> dict[s
     env.update(
         BILLPORT_DATABASE_URL=database_url,
         BILLPORT_DATA_DIR=str(data_dir),
-        BILLPORT_BLOB_BACKEND=BLOB_BACKEND,
+        BILLPORT_BLOB_BACKEND="local",
     )
     env.update({f"BILLPORT_{k.upper()}": str(v) for k, v in settings.items()})
     return env
