@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -58,3 +60,8 @@ class ApiClient:
                 method, url, headers={**self.headers(), **(headers or {})}, **kwargs
             )
         return check(response)
+
+
+def decimal_json(response: httpx.Response) -> Any:
+    """The body as JSON with numbers as Decimal: amounts like ``24606.35`` stay exact."""
+    return json.loads(response.content, parse_float=Decimal)

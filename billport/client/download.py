@@ -51,6 +51,7 @@ class BlobDownloader:
         workers: int = 4,
         on_bytes: Callable[[int], None] | None = None,
         on_done: Callable[[Blob, int], None] | None = None,
+        on_size: Callable[[Blob, int], None] | None = None,
         max_refreshes: int = 5,
         max_stalls: int = 8,
     ) -> None:
@@ -60,6 +61,8 @@ class BlobDownloader:
         self.workers = max(1, workers)
         self.on_bytes = on_bytes or (lambda n: None)
         self.on_done = on_done or (lambda blob, size: None)
+        self.on_size = on_size or (lambda blob, size: None)
+        self._sized: set[str] = set()
         self.max_refreshes = max_refreshes
         self.max_stalls = max_stalls
         self._lock = threading.Lock()
@@ -103,10 +106,19 @@ class BlobDownloader:
         length = response.headers.get("Content-Length")
         return int(length) if length is not None else None
 
+    def _announce(self, blob: Blob, size: int | None) -> None:
+        """Tell ``on_size`` a blob's full size, once per blob."""
+        with self._lock:
+            if size is None or blob.name in self._sized:
+                return
+            self._sized.add(blob.name)
+        self.on_size(blob, size)
+
     def _one(self, blob: Blob) -> Path:
         final = self.directory / local_name(blob)
         if final.exists() and blob.size in (None, final.stat().st_size):
             size = final.stat().st_size
+            self._announce(blob, size)
             self.on_bytes(size)
             self.on_done(blob, size)
             return final
@@ -154,6 +166,7 @@ class BlobDownloader:
                     return self._after_416(blob, partial, offset, url)
                 check(response)
                 total = self._expected(blob, response, offset)
+                self._announce(blob, total)
                 mode = "ab" if response.status_code == 206 else "wb"
                 if mode == "wb" and offset:
                     self.on_bytes(-offset)  # storage sent the whole blob again

@@ -65,6 +65,7 @@ class ExportEvents:
     manifest: Callable[[Manifest], None] = lambda manifest: None
     bytes: Callable[[int], None] = lambda n: None
     part_done: Callable[[Blob, int], None] = lambda blob, size: None
+    size: Callable[[Blob, int], None] = lambda blob, size: None  # a blob's full size
 
 
 @dataclass
@@ -130,6 +131,7 @@ class ExportRun:
             workers=self.workers,
             on_bytes=self.events.bytes,
             on_done=self._part_done,
+            on_size=self.events.size,
         )
         return manifest, downloader.download(manifest)
 

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from billport.client.api import ApiClient
+from billport.client.api import ApiClient, decimal_json
 from billport.client.credentials import PARTNER_CENTER_SCOPE, Credential
 from billport.client.errors import ClientError
 from billport.client.http import HttpClient
@@ -73,8 +73,12 @@ class PartnerCenterClient(ApiClient):
         *,
         filter: Mapping[str, Any] | str | None = None,
         size: int | None = None,
+        pages: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every invoice the filter selects, page after page as the service links them."""
+        """The invoices the filter selects, page after page as the service links them.
+
+        ``pages`` stops after that many pages (None: follow ``links.next`` to the end).
+        """
         params: dict[str, Any] = {}
         if size is not None:
             params["size"] = size
@@ -83,9 +87,11 @@ class PartnerCenterClient(ApiClient):
             params["filter"] = filter if isinstance(filter, str) else json.dumps(filter)
         url, headers = self.url("/v1/invoices"), {}
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            body = self.send("GET", url, params=params, headers=headers).json()
+        for page in range(1, MAX_PAGES + 1):
+            body = decimal_json(self.send("GET", url, params=params, headers=headers))
             yield from body.get("items") or []
+            if pages is not None and page >= pages:
+                return
             following = (body.get("links") or {}).get("next")
             if not following or not following.get("uri"):
                 return
@@ -98,5 +104,7 @@ class PartnerCenterClient(ApiClient):
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """One invoice by id, with its amendments."""
-        body: dict[str, Any] = self.send("GET", f"/v1/invoices/{quote(invoice_id, safe='')}").json()
+        body: dict[str, Any] = decimal_json(
+            self.send("GET", f"/v1/invoices/{quote(invoice_id, safe='')}")
+        )
         return body
