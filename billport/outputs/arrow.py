@@ -136,16 +136,12 @@ def batches(
             continue
         try:
             yield from fast_batches(path, dataset, columns, schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            _replan(path, index, dataset, columns, plan, exc)
+        except (pa.ArrowException, OSError) as exc:
+            _replan(path, index, dataset, columns, plan)
             raise Restart(str(exc)) from None
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot read: {exc}") from exc
 
 
-def _replan(
-    path: Path, index: int, dataset: Dataset, columns: Columns, plan: Plan, exc: Exception
-) -> None:
+def _replan(path: Path, index: int, dataset: Dataset, columns: Columns, plan: Plan) -> None:
     """Explain a refused part: a bad row raises OutputError; otherwise adjust the plan."""
     needed = max_scale([path], RowParser(dataset, columns))  # raises on a bad row
     if needed > plan.scale:

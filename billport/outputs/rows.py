@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 from billport.billing.datasets import AttributeSet, Dataset, Field, fields
 from billport.billing.fieldnames import PERCENT, canonical_key, is_rate_alias
@@ -108,7 +108,7 @@ def columns_for(
 ) -> Columns:
     """Documented fields of the dataset, plus unknown keys of ``first_keys`` as strings."""
     documented = fields(dataset, attribute_set)
-    known = {f.name for f in fields(dataset, AttributeSet.FULL)} | {f.name for f in documented}
+    known = {f.name for f in documented}
     resolve = canonical_key(dataset, AttributeSet.FULL)
     extra = []
     for key in first_keys:
@@ -179,19 +179,31 @@ def open_part(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+# What a damaged or truncated gzip stream raises while reading.
+READ_ERRORS = (OSError, EOFError, isal_zlib.error)
+
+
 def first_keys(path: Path) -> list[str]:
     """The keys of the first JSON line of ``path`` ([] for an empty part)."""
-    with open_part(path) as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    doc = json.loads(line)
-                except ValueError as exc:
-                    raise OutputError(f"{path}, line {number}: invalid JSON: {exc}") from None
-                if not isinstance(doc, dict):
-                    raise OutputError(f"{path}, line {number}: expected a JSON object")
-                return list(doc)
+    number = 0
+    try:
+        with open_part(path) as handle:
+            for number, line in enumerate(handle, 1):  # noqa: B007 (used in the error)
+                if line.strip():
+                    return _keys(path, number, line)
+    except READ_ERRORS as exc:
+        raise OutputError(f"{path}, line {number + 1}: cannot read: {exc}") from None
     return []
+
+
+def _keys(path: Path, number: int, line: bytes) -> list[str]:
+    try:
+        doc = json.loads(line)
+    except ValueError as exc:
+        raise OutputError(f"{path}, line {number}: invalid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise OutputError(f"{path}, line {number}: expected a JSON object")
+    return list(doc)
 
 
 def iter_rows(parts: Sequence[Path], parser: RowParser) -> Iterator[tuple[Any, ...]]:
@@ -199,7 +211,7 @@ def iter_rows(parts: Sequence[Path], parser: RowParser) -> Iterator[tuple[Any, .
     for path in parts:
         try:
             handle = open_part(path)
-        except OSError as exc:
+        except READ_ERRORS as exc:
             raise OutputError(f"{path}: cannot read: {exc}") from exc
         with handle:
             number = 0
