@@ -180,7 +180,7 @@ def open_part(path: Path) -> IO[bytes]:
 
 
 # What a damaged or truncated gzip stream raises while reading.
-READ_ERRORS = (OSError, EOFError, isal_zlib.error)
+READ_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, isal_zlib.error)
 
 
 def first_keys(path: Path) -> list[str]:
