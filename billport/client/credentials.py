@@ -114,7 +114,7 @@ def _auth_error(response: httpx.Response) -> AuthenticationFailed:
     """A refused token request is an authentication failure whatever its status."""
     error = error_for(response)
     return AuthenticationFailed(
-        error.status, error.code, error.detail, error.request_id, url=error.url
+        error.status, error.error_code, error.detail, error.request_id, url=error.url
     )
 
 

@@ -92,11 +92,13 @@ class BlobDownloader:
 
     def _renew(self, stale: Manifest, response: httpx.Response) -> None:
         """A fresh SAS, fetched once however many threads found the old one expired."""
-        if self.refresh is None:
+        refresh = self.refresh
+        if refresh is None:
             check(response)  # raises the storage's own 403 error
+            return
         with self._lock:
             if self._manifest is stale:
-                fresh = self.refresh()
+                fresh = refresh()
                 if {b.name for b in fresh.blobs} != {b.name for b in stale.blobs}:
                     raise DownloadFailed("the refreshed manifest lists different blobs")
                 self._manifest = fresh

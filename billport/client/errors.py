@@ -46,7 +46,7 @@ class RemoteError(ClientError):
         url: str = "",
     ) -> None:
         self.status = status
-        self.code = code
+        self.error_code = code
         self.request_id = request_id
         self.url = url
         parts = [f"HTTP {status}"] if status else []

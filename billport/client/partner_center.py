@@ -79,13 +79,13 @@ class PartnerCenterClient(ApiClient):
 
         ``pages`` stops after that many pages (None: follow ``links.next`` to the end).
         """
-        params: dict[str, Any] = {}
+        first: dict[str, Any] = {}
         if size is not None:
-            params["size"] = size
-            params["offset"] = 0
+            first.update(size=size, offset=0)
         if filter is not None:
-            params["filter"] = filter if isinstance(filter, str) else json.dumps(filter)
-        url, headers = self.url("/v1/invoices"), {}
+            first["filter"] = filter if isinstance(filter, str) else json.dumps(filter)
+        params: dict[str, Any] | None = first or None
+        url, headers = self.url("/v1/invoices"), dict[str, str]()
         seen: set[str] = set()
         for page in range(1, MAX_PAGES + 1):
             body = decimal_json(self.send("GET", url, params=params, headers=headers))
@@ -95,7 +95,8 @@ class PartnerCenterClient(ApiClient):
             following = (body.get("links") or {}).get("next")
             if not following or not following.get("uri"):
                 return
-            url, headers, params = self.link_url(following["uri"]), link_headers(following), {}
+            # None, not {}: httpx replaces a URL's query with an empty params dict.
+            url, headers, params = self.link_url(following["uri"]), link_headers(following), None
             key = f"{url}|{sorted(headers.items())}"
             if key in seen:
                 raise ClientError(f"the service links page {urlsplit(url).query!r} twice")
