@@ -180,7 +180,8 @@ def open_part(path: Path) -> IO[bytes]:
 
 
 # What a damaged or truncated gzip stream raises while reading.
-READ_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, isal_zlib.error)
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  (stubs: an instance)
+READ_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, _ISAL_ERROR)
 
 
 def first_keys(path: Path) -> list[str]:
