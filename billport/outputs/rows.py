@@ -180,7 +180,8 @@ def open_part(path: Path) -> IO[bytes]:
 
 
 # What a damaged or truncated gzip stream raises while reading.
-_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  (stubs: an instance)
+# isal stubs declare `error` as an instance; it is the IsalError class.
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 READ_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, _ISAL_ERROR)
 
 
