@@ -142,7 +142,7 @@ def export(
     workdir, state_path = work_paths(output)
     console = Console(stderr=True)
     started = time.monotonic()
-    with ExportProgress(console, enabled=not quiet) as progress:
+    with target, ExportProgress(console, enabled=not quiet) as progress:
         run = ExportRun(
             target.graph(),
             request,

@@ -131,9 +131,9 @@ def list_invoices(
 ) -> None:
     """List invoices, optionally between two dates."""
     query = build_filter(start, end, raw_filter)
-    target = pop_target(options)
-    client = target.partner_center()
-    found = list(client.invoices(filter=query, size=size, pages=None if all_pages else 1))
+    with pop_target(options) as target:
+        client = target.partner_center()
+        found = list(client.invoices(filter=query, size=size, pages=None if all_pages else 1))
     render(found, fmt)
 
 
@@ -145,7 +145,8 @@ def list_invoices(
 )
 def show_invoice(invoice_id: str, fmt: str, **options: Any) -> None:
     """Show one invoice with its details and amendments."""
-    invoice = pop_target(options).partner_center().invoice(invoice_id)
+    with pop_target(options) as target:
+        invoice = target.partner_center().invoice(invoice_id)
     if fmt == "json":
         click.echo(to_json(invoice))
         return

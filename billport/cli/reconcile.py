@@ -91,14 +91,14 @@ def reconcile(
     from billport.reconcile import render_html, render_json, render_table
 
     target = pop_target(options)
-    invoice = target.partner_center().invoice(invoice_id)
-    request = ExportRequest(
-        Dataset.BILLED_RECONCILIATION,
-        invoice_id=str(invoice.get("id") or invoice_id),
-        attribute_set=AttributeSet.BASIC,
-    )
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory(prefix="billport-reconcile-") as tmp:
+    with target, tempfile.TemporaryDirectory(prefix="billport-reconcile-") as tmp:
+        invoice = target.partner_center().invoice(invoice_id)
+        request = ExportRequest(
+            Dataset.BILLED_RECONCILIATION,
+            invoice_id=str(invoice.get("id") or invoice_id),
+            attribute_set=AttributeSet.BASIC,
+        )
         work = Path(tmp)
         with ExportProgress(console, enabled=not quiet) as progress:
             run = ExportRun(

@@ -93,6 +93,12 @@ class Target:
     def partner_center(self) -> PartnerCenterClient:
         return PartnerCenterClient(self.credential, self.http, self.partner_center_url)
 
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
 
 def pop_target(kwargs: dict[str, Any], http: HttpClient | None = None) -> Target:
     """Remove the target options from a command's kwargs and resolve them."""

@@ -23,7 +23,6 @@ from billport.client.http import HttpClient
 from billport.client.models import Blob, Manifest
 
 STORAGE_VERSION = "2021-08-06"  # x-ms-version sent to Azure Storage
-CHUNK = 1 << 20
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -173,7 +172,8 @@ class BlobDownloader:
                 if mode == "wb" and offset:
                     self.on_bytes(-offset)  # storage sent the whole blob again
                 with partial.open(mode) as out:
-                    for chunk in response.iter_raw(CHUNK):
+                    # no chunk size: what arrived is on disk before a break (resume point)
+                    for chunk in response.iter_raw():
                         if self._stop.is_set():
                             raise Cancelled("download stopped")
                         out.write(chunk)

@@ -75,7 +75,8 @@ class HttpClient:
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.client = client or httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
-        self.client.headers.setdefault("User-Agent", USER_AGENT)
+        if self.client.headers.get("User-Agent", "").startswith("python-httpx/"):
+            self.client.headers["User-Agent"] = USER_AGENT
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.rng = rng
