@@ -12,6 +12,7 @@ from billport.outputs.errors import OutputError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 INSERT_ROWS = 65_536  # rows per INSERT: one per ~650-row parsed block cost 5x more
+MEMORY_LIMIT = "128MB"
 
 
 def sql_type(arrow: pa.DataType) -> str:
@@ -46,7 +47,8 @@ def write_duckdb(
     check_table_name(table)
     columns = ", ".join(f"{quoted(f.name)} {sql_type(f.type)}" for f in schema)
     count = 0
-    con = duckdb.connect(str(target))
+    # DuckDB caches the new table in memory up to 80 % of RAM by default; spill instead.
+    con = duckdb.connect(str(target), config={"memory_limit": MEMORY_LIMIT})
     insert = f"INSERT INTO {quoted(table)} SELECT * FROM billport_incoming"
 
     def flush(pending: list[pa.RecordBatch]) -> None:
