@@ -24,6 +24,8 @@ from billport.billing.fieldnames import PERCENT, canonical_key, is_rate_alias
 from billport.outputs.errors import OutputError
 
 Converter = Callable[[Any], Any]
+# One decoder for every line (json.loads with parse_float builds a new one per call).
+DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 def to_string(value: Any) -> str | None:
@@ -129,13 +131,14 @@ class RowParser:
         self.resolve = canonical_key(dataset, AttributeSet.FULL)
         self.index = {f.name: i for i, f in enumerate(columns.fields)}
         self.converters = [CONVERTERS[f.type] for f in columns.fields]
-        self._plans: dict[tuple[str, ...], list[tuple[str, int, bool]]] = {}
+        self._plans: dict[tuple[str, ...], list[tuple[str, int, Converter | None, bool]]] = {}
 
-    def _plan(self, keys: tuple[str, ...]) -> list[tuple[str, int, bool]]:
+    def _plan(self, keys: tuple[str, ...]) -> list[tuple[str, int, Converter | None, bool]]:
+        """Per key of a row shape: its column, its converter (None: a string field), rate?"""
         cached = self._plans.get(keys)
         if cached is not None:
             return cached
-        plan: list[tuple[str, int, bool]] = []
+        plan: list[tuple[str, int, Converter | None, bool]] = []
         taken: dict[str, str] = {}
         for key in keys:
             name = self.resolve(key)
@@ -147,25 +150,32 @@ class RowParser:
             if name in taken:
                 raise ValueError(f"keys {taken[name]!r} and {key!r} both name {name!r}")
             taken[name] = key
-            plan.append((key, self.index[name], is_rate_alias(key)))
+            i = self.index[name]
+            converter = self.converters[i]
+            plan.append((key, i, None if converter is to_string else converter, is_rate_alias(key)))
         self._plans[keys] = plan
         return plan
 
     def parse(self, line: bytes) -> tuple[Any, ...]:
         try:
-            doc = json.loads(line, parse_float=Decimal)
-        except ValueError as exc:
+            doc = DECODER.decode(line.decode("utf-8"))
+        except ValueError as exc:  # UnicodeDecodeError is one too
             raise ValueError(f"invalid JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise ValueError(f"expected a JSON object, got {type(doc).__name__}")
         values: list[Any] = [None] * len(self.converters)
-        for key, i, rate in self._plan(tuple(doc)):
-            try:
-                value = self.converters[i](doc[key])
-            except ValueError as exc:
-                raise ValueError(f"field {key!r}: {exc}") from None
-            if rate and value is not None:
-                value = value * PERCENT
+        for key, i, converter, rate in self._plan(tuple(doc)):
+            value = doc[key]
+            if converter is None:  # string field: the common case, kept inline
+                if value is not None and type(value) is not str:
+                    value = to_string(value)
+            else:
+                try:
+                    value = converter(value)
+                except ValueError as exc:
+                    raise ValueError(f"field {key!r}: {exc}") from None
+                if rate and value is not None:
+                    value = value * PERCENT
             values[i] = value
         return tuple(values)
 

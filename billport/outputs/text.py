@@ -7,7 +7,6 @@ written as ISO-8601 UTC with ``Z``; missing fields are ``null`` (JSONL) or empty
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -18,14 +17,6 @@ import orjson
 from isal import igzip
 
 GZIP_LEVEL = 1  # ISA-L level 1: the export's own compressor (docs/performance.md)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    return str(value)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -61,14 +52,27 @@ def write_jsonl(
     return count
 
 
-def write_csv(rows: Iterable[tuple[Any, ...]], names: tuple[str, ...], target: Path) -> int:
-    """RFC 4180 CSV, UTF-8, header row of canonical names; returns the row count."""
+def write_csv(
+    rows: Iterable[tuple[Any, ...]], names: tuple[str, ...], target: Path, kinds: tuple[str, ...]
+) -> int:
+    """RFC 4180 CSV, UTF-8, header row of canonical names; returns the row count.
+
+    The csv module writes None as an empty field and a Decimal as its exact ``str``; only
+    datetime columns need formatting.
+    """
     count = 0
-    with open(target, "w", encoding="utf-8", newline="") as raw:
-        handle: io.TextIOBase = raw
+    dates = [i for i, kind in enumerate(kinds) if kind == "datetime"]
+    with open(target, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(names)
         for row in rows:
-            writer.writerow([_text(v) for v in row])
+            if dates:
+                cells = list(row)
+                for i in dates:
+                    if cells[i] is not None:
+                        cells[i] = iso_utc(cells[i])
+                writer.writerow(cells)
+            else:
+                writer.writerow(row)
             count += 1
     return count

@@ -53,7 +53,8 @@ def write_output(
         from billport.outputs import text
 
         if fmt == "csv":
-            count = text.write_csv(rows, columns.names, temp)
+            kinds = tuple(f.type for f in columns.fields)
+            count = text.write_csv(rows, columns.names, temp, kinds)
         else:
             count = text.write_jsonl(rows, columns.names, temp, gzip=fmt == "jsonl.gz")
     return OutputResult(count, output)
