@@ -16,10 +16,12 @@ class MissingAnalytics(ConfigurationError):
 
 
 def require(module: str) -> None:
-    """Raise :class:`MissingAnalytics` with the install hint when ``module`` is absent."""
-    from importlib.util import find_spec
+    """Import ``module`` or raise :class:`MissingAnalytics` with the install hint."""
+    from importlib import import_module
 
-    if find_spec(module) is None:
+    try:
+        import_module(module)
+    except ImportError:
         raise MissingAnalytics(
             f"this output format needs {module!r}: pip install 'billport[analytics]'"
-        )
+        ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -228,3 +230,35 @@ def test_output_replaces_an_existing_duckdb_file(tmp_path: Path) -> None:
         write_output([path], dataset=RECON, attribute_set=AttributeSet.FULL, output=out,
                      table="lines")  # fmt: skip
     assert [r["CustomerId"] for r in read_back(out)] == ["second"]
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_import_is_light_and_missing_analytics_is_explained(tmp_path: Path) -> None:
+    light = run_python(
+        "import sys, billport.outputs, billport.reconcile, billport.billing.fieldnames\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyarrow', 'duckdb')))"
+    )
+    assert light.returncode == 0, light.stderr
+    assert light.stdout.strip() == "[]"
+    path = part(tmp_path / "p.gz", [{"CustomerId": "a"}])
+    for module, suffix in (("pyarrow", "parquet"), ("duckdb", "duckdb")):
+        missing = run_python(
+            f"import sys; sys.modules[{module!r}] = None\n"
+            "from pathlib import Path\n"
+            "from billport.billing.datasets import AttributeSet, Dataset\n"
+            "from billport.outputs import MissingAnalytics, write_output\n"
+            "try:\n"
+            f"    write_output([Path({str(path)!r})], dataset=Dataset.BILLED_RECONCILIATION,\n"
+            "                 attribute_set=AttributeSet.FULL,\n"
+            f"                 output=Path({str(tmp_path / ('o.' + suffix))!r}))\n"
+            "except MissingAnalytics as exc:\n"
+            "    print(exc)\n"
+        )
+        assert missing.returncode == 0, missing.stderr
+        assert f"needs '{module}'" in missing.stdout and "billport[analytics]" in missing.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.gz"]
