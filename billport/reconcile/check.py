@@ -21,13 +21,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billport.billing.datasets import AttributeSet, Dataset
-from billport.billing.fieldnames import canonicalize
+from billport.billing.fieldnames import key_map
 from billport.reconcile.model import CurrencyTotal, LineIssue, Reconciliation, Share
 
 DEFAULT_TOLERANCE = Decimal("0.01")
 LINE_TOLERANCE = Decimal("0.005")  # half a cent: more cannot come from rounding cents
 PRICE_TOLERANCE = Decimal("0.01")
 MAX_ISSUES = 100  # issues kept in the report; the count covers all of them
+# The fields a reconciliation reads; the others of a row are never touched.
+NEEDED = frozenset(
+    {"CustomerId", "CustomerName", "ChargeType", "Currency", "InvoiceNumber", "Total",
+     "Subtotal", "TaxTotal", "EffectiveUnitPrice", "BillableQuantity", "Quantity"}
+)  # fmt: skip
 
 
 def amount(value: Any) -> Decimal | None:
@@ -135,8 +140,15 @@ def reconcile(
         raise ValueError("the tolerance cannot be negative")
     invoice_id, invoice_currency, invoice_total = _invoice_fields(invoice)
     tally = _Tally()
+    # Rows of one export share their keys: resolve each distinct key tuple once.
+    spellings: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for number, raw in enumerate(rows, 1):
-        row = canonicalize(raw, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL)
+        keys = tuple(raw)
+        wanted = spellings.get(keys)
+        if wanted is None:
+            names = key_map(keys, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL)
+            wanted = spellings[keys] = [(n, k) for k, n in names.items() if n in NEEDED]
+        row = {name: raw[key] for name, key in wanted}
         currency = str(row.get("Currency") or invoice_currency).upper()
         issues = _line_issues(number, row, invoice_id, currency)
         tally.issues += issues
