@@ -238,17 +238,3 @@ def iter_rows(parts: Sequence[Path], parser: RowParser) -> Iterator[tuple[Any, .
                     else (f"{path}, line {number}")
                 )
                 raise OutputError(f"{where}: {exc}") from None
-
-
-def max_scale(parts: Sequence[Path], parser: RowParser) -> int:
-    """The most decimal places any decimal value of the parts has (for a column type)."""
-    decimals = [i for i, f in enumerate(parser.columns.fields) if f.type == "decimal"]
-    scale = 0
-    for row in iter_rows(parts, parser):
-        for i in decimals:
-            value = row[i]
-            if value is not None:
-                exponent = value.as_tuple().exponent
-                if isinstance(exponent, int) and -exponent > scale:
-                    scale = -exponent
-    return scale

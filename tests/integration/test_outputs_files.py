@@ -262,3 +262,45 @@ def test_import_is_light_and_missing_analytics_is_explained(tmp_path: Path) -> N
         assert missing.returncode == 0, missing.stderr
         assert f"needs '{module}'" in missing.stdout and "billport[analytics]" in missing.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.gz"]
+
+
+def test_a_part_pyarrow_refuses_midway_continues_exactly(tmp_path: Path) -> None:
+    """Rows after the first refused block come from the Python reader, none twice or lost."""
+    filler = "x" * 300
+    lines: list[str | dict[str, Any]] = []
+    for n in range(6000):  # ~2 MB: pyarrow hands out its first 1 MiB blocks before failing
+        key = "customerid" if n == 4500 else "CustomerId"  # respelled: pyarrow refuses it
+        lines.append({key: str(n), "SkuName": filler, "Total": f"{n}.25"})
+        if n % 1000 == 999:
+            lines.append("")  # blank lines are skipped by both readers
+    path = part(tmp_path / "p.gz", lines)
+    out = tmp_path / "o.parquet"
+    assert (
+        write_output([path], dataset=RECON, attribute_set=AttributeSet.FULL, output=out).rows
+        == 6000
+    )
+    table = pq.read_table(out, columns=["CustomerId", "Total"])
+    assert table.column("CustomerId").to_pylist() == [str(n) for n in range(6000)]
+    assert table.column("Total").to_pylist()[4500] == Decimal("4500.25")
+
+
+def test_blank_and_offsetless_dates_stay_on_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billport.outputs import arrow
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the Python reader was used")
+
+    monkeypatch.setattr(arrow, "slow_batches", refuse)
+    lines = [
+        {"CustomerId": "a", "OrderDate": "", "ChargeStartDate": "2026-10-01T00:00:00"},
+        {"CustomerId": "b", "OrderDate": "2026-10-01T02:00:00+02:00", "ChargeStartDate": None},
+    ]
+    out = tmp_path / "o.parquet"
+    write_output([part(tmp_path / "p.gz", lines)], dataset=RECON,
+                 attribute_set=AttributeSet.FULL, output=out)  # fmt: skip
+    rows = pq.read_table(out, columns=["OrderDate", "ChargeStartDate"]).to_pylist()
+    midnight = datetime(2026, 10, 1, tzinfo=UTC)
+    assert rows[0]["OrderDate"] is None and rows[0]["ChargeStartDate"] == midnight
+    assert rows[1]["OrderDate"] == midnight and rows[1]["ChargeStartDate"] is None
