@@ -1,0 +1,183 @@
+"""``billport export DATASET``: the whole Graph export flow into one typed output file.
+
+Parts and a state file live next to the output (``<output>.billport-parts/``,
+``<output>.billport-state.json``) until the output is written; ``--resume`` continues from
+them after Ctrl-C, a network failure or a timeout.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from billport.billing.datasets import AttributeSet, BillingPeriod, Dataset
+from billport.cli.progress import ExportProgress
+from billport.cli.target import pop_target, target_options
+from billport.client.errors import ClientError, OperationFailed
+from billport.client.export import ExportRun, WaitOptions
+from billport.client.models import ExportRequest
+
+DATASETS = {d.cli_name: d for d in Dataset}
+INTERRUPTED = 130  # the shell's code for a Ctrl-C
+
+
+def work_paths(output: Path) -> tuple[Path, Path]:
+    """``(parts directory, state file)`` of an export into ``output``."""
+    return (
+        output.with_name(output.name + ".billport-parts"),
+        output.with_name(output.name + ".billport-state.json"),
+    )
+
+
+def build_request(
+    dataset: Dataset, invoice: str | None, period: str | None, currency: str | None, attributes: str
+) -> ExportRequest:
+    if dataset.billed:
+        if not invoice or period or currency:
+            raise click.UsageError(
+                f"{dataset.cli_name} takes --invoice ID (no --period/--currency)"
+            )
+    elif invoice or not period or not currency:
+        raise click.UsageError(
+            f"{dataset.cli_name} takes --period current|last and --currency CUR (no --invoice)"
+        )
+    return ExportRequest(
+        dataset,
+        invoice_id=invoice,
+        billing_period=BillingPeriod(period) if period else None,
+        currency=currency.upper() if currency else None,
+        attribute_set=AttributeSet(attributes),
+    )
+
+
+def check_output(output: Path, table: str | None) -> None:
+    from billport.outputs import format_for
+
+    try:
+        fmt = format_for(output)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--output") from exc
+    if table is not None and fmt != "duckdb":
+        raise click.BadParameter("applies to .duckdb output only", param_hint="--table")
+
+
+@click.command()
+@click.argument("dataset", type=click.Choice(sorted(DATASETS)))
+@click.option("--invoice", help="Invoice id (billed datasets), e.g. G016907411.")
+@click.option("--period", type=click.Choice(["current", "last"]), help="Billing period (unbilled).")
+@click.option("--currency", help="Billing currency (unbilled), e.g. USD.")
+@click.option(
+    "--attributes", type=click.Choice(["full", "basic"]), default="full", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file: .jsonl, .jsonl.gz, .csv, .parquet or .duckdb.",
+)
+@click.option("--table", help="Table name in a .duckdb output (default: the dataset name).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted export of the same request.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    envvar="BILLPORT_EXPORT_TIMEOUT",
+    help="Seconds to wait for the operation. [env: BILLPORT_EXPORT_TIMEOUT]",
+)
+@click.option(
+    "--poll-min",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    envvar="BILLPORT_POLL_MIN",
+    help="Shortest wait between polls, whatever Retry-After says. [env: BILLPORT_POLL_MIN]",
+)
+@click.option(
+    "--poll-max",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    envvar="BILLPORT_POLL_MAX",
+    help="Longest wait between polls. [env: BILLPORT_POLL_MAX]",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    envvar="BILLPORT_DOWNLOAD_WORKERS",
+    help="Blobs downloaded at once. [env: BILLPORT_DOWNLOAD_WORKERS]",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@target_options
+def export(
+    dataset: str,
+    invoice: str | None,
+    period: str | None,
+    currency: str | None,
+    attributes: str,
+    output: Path,
+    table: str | None,
+    resume: bool,
+    timeout: float,
+    poll_min: float,
+    poll_max: float,
+    parallel: int,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Export a billing dataset (Graph, async) into a typed file."""
+    from billport.outputs import OutputError, write_output
+
+    request = build_request(DATASETS[dataset], invoice, period, currency, attributes)
+    check_output(output, table)
+    target = pop_target(options)
+    workdir, state_path = work_paths(output)
+    console = Console(stderr=True)
+    started = time.monotonic()
+    with target, ExportProgress(console, enabled=not quiet) as progress:
+        run = ExportRun(
+            target.graph(),
+            request,
+            workdir,
+            state_path,
+            events=progress.events(),
+            wait=WaitOptions(timeout, min(poll_min, poll_max), poll_max),
+            workers=parallel,
+        )
+        try:
+            manifest, parts = run.run(resume=resume)
+            progress.state("writing")
+            result = write_output(
+                parts,
+                dataset=request.dataset,
+                attribute_set=request.attribute_set,
+                output=output,
+                table=table,
+            )
+            progress.rows(result.rows)
+            progress.state("done")
+        except KeyboardInterrupt:
+            progress.state("interrupted")
+            progress.progress.stop()
+            console.print(
+                f"interrupted: state kept in {state_path}; run the same command with --resume"
+            )
+            sys.exit(INTERRUPTED)
+        except OperationFailed:
+            run.finish()  # nothing to resume: the service will not produce this export
+            raise
+        except OutputError as exc:
+            raise ClientError(f"cannot write {output}: {exc.message}") from exc
+    run.finish()
+    click.echo(
+        f"{result.rows} rows -> {output} ({len(manifest.blobs)} parts, {progress.bytes:,} bytes "
+        f"downloaded, {time.monotonic() - started:.1f} s)"
+    )

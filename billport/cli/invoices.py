@@ -1,0 +1,168 @@
+"""``billport invoices list|show``: Partner Center invoices as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from billport.cli.target import pop_target, target_options
+from billport.client.partner_center import date_filter
+
+# (header, invoice key) of the table and CSV columns.
+COLUMNS = (
+    ("id", "id"),
+    ("date", "invoiceDate"),
+    ("period start", "billingPeriodStartDate"),
+    ("period end", "billingPeriodEndDate"),
+    ("type", "invoiceType"),
+    ("document", "documentType"),
+    ("currency", "currencyCode"),
+    ("total", "totalCharges"),
+    ("paid", "paidAmount"),
+)
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+def to_json(value: Any) -> str:
+    """JSON with amounts exactly as the service sent them (Decimal, never float)."""
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            return orjson.Fragment(str(item))
+        if isinstance(item, dict):
+            return {k: convert(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [convert(v) for v in item]
+        return item
+
+    return orjson.dumps(convert(value), option=orjson.OPT_INDENT_2).decode()
+
+
+def wide_console() -> Console:
+    """Tables piped to a file or another program are not cut to 80 columns."""
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    return console
+
+
+def cell(invoice: dict[str, Any], key: str) -> str:
+    value = invoice.get(key)
+    if value is None:
+        return ""
+    if key.endswith("Date") and isinstance(value, str):
+        return value[:10]
+    return str(value)
+
+
+def render(invoices: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(to_json(invoices))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([key for _, key in COLUMNS])
+        for invoice in invoices:
+            writer.writerow(["" if invoice.get(k) is None else invoice[k] for _, k in COLUMNS])
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        table = Table(title=f"{len(invoices)} invoices")
+        for header, key in COLUMNS:
+            table.add_column(
+                header, justify="right" if key in ("totalCharges", "paidAmount") else "left"
+            )
+        for invoice in invoices:
+            table.add_row(*(cell(invoice, key) for _, key in COLUMNS))
+        wide_console().print(table)
+
+
+def build_filter(
+    start: datetime | None, end: datetime | None, raw: str | None
+) -> dict[str, Any] | None:
+    dates = date_filter(start.date() if start else None, end.date() if end else None)
+    given = None
+    if raw:
+        try:
+            given = json.loads(raw)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from exc
+        if not isinstance(given, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--filter")
+    if dates and given:
+        return {"LeftFilter": given, "RightFilter": dates, "Operator": "and"}
+    return dates or given
+
+
+@click.group()
+def invoices() -> None:
+    """Partner Center invoices (billport server or the real service)."""
+
+
+@invoices.command("list")
+@target_options
+@click.option(
+    "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="Invoices on or after DATE."
+)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Invoices on or before DATE.")
+@click.option("--filter", "raw_filter", help='Partner Center filter JSON, e.g. {"Field": '
+              '"InvoiceDate", "Value": "2024-01-01", "Operator": "greater_than"}.')  # fmt: skip
+@click.option(
+    "--all", "all_pages", is_flag=True, help="Follow every next page (default: first page)."
+)
+@click.option("--size", type=click.IntRange(1, 200), default=None, help="Page size (1-200).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def list_invoices(
+    start: datetime | None,
+    end: datetime | None,
+    raw_filter: str | None,
+    all_pages: bool,
+    size: int | None,
+    fmt: str,
+    **options: Any,
+) -> None:
+    """List invoices, optionally between two dates."""
+    query = build_filter(start, end, raw_filter)
+    with pop_target(options) as target:
+        client = target.partner_center()
+        found = list(client.invoices(filter=query, size=size, pages=None if all_pages else 1))
+    render(found, fmt)
+
+
+@invoices.command("show")
+@target_options
+@click.argument("invoice_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def show_invoice(invoice_id: str, fmt: str, **options: Any) -> None:
+    """Show one invoice with its details and amendments."""
+    with pop_target(options) as target:
+        invoice = target.partner_center().invoice(invoice_id)
+    if fmt == "json":
+        click.echo(to_json(invoice))
+        return
+    table = Table(title=f"Invoice {invoice.get('id', invoice_id)}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    for header, key in COLUMNS:
+        table.add_row(header, cell(invoice, key))
+    for detail in invoice.get("invoiceDetails") or []:
+        table.add_row(
+            "detail", f"{detail.get('billingProvider')} {detail.get('invoiceLineItemType')}"
+        )
+    for amendment in invoice.get("amendments") or []:
+        table.add_row(
+            "amendment",
+            f"{amendment.get('id')} {amendment.get('documentType')} "
+            f"{amendment.get('totalCharges')} {amendment.get('currencyCode')}",
+        )
+    wide_console().print(table)

@@ -1,0 +1,218 @@
+"""Which service the client commands talk to, and with which credentials.
+
+A billport server (``--server``, default ``http://127.0.0.1:8000``) or the real Microsoft
+service (``--microsoft``). Credentials, first match wins: ``--token``; ``--client-id`` with
+``--client-secret`` or ``--certificate`` (Entra ID through msal for ``--microsoft`` or a
+certificate, billport's token endpoint otherwise); for a billport server, the first
+development client of the default partner, read from the server's store in ``--data-dir``
+(or ``--database-url``) so a local run needs no flags. Every option has a ``BILLPORT_*``
+variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from billport.client.credentials import (
+    MICROSOFT_AUTHORITY,
+    BillportCredential,
+    Credential,
+    EntraCredential,
+    StaticToken,
+)
+from billport.client.errors import AuthenticationFailed
+from billport.client.graph import MICROSOFT_GRAPH, GraphClient
+from billport.client.http import HttpClient
+from billport.client.partner_center import MICROSOFT_PARTNER_CENTER, PartnerCenterClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--server",), dict(envvar="BILLPORT_SERVER", default=DEFAULT_SERVER, show_default=True,
+                         help="billport server to talk to. [env: BILLPORT_SERVER]")),
+    (("--data-dir",), dict(envvar="BILLPORT_DATA_DIR", default="./billport-data",
+                           type=click.Path(file_okay=False), show_default=True,
+                           help="The local server's data directory, for its development "
+                           "client credentials. [env: BILLPORT_DATA_DIR]")),
+    (("--database-url",), dict(envvar="BILLPORT_DATABASE_URL", default=None,
+                               help="The local server's database, when not in --data-dir. "
+                               "[env: BILLPORT_DATABASE_URL]")),
+    (("--microsoft",), dict(envvar="BILLPORT_MICROSOFT", is_flag=True, default=False,
+                            help="Talk to the real Microsoft Graph / Partner Center / Entra ID "
+                            "endpoints. [env: BILLPORT_MICROSOFT]")),
+    (("--tenant",), dict(envvar="BILLPORT_TENANT", default=None,
+                         help="Partner tenant id. [env: BILLPORT_TENANT]")),
+    (("--client-id",), dict(envvar="BILLPORT_CLIENT_ID", default=None,
+                            help="App (client) id. [env: BILLPORT_CLIENT_ID]")),
+    (("--client-secret",), dict(envvar="BILLPORT_CLIENT_SECRET", default=None,
+                                help="Client secret. [env: BILLPORT_CLIENT_SECRET]")),
+    (("--certificate",), dict(envvar="BILLPORT_CERTIFICATE", default=None,
+                              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                              help="PEM file with the app's private key and certificate. "
+                              "[env: BILLPORT_CERTIFICATE]")),
+    (("--token",), dict(envvar="BILLPORT_TOKEN", default=None,
+                        help="A ready bearer token (used as is). [env: BILLPORT_TOKEN]")),
+    (("--graph-url",), dict(envvar="BILLPORT_GRAPH_URL", default=None,
+                            help="Graph root including the version, e.g. "
+                            "https://graph.microsoft.com/beta. [env: BILLPORT_GRAPH_URL]")),
+    (("--partner-center-url",), dict(envvar="BILLPORT_PARTNER_CENTER_URL", default=None,
+                                     help="Partner Center API root. "
+                                     "[env: BILLPORT_PARTNER_CENTER_URL]")),
+    (("--authority",), dict(envvar="BILLPORT_AUTHORITY", default=None,
+                            help="Token issuer root, e.g. https://login.microsoftonline.com. "
+                            "[env: BILLPORT_AUTHORITY]")),
+]  # fmt: skip
+TARGET_KEYS = tuple(names[0].lstrip("-").replace("-", "_") for names, _ in _OPTIONS)
+
+
+def target_options(func: F) -> F:
+    """Add the target and credential options; the command gets them as ``target=Target``."""
+    for names, attrs in reversed(_OPTIONS):
+        func = click.option(*names, **attrs)(func)
+    return func
+
+
+@dataclass
+class Target:
+    """Resolved endpoints and a credential; builds the API clients."""
+
+    graph_url: str
+    partner_center_url: str
+    credential: Credential
+    http: HttpClient
+
+    def graph(self) -> GraphClient:
+        return GraphClient(self.credential, self.http, self.graph_url)
+
+    def partner_center(self) -> PartnerCenterClient:
+        return PartnerCenterClient(self.credential, self.http, self.partner_center_url)
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+
+def pop_target(kwargs: dict[str, Any], http: HttpClient | None = None) -> Target:
+    """Remove the target options from a command's kwargs and resolve them."""
+    options = {key: kwargs.pop(key) for key in TARGET_KEYS}
+    return resolve(http=http or HttpClient(), **options)
+
+
+def resolve(
+    *,
+    http: HttpClient,
+    server: str,
+    data_dir: str,
+    database_url: str | None,
+    microsoft: bool,
+    tenant: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    certificate: Path | None,
+    token: str | None,
+    graph_url: str | None,
+    partner_center_url: str | None,
+    authority: str | None,
+) -> Target:
+    root = server.rstrip("/")
+    if microsoft:
+        graph, pc, issuer = MICROSOFT_GRAPH, MICROSOFT_PARTNER_CENTER, MICROSOFT_AUTHORITY
+    else:
+        graph, pc, issuer = f"{root}/v1.0", root, root
+    graph, pc, issuer = graph_url or graph, partner_center_url or pc, authority or issuer
+    credential: Credential
+    if token:
+        credential = StaticToken(token)
+    elif client_id:
+        credential = _app_credential(
+            http, microsoft, issuer, tenant, client_id, client_secret, certificate
+        )
+    elif microsoft:
+        raise click.UsageError(
+            "--microsoft needs --tenant and --client-id with --client-secret or "
+            "--certificate, or a --token"
+        )
+    else:
+        credential = _dev_credential(http, issuer, Path(data_dir), database_url, tenant)
+    return Target(graph.rstrip("/"), pc.rstrip("/"), credential, http)
+
+
+def _app_credential(
+    http: HttpClient,
+    microsoft: bool,
+    authority: str,
+    tenant: str | None,
+    client_id: str,
+    secret: str | None,
+    certificate: Path | None,
+) -> Credential:
+    if not tenant:
+        raise click.UsageError("--client-id needs --tenant")
+    if (secret is None) == (certificate is None):
+        raise click.UsageError("--client-id needs exactly one of --client-secret, --certificate")
+    if microsoft or certificate is not None:
+        return EntraCredential(
+            tenant,
+            client_id,
+            client_secret=secret,
+            certificate=certificate,
+            authority=authority,
+            http=http,
+        )
+    return BillportCredential(authority, tenant, client_id, str(secret), http)
+
+
+def _dev_credential(
+    http: HttpClient, authority: str, data_dir: Path, database_url: str | None, tenant: str | None
+) -> Credential:
+    """The local server's first development client of ``tenant`` (default partner)."""
+    found = dev_client(data_dir, database_url, tenant)
+    if found is None:
+        raise AuthenticationFailed(
+            None,
+            "noCredentials",
+            f"no credentials: {data_dir} holds no billport store with a development client; "
+            "pass --data-dir of the server, --client-id/--client-secret/--tenant or --token",
+            None,
+        )
+    tenant_id, client_id, secret = found
+    return BillportCredential(authority, tenant_id, client_id, secret, http)
+
+
+def dev_client(
+    data_dir: Path, database_url: str | None, tenant: str | None
+) -> tuple[str, str, str] | None:
+    """``(tenant, client id, secret)`` from the server's store, without migrating or creating it.
+
+    This is the one place the CLI's client commands touch the store; the client library
+    never does.
+    """
+    if not database_url and not (data_dir / "billport.db").is_file():
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from billport.settings import load_settings
+    from billport.store.clients import clients_of_tenant, default_tenant_id
+    from billport.store.db import Database
+
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    db = Database.from_settings(settings, migrate_schema=False)
+    try:
+        with db.connect() as conn:
+            tenant_id = tenant or default_tenant_id(conn)
+            clients = clients_of_tenant(conn, tenant_id) if tenant_id else []
+    except SQLAlchemyError:  # an unreadable or unmigrated store has no credentials to offer
+        return None
+    finally:
+        db.dispose()
+    if not clients or tenant_id is None:
+        return None
+    return tenant_id, clients[0].client_id, clients[0].secret

@@ -1,0 +1,18 @@
+"""Invoice reconciliation: ``totalCharges`` against the line items, and where they differ."""
+
+from billport.reconcile.check import DEFAULT_TOLERANCE, reconcile
+from billport.reconcile.html import render_html
+from billport.reconcile.model import CurrencyTotal, LineIssue, Reconciliation, Share
+from billport.reconcile.render import render_json, render_table
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "CurrencyTotal",
+    "LineIssue",
+    "Reconciliation",
+    "Share",
+    "reconcile",
+    "render_html",
+    "render_json",
+    "render_table",
+]

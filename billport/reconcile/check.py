@@ -1,0 +1,205 @@
+"""Reconcile an invoice's ``totalCharges`` with its billed reconciliation line items.
+
+A total that disagrees says *that* something is off; the per-line identities say *where*:
+
+- ``Total = Subtotal + TaxTotal`` (error): holds for every line of a reconciliation file,
+  amounts being cents; a difference over half a cent cannot come from rounding.
+- ``InvoiceNumber`` equals the invoice id (error), when the line has one.
+- ``Subtotal = EffectiveUnitPrice x BillableQuantity`` (``Quantity`` when there is no
+  ``BillableQuantity``), within a cent (warning): the seeded data satisfies it exactly up to
+  rounding; real files bend it with proration rules, so it only informs.
+
+So a line item whose ``Total`` was altered is named with its customer, and the customer and
+charge-type breakdowns show which slice carries the difference.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.fieldnames import key_map
+from billport.reconcile.model import CurrencyTotal, LineIssue, Reconciliation, Share
+
+DEFAULT_TOLERANCE = Decimal("0.01")
+LINE_TOLERANCE = Decimal("0.005")  # half a cent: more cannot come from rounding cents
+PRICE_TOLERANCE = Decimal("0.01")
+MAX_ISSUES = 100  # issues kept in the report; the count covers all of them
+# The fields a reconciliation reads; the others of a row are never touched.
+NEEDED = frozenset(
+    {"CustomerId", "CustomerName", "ChargeType", "Currency", "InvoiceNumber", "Total",
+     "Subtotal", "TaxTotal", "EffectiveUnitPrice", "BillableQuantity", "Quantity"}
+)  # fmt: skip
+
+
+def amount(value: Any) -> Decimal | None:
+    """A JSON amount as an exact Decimal (floats through their shortest repr)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        number = Decimal(value) if not isinstance(value, str) else Decimal(value.strip())
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _invoice_fields(invoice: Mapping[str, Any]) -> tuple[str, str, Decimal]:
+    lower = {str(k).lower(): v for k, v in invoice.items()}
+    invoice_id = str(lower.get("id") or "")
+    currency = str(lower.get("currencycode") or "").upper()
+    total = amount(lower.get("totalcharges"))
+    if not currency or total is None:
+        raise ValueError("the invoice needs a numeric totalCharges and a currencyCode")
+    return invoice_id, currency, total
+
+
+class _Tally:
+    """Running sums per currency, customer and charge type; the issues found."""
+
+    def __init__(self) -> None:
+        self.currency: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+        self.customer: dict[tuple[str, str], list[Any]] = defaultdict(
+            lambda: [Decimal(0), 0, "", 0]
+        )
+        self.charge: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0, 0])
+        self.issues: list[LineIssue] = []
+        self.count = 0
+
+    def add(self, currency: str, customer: str, name: str, charge: str, total: Decimal) -> None:
+        for slot in (self.currency[currency], self.charge[(currency, charge)]):
+            slot[0] += total
+            slot[1] += 1
+        slot = self.customer[(currency, customer)]
+        slot[0] += total
+        slot[1] += 1
+        slot[2] = slot[2] or name
+
+
+def _line_issues(
+    number: int, row: Mapping[str, Any], invoice_id: str, currency: str
+) -> list[LineIssue]:
+    def issue(check: str, expected: Any, actual: Any, severity: str = "error") -> LineIssue:
+        return LineIssue(
+            number,
+            str(row.get("CustomerId") or ""),
+            str(row.get("CustomerName") or ""),
+            str(row.get("ChargeType") or ""),
+            currency,
+            check,
+            expected,
+            actual,
+            severity,
+        )
+
+    out = []
+    total = amount(row.get("Total"))
+    if total is None:
+        return [issue("Total is a number", "a decimal", repr(row.get("Total")))]
+    number_on_line = str(row.get("InvoiceNumber") or "")
+    if number_on_line and invoice_id and number_on_line != invoice_id:
+        out.append(issue("InvoiceNumber is the invoice", invoice_id, number_on_line))
+    subtotal, tax = amount(row.get("Subtotal")), amount(row.get("TaxTotal"))
+    if subtotal is not None and tax is not None and abs(subtotal + tax - total) > LINE_TOLERANCE:
+        out.append(issue("Total = Subtotal + TaxTotal", subtotal + tax, total))
+    price = amount(row.get("EffectiveUnitPrice"))
+    quantity = amount(row.get("BillableQuantity"))
+    if quantity is None:
+        quantity = amount(row.get("Quantity"))
+    if price is not None and quantity is not None and subtotal is not None:
+        expected = price * quantity
+        if abs(expected - subtotal) > PRICE_TOLERANCE:
+            out.append(
+                issue(
+                    "Subtotal = EffectiveUnitPrice x BillableQuantity",
+                    expected.quantize(Decimal("0.01")),
+                    subtotal,
+                    "warning",
+                )
+            )
+    return out
+
+
+def reconcile(
+    invoice: Mapping[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+    tolerance: Decimal = DEFAULT_TOLERANCE,
+) -> Reconciliation:
+    """Compare ``invoice`` (Partner Center invoice JSON) with its billed reconciliation rows.
+
+    ``rows`` are line items with keys in any spelling (``fieldnames``) and amounts as
+    Decimal, int, str or float. Totals are compared per currency: the invoice's
+    ``totalCharges`` counts for its ``currencyCode``, every other currency of the lines
+    should sum to zero. A line without ``Currency`` counts in the invoice currency.
+    """
+    if tolerance < 0:
+        raise ValueError("the tolerance cannot be negative")
+    invoice_id, invoice_currency, invoice_total = _invoice_fields(invoice)
+    tally = _Tally()
+    # Rows of one export share their keys: resolve each distinct key tuple once.
+    spellings: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for number, raw in enumerate(rows, 1):
+        keys = tuple(raw)
+        wanted = spellings.get(keys)
+        if wanted is None:
+            names = key_map(keys, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL)
+            wanted = spellings[keys] = [(n, k) for k, n in names.items() if n in NEEDED]
+        row = {name: raw[key] for name, key in wanted}
+        currency = str(row.get("Currency") or invoice_currency).upper()
+        issues = _line_issues(number, row, invoice_id, currency)
+        tally.issues += issues
+        total = amount(row.get("Total"))
+        customer = str(row.get("CustomerId") or "")
+        charge = str(row.get("ChargeType") or "")
+        if any(i.severity == "error" for i in issues):
+            tally.customer[(currency, customer)][3] += 1
+            tally.charge[(currency, charge)][2] += 1
+        name = str(row.get("CustomerName") or "")
+        tally.add(currency, customer, name, charge, total if total is not None else Decimal(0))
+        tally.count = number
+    return _report(invoice_id, invoice_currency, invoice_total, tolerance, tally)
+
+
+def _report(
+    invoice_id: str, currency: str, invoice_total: Decimal, tolerance: Decimal, tally: _Tally
+) -> Reconciliation:
+    codes = sorted(set(tally.currency) | {currency}, key=lambda c: (c != currency, c))
+    currencies = tuple(
+        CurrencyTotal(
+            code,
+            invoice_total if code == currency else Decimal(0),
+            tally.currency[code][0] if code in tally.currency else Decimal(0),
+            tally.currency[code][1] if code in tally.currency else 0,
+            tolerance,
+        )
+        for code in codes
+    )
+    customers = [
+        Share(cid, slot[2] or cid, cur, slot[0], slot[1], slot[3])
+        for (cur, cid), slot in tally.customer.items()
+    ]
+    charges = [
+        Share(kind, kind or "(none)", cur, slot[0], slot[1], slot[2])
+        for (cur, kind), slot in tally.charge.items()
+    ]
+    order = {code: i for i, code in enumerate(codes)}
+
+    def rank(share: Share) -> tuple[int, int, Decimal, str]:
+        return (order[share.currency], -share.flagged, -abs(share.total), share.key)
+
+    issues = sorted(tally.issues, key=lambda i: (i.severity != "error", i.line))
+    return Reconciliation(
+        invoice_id=invoice_id,
+        invoice_currency=currency,
+        tolerance=tolerance,
+        rows=tally.count,
+        currencies=currencies,
+        by_customer=tuple(sorted(customers, key=rank)),
+        by_charge_type=tuple(sorted(charges, key=rank)),
+        issues=tuple(issues[:MAX_ISSUES]),
+        issues_total=len(issues),
+    )

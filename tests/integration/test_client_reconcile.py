@@ -1,0 +1,127 @@
+"""``billport reconcile`` and ``billport invoices`` on the demo data, against the real app."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from billport.billing.datasets import Dataset
+from billport.cli import main
+from billport.runtime import Services, open_services
+from billport.server.app import create_app
+from billport.settings import Settings
+from billport.store.tables import line_items
+from tests.support.data import DEMO_INVOICE, seed_demo
+from tests.support.live_server import serve_in_thread
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    opened = open_services(settings.replace(worker_poll_seconds=0.02))
+    seed_demo(opened.db, opened.settings)
+    yield opened
+    opened.db.dispose()
+
+
+@pytest.fixture
+def args(services: Services) -> Iterator[list[str]]:
+    app = create_app(services.settings, services=services, run_worker=True)
+    with serve_in_thread(app) as url:
+        yield [
+            "--server", url,
+            "--data-dir", str(services.settings.data_dir),
+            "--database-url", services.settings.effective_database_url,
+        ]  # fmt: skip
+
+
+def alter_one_line(services: Services, amount: Decimal) -> str:
+    """Replace one billed reconciliation line of the demo invoice by a copy whose Total is
+    ``amount`` higher (line items are immutable: delete + insert); the customer's name."""
+    with services.db.begin() as conn:
+        row = conn.execute(
+            sa.select(line_items)
+            .where(
+                line_items.c.dataset == Dataset.BILLED_RECONCILIATION.code,
+                line_items.c.invoice_id == DEMO_INVOICE,
+            )
+            .order_by(line_items.c.id)
+            .limit(1)
+        ).one()
+        values = dict(row._mapping)
+        del values["id"]
+        total = Decimal(str(values["total"])) + amount
+        for column in ("doc_full", "doc_basic"):
+            doc = bytes(values[column])
+            values[column] = re.sub(rb'"Total":[-0-9.]+', f'"Total":{total}'.encode(), doc)
+        values["total"] = total
+        conn.execute(line_items.delete().where(line_items.c.id == row.id))
+        conn.execute(line_items.insert().values(**values))
+    name: str = json.loads(values["doc_basic"])["CustomerName"]
+    return name
+
+
+def test_reconcile_passes_on_demo_data_and_names_the_customer_after_a_change(
+    services: Services, args: list[str]
+) -> None:
+    ok = CliRunner().invoke(main, ["reconcile", "--invoice", DEMO_INVOICE, "-q", *args])
+    assert ok.exit_code == 0, ok.output
+    assert f"Invoice {DEMO_INVOICE} (USD)" in ok.stdout and "OK" in ok.stdout
+
+    customer = alter_one_line(services, Decimal("100.00"))
+    bad = CliRunner().invoke(
+        main, ["reconcile", "--invoice", DEMO_INVOICE, "--format", "json", "-q", *args]
+    )
+    assert bad.exit_code == 1, bad.output
+    assert customer in bad.stderr
+    assert "+100.00" in bad.stderr
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False
+
+    html = CliRunner().invoke(
+        main, ["reconcile", "--invoice", DEMO_INVOICE, "--format", "html", "-q", *args]
+    )
+    assert html.exit_code == 1
+    assert "<svg" in html.stdout or "<html" in html.stdout.lower()
+
+
+def test_invoices_list_and_show(services: Services, args: list[str]) -> None:
+    listed = CliRunner().invoke(main, ["invoices", "list", "--all", "--format", "json", *args])
+    assert listed.exit_code == 0, listed.output
+    invoices = json.loads(listed.stdout, parse_float=Decimal)
+    ids = {i["id"] for i in invoices}
+    assert {DEMO_INVOICE, "D02005YFHI"} <= ids
+    legacy = next(i for i in invoices if i["id"] == "D02005YFHI")
+    assert legacy["totalCharges"] == Decimal("24606.35")
+
+    dated = CliRunner().invoke(
+        main, ["invoices", "list", "--all", "--from", "2017-01-01", "--to", "2017-12-31",
+               "--format", "csv", *args],
+    )  # fmt: skip
+    assert dated.exit_code == 0, dated.output
+    lines = dated.stdout.splitlines()
+    assert lines[0].startswith("id,invoiceDate")
+    assert [line.split(",")[0] for line in lines[1:]] == ["D02005YFHI"]
+
+    shown = CliRunner().invoke(main, ["invoices", "show", "G000024130", *args])
+    assert shown.exit_code == 0, shown.output
+    assert "G000024131" in shown.stdout  # its amendment
+
+    missing = CliRunner().invoke(main, ["invoices", "show", "G999999990", *args])
+    assert missing.exit_code == 4
+    assert "HTTP 404" in missing.stderr and "request id" in missing.stderr
+
+
+def test_bad_credentials_exit_3(services: Services, args: list[str]) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["invoices", "list", "--client-id", "nobody", "--client-secret", "x",
+         "--tenant", "0e195b37-4574-4539-bc42-0e539b9684c0", *args],
+    )  # fmt: skip
+    assert result.exit_code == 3
+    assert "HTTP 401" in result.stderr

@@ -1,0 +1,74 @@
+"""Reconcile the demo invoice G016907411 against its actual billed reconciliation export."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from billport.jobs.worker import Worker
+from billport.reconcile import reconcile, render_html, render_json
+from billport.runtime import Services, open_services
+from billport.server.app import create_app
+from billport.settings import Settings
+from tests.support.data import DEMO_INVOICE, DEMO_TENANT, seed_demo
+from tests.support.exports import download_rows
+from tests.support.tokens import bearer
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    opened = open_services(settings)
+    seed_demo(opened.db, settings)
+    yield opened
+    opened.db.dispose()
+
+
+def invoice_and_rows(services: Services) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    app = create_app(services.settings, services=services, run_worker=False)
+    with TestClient(app) as client:
+        pc = bearer(services, None, DEMO_TENANT, "partner-center")
+        invoice = client.get(f"/v1/invoices/{DEMO_INVOICE}", headers=pc)
+        assert invoice.status_code == 200, invoice.text
+        graph = bearer(services, None, DEMO_TENANT, "graph")
+        started = client.post(
+            "/v1.0/reports/partners/billing/reconciliation/billed/export",
+            json={"invoiceId": DEMO_INVOICE, "attributeSet": "full"},
+            headers=graph,
+        )
+        assert started.status_code == 202, started.text
+        assert Worker(services).run(once=True) >= 1
+        op = client.get(started.headers["Location"], headers=graph).json()
+        assert op["status"] == "succeeded", op
+        lines = download_rows(client, op["resourceLocation"])
+    # The client's reading of an invoice: amounts as floats, as any JSON library gives them.
+    return invoice.json(), [json.loads(line, parse_float=Decimal) for line in lines]
+
+
+def test_demo_invoice_reconciles_then_one_altered_line_is_named(services: Services) -> None:
+    invoice, rows = invoice_and_rows(services)
+    assert len(rows) > 200
+    rec = reconcile(invoice, rows, Decimal("0.01"))
+    assert rec.ok, rec.findings()
+    assert rec.rows == len(rows) and not rec.errors and not rec.warnings
+    (usd,) = rec.currencies
+    assert usd.currency == invoice["currencyCode"] == "USD"
+    assert usd.lines_total == sum((r["Total"] for r in rows), Decimal(0))
+    assert len(rec.by_customer) > 1 and len(rec.by_charge_type) > 1
+
+    victim = rows[len(rows) // 2]
+    victim["Total"] += Decimal("1.00")
+    altered = reconcile(invoice, rows, Decimal("0.01"))
+    assert not altered.ok
+    assert altered.currencies[0].difference == Decimal("1.00")
+    (issue,) = altered.errors
+    assert issue.customer_id == victim["CustomerId"]
+    assert issue.line == len(rows) // 2 + 1
+    findings = "\n".join(altered.findings())
+    assert victim["CustomerName"] in findings and victim["CustomerId"] in findings
+    assert json.loads(render_json(altered))["ok"] is False
+    assert "MISMATCH" in render_html(altered)
