@@ -50,7 +50,7 @@ UPLOADS_IN_FLIGHT = 2  # blocks uploaded while the next one fills
 PART_CONTENT = ContentSettings(content_type="application/octet-stream")
 # The SDK's default backs off 15 s, 18 s, 24 s…: longer than a job lease. Retry a transient
 # fault within seconds instead; a longer outage fails the attempt and the job is retried.
-RETRY = {"initial_backoff": 1, "increment_base": 2, "retry_total": 4}
+RETRY: dict[str, Any] = {"initial_backoff": 1, "increment_base": 2, "retry_total": 4}
 # The SDK logs every request at INFO; a worker logging at INFO would print one line per block.
 SDK_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
 

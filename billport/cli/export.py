@@ -17,9 +17,9 @@ from rich.console import Console
 
 from billport.billing.datasets import AttributeSet, BillingPeriod, Dataset
 from billport.cli.progress import ExportProgress
-from billport.cli.target import pop_target, target_options
+from billport.cli.target import pop_target, pop_wait, target_options, wait_options
 from billport.client.errors import ClientError, OperationFailed
-from billport.client.export import ExportRun, WaitOptions
+from billport.client.export import ExportRun
 from billport.client.models import ExportRequest
 
 DATASETS = {d.cli_name: d for d in Dataset}
@@ -83,30 +83,7 @@ def check_output(output: Path, table: str | None) -> None:
 )
 @click.option("--table", help="Table name in a .duckdb output (default: the dataset name).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted export of the same request.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    envvar="BILLPORT_EXPORT_TIMEOUT",
-    help="Seconds to wait for the operation. [env: BILLPORT_EXPORT_TIMEOUT]",
-)
-@click.option(
-    "--poll-min",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    envvar="BILLPORT_POLL_MIN",
-    help="Shortest wait between polls, whatever Retry-After says. [env: BILLPORT_POLL_MIN]",
-)
-@click.option(
-    "--poll-max",
-    type=click.FloatRange(min=0),
-    default=60.0,
-    show_default=True,
-    envvar="BILLPORT_POLL_MAX",
-    help="Longest wait between polls. [env: BILLPORT_POLL_MAX]",
-)
+@wait_options
 @click.option(
     "--parallel",
     type=click.IntRange(1, 32),
@@ -126,9 +103,6 @@ def export(
     output: Path,
     table: str | None,
     resume: bool,
-    timeout: float,
-    poll_min: float,
-    poll_max: float,
     parallel: int,
     quiet: bool,
     **options: Any,
@@ -138,6 +112,7 @@ def export(
 
     request = build_request(DATASETS[dataset], invoice, period, currency, attributes)
     check_output(output, table)
+    wait = pop_wait(options)
     target = pop_target(options)
     workdir, state_path = work_paths(output)
     console = Console(stderr=True)
@@ -149,7 +124,7 @@ def export(
             workdir,
             state_path,
             events=progress.events(),
-            wait=WaitOptions(timeout, min(poll_min, poll_max), poll_max),
+            wait=wait,
             workers=parallel,
         )
         try:

@@ -18,8 +18,8 @@ from rich.console import Console
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.cli.progress import ExportProgress
-from billport.cli.target import pop_target, target_options
-from billport.client.export import ExportRun, WaitOptions
+from billport.cli.target import pop_target, pop_wait, target_options, wait_options
+from billport.client.export import ExportRun
 from billport.client.models import ExportRequest
 from billport.client.rows import iter_rows
 
@@ -58,22 +58,7 @@ def parse_tolerance(ctx: click.Context, param: click.Parameter, value: str) -> D
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report here instead of standard output.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=3600.0,
-    show_default=True,
-    envvar="BILLPORT_EXPORT_TIMEOUT",
-    help="Seconds to wait for the export.",
-)
-@click.option(
-    "--poll-max",
-    type=click.FloatRange(min=0),
-    default=60.0,
-    show_default=True,
-    envvar="BILLPORT_POLL_MAX",
-    help="Longest wait between polls.",
-)
+@wait_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @target_options
 def reconcile(
@@ -81,8 +66,6 @@ def reconcile(
     tolerance: Decimal,
     fmt: str,
     output: Path | None,
-    timeout: float,
-    poll_max: float,
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -90,6 +73,7 @@ def reconcile(
     from billport.reconcile import reconcile as check
     from billport.reconcile import render_html, render_json, render_table
 
+    wait = pop_wait(options)
     target = pop_target(options)
     console = Console(stderr=True)
     with target, tempfile.TemporaryDirectory(prefix="billport-reconcile-") as tmp:
@@ -107,7 +91,7 @@ def reconcile(
                 work / "parts",
                 work / "state.json",
                 events=progress.events(),
-                wait=WaitOptions(timeout, min(1.0, poll_max), poll_max),
+                wait=wait,
             )
             _, parts = run.run()
             progress.state("reconciling")

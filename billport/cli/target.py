@@ -26,6 +26,7 @@ from billport.client.credentials import (
     StaticToken,
 )
 from billport.client.errors import AuthenticationFailed
+from billport.client.export import WaitOptions
 from billport.client.graph import MICROSOFT_GRAPH, GraphClient
 from billport.client.http import HttpClient
 from billport.client.partner_center import MICROSOFT_PARTNER_CENTER, PartnerCenterClient
@@ -98,6 +99,34 @@ class Target:
 
     def __exit__(self, *exc: object) -> None:
         self.http.close()
+
+
+_WAIT_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--timeout",), dict(type=click.FloatRange(min=1), default=3600.0, show_default=True,
+                          envvar="BILLPORT_EXPORT_TIMEOUT",
+                          help="Seconds to wait for the operation. "
+                          "[env: BILLPORT_EXPORT_TIMEOUT]")),
+    (("--poll-min",), dict(type=click.FloatRange(min=0), default=1.0, show_default=True,
+                           envvar="BILLPORT_POLL_MIN",
+                           help="Shortest wait between polls, whatever Retry-After says. "
+                           "[env: BILLPORT_POLL_MIN]")),
+    (("--poll-max",), dict(type=click.FloatRange(min=0), default=60.0, show_default=True,
+                           envvar="BILLPORT_POLL_MAX",
+                           help="Longest wait between polls. [env: BILLPORT_POLL_MAX]")),
+]  # fmt: skip
+
+
+def wait_options(func: F) -> F:
+    """Add ``--timeout``/``--poll-min``/``--poll-max``; read them with :func:`pop_wait`."""
+    for names, attrs in reversed(_WAIT_OPTIONS):
+        func = click.option(*names, **attrs)(func)
+    return func
+
+
+def pop_wait(kwargs: dict[str, Any]) -> WaitOptions:
+    """Remove the wait options from a command's kwargs; the client's polling bounds."""
+    timeout, low, high = (kwargs.pop(key) for key in ("timeout", "poll_min", "poll_max"))
+    return WaitOptions(timeout, min(low, high), high)
 
 
 def pop_target(kwargs: dict[str, Any], http: HttpClient | None = None) -> Target:
