@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import closing
 
 from billport.billing.operations import Status
 from billport.exports.layout import Scope
@@ -89,9 +90,13 @@ class PartJob:
         services.blobs.discard_staging(part.staging_key)  # a crashed earlier lease's leftovers
         remove_published(services, plan.root_path, part.blobs)
         try:
-            with services.db.connect() as conn:
+            ids = (part.lo_id, part.hi_id)
+            with (
+                services.db.connect() as conn,
+                closing(export_rows.stream_documents(conn, scope, BATCH_ROWS, ids)) as batches,
+            ):  # closed before the connection goes back: PostgreSQL's COPY must end first
                 written = write_parts(
-                    export_rows.stream_documents(conn, scope, BATCH_ROWS, (part.lo_id, part.hi_id)),
+                    batches,
                     store=services.blobs,
                     staging_key=part.staging_key,
                     root=plan.root_path,

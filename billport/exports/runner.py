@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -191,9 +192,12 @@ class ExportJob:
 
     def _write_parts(self, scope: Scope, staging: str, root: str) -> list[WrittenPart]:
         services = self.services
-        with services.db.connect() as conn:
+        with (
+            services.db.connect() as conn,
+            closing(export_rows.stream_documents(conn, scope, BATCH_ROWS)) as batches,
+        ):  # closed before the connection goes back: PostgreSQL's COPY must end first
             return write_parts(
-                export_rows.stream_documents(conn, scope, BATCH_ROWS),
+                batches,
                 store=services.blobs,
                 staging_key=staging,
                 root=root,

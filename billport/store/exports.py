@@ -6,8 +6,8 @@ Line items are immutable: a change is a delete plus an insert (a new ``id``), so
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -117,18 +117,21 @@ def stream_documents(
 
     ``ids`` limits the stream to one part of a partitioned export. Goes through the driver
     directly: one Python object per row instead of an ORM row keeps the read far below the
-    cost of compressing the same bytes.
+    cost of compressing the same bytes. PostgreSQL streams a binary ``COPY``: about 4x
+    faster than a text-mode server-side cursor, which hex-encodes every ``bytea`` (see
+    docs/performance.md).
     """
     column = "doc_full" if scope.attribute_set.value == "full" else "doc_basic"
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
         sql, params = _scope_sql(scope, column, "%s", ids)
-        cursor = raw.cursor(name=f"export_{uuid.uuid4().hex}")
-        cursor.itersize = batch_rows
-    else:
-        sql, params = _scope_sql(scope, column, "?", ids)
-        cursor = raw.cursor()
+        statement = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
+        with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
+            yield from copy_binary_values(copy, batch_rows)
+        return
+    sql, params = _scope_sql(scope, column, "?", ids)
+    cursor = raw.cursor()
     try:
         cursor.execute(sql, params)
         while True:
@@ -138,3 +141,60 @@ def stream_documents(
             yield [row[0] for row in rows]
     finally:
         cursor.close()
+
+
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_TUPLE_HEAD = struct.Struct(">hi")  # field count, then the first field's length
+
+
+def copy_binary_values(
+    chunks: Iterable[bytes | memoryview], batch_rows: int
+) -> Iterator[list[bytes]]:
+    """The values of a one-column ``COPY ... (FORMAT binary)`` stream, in batches.
+
+    Format: a 19-byte header (signature, flags, extension length) plus the extension; then
+    per row a 16-bit field count and, per field, a 32-bit length and the bytes; a field
+    count of -1 ends the stream. Rows may straddle chunks. ``chunks`` is read to its end
+    before the last batch is yielded: psycopg ends a ``COPY TO`` only when its reader has
+    seen the end, and a connection returned mid-COPY cannot run another command.
+    """
+    buffer = bytearray()
+    pos = 0
+    started = ended = False
+    batch: list[bytes] = []
+    for chunk in chunks:
+        if ended:
+            continue  # drain: lets the driver read the command's completion
+        buffer += chunk
+        if not started:
+            if len(buffer) < 19:
+                continue
+            if bytes(buffer[:11]) != COPY_SIGNATURE:
+                raise ValueError("not a PostgreSQL binary COPY stream")
+            pos = 19 + int.from_bytes(buffer[15:19], "big")
+            if len(buffer) < pos:  # the header extension is not all here yet
+                continue
+            started = True
+        end = len(buffer)
+        while end - pos >= 2:
+            if buffer[pos : pos + 2] == b"\xff\xff":  # the trailer
+                ended = True
+                break
+            if end - pos < 6:
+                break
+            fields, length = _TUPLE_HEAD.unpack_from(buffer, pos)
+            if fields != 1 or length < 0:
+                raise ValueError(f"unexpected COPY row: {fields} fields, length {length}")
+            if end - pos - 6 < length:
+                break
+            batch.append(bytes(buffer[pos + 6 : pos + 6 + length]))
+            pos += 6 + length
+            if len(batch) >= batch_rows:
+                yield batch
+                batch = []
+        del buffer[:pos]
+        pos = 0
+    if not ended:
+        raise ValueError("the COPY stream ended without its trailer")
+    if batch:
+        yield batch

@@ -301,9 +301,7 @@ def test_a_lost_database_connection_mid_export_is_retried(
     real = part_jobs.export_rows.stream_documents
     killed: list[int] = []
 
-    def stream_then_lose_the_connection(*args: Any, **kwargs: Any) -> Iterator[list[bytes]]:
-        batches = real(*args, **kwargs)
-        yield next(batches)
+    def lose_the_connection_then_stream(*args: Any, **kwargs: Any) -> Iterator[list[bytes]]:
         if not killed:  # once: terminate every backend of the worker's database
             database = sa.engine.make_url(pg_url).database
             with admin.connect() as conn:
@@ -316,9 +314,9 @@ def test_a_lost_database_connection_mid_export_is_retried(
                         {"db": database},
                     ).scalars()
                 )
-        yield from batches
+        yield from real(*args, **kwargs)  # on the connection the worker checked out: dead
 
-    monkeypatch.setattr(part_jobs.export_rows, "stream_documents", stream_then_lose_the_connection)
+    monkeypatch.setattr(part_jobs.export_rows, "stream_documents", lose_the_connection_then_stream)
     try:
         data.build_dataset(services, rows=ROWS)
         operation_id = queue_export(services)
