@@ -2,14 +2,19 @@
 
 Measured in one run, on the same rows:
 - billport: POST -> polled until `succeeded` (in-process worker, SQLite + local blobs),
-  in a fresh process so its peak RSS is the export's own;
+  in a fresh process so its peak RSS is the export's own, once with the default number
+  of export processes and once with BILLPORT_EXPORT_PROCESSES=1 (the in-process writer);
+  peak RSS is reported for the exporting process alone and for it plus its children
+  (sampled every 20 ms over the whole process tree);
 - the ceiling: the identical uncompressed JSON-lines bytes compressed with the same gzip
   (ISA-L level 1, one thread, streaming);
 - DuckDB: `COPY (SELECT * FROM rows) TO 'out.json.gz' (FORMAT JSON, COMPRESSION gzip)` over
   the same rows loaded into a DuckDB table (the load is not timed).
 
 Usage: python bench/bench_export.py [--rows 1000000] [--duckdb-rows 200000] [--data-dir D]
-Targets: >= 0.5x the ceiling, >= 5x DuckDB, peak RSS <= 300 MB.
+       [--processes N]
+Targets: >= 0.5x the ceiling, >= 5x DuckDB, peak RSS <= 300 MB. The 1-minute load average
+(other work on the machine) is printed with every run.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,7 +65,50 @@ def seed(data_dir: Path, rows: int) -> None:
     marker.touch()
 
 
-def export_phase(data_dir: Path) -> dict[str, float | int | str]:
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (Linux /proc), in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(
+                    (int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0
+                )
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo += [int(child) for child in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited meanwhile
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """Peak RSS of this process plus its children (export processes, fork server)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.02):
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(os.getpid()))
+
+
+def clear_exports(data_dir: Path) -> None:
+    """Forget earlier exports so the run writes everything (no manifest reuse)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{data_dir / 'billport.db'}")
+    with engine.begin() as conn:
+        for table in ("export_parts", "export_plans", "manifests", "operations"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    engine.dispose()
+    shutil.rmtree(data_dir / "blobs", ignore_errors=True)
+
+
+def export_phase(data_dir: Path, processes: int) -> dict[str, float | int | str]:
     """Runs in its own process: the server app with its worker, one export, polled."""
     from fastapi.testclient import TestClient
 
@@ -67,8 +116,13 @@ def export_phase(data_dir: Path) -> dict[str, float | int | str]:
     from billport.server.app import create_app, open_services
     from billport.settings import load_settings
 
-    settings = load_settings(data_dir=data_dir, worker_poll_seconds=0.05)
+    clear_exports(data_dir)
+    overrides = {"export_processes": processes} if processes else {}
+    settings = load_settings(data_dir=data_dir, worker_poll_seconds=0.05, **overrides)
     services = open_services(settings)
+    sampler = TreeSampler()
+    sampler.start()
+    load = os.getloadavg()[0]
     token = token_for_tenant(services.db, services.keys, settings, audience=GRAPH_AUDIENCE)
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(settings, services=services)) as client:
@@ -86,6 +140,8 @@ def export_phase(data_dir: Path) -> dict[str, float | int | str]:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
     assert op["status"] == "succeeded", op
     manifest = op["resourceLocation"]
     with services.db.connect() as conn:
@@ -95,6 +151,9 @@ def export_phase(data_dir: Path) -> dict[str, float | int | str]:
     assert stored is not None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        "processes": settings.export_processes,
+        "load_1min_at_start": load,
+        "tree_peak_rss_mb": sampler.peak_kb / 1024,
         "seconds": elapsed,
         "rows": stored.row_count,
         "bytes": stored.size_bytes,
@@ -155,19 +214,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--duckdb-rows", type=int, default=200_000)
     parser.add_argument("--data-dir", type=Path, default=Path("bench/out/export"))
+    parser.add_argument("--processes", type=int, default=0, help="0: billport's default")
     parser.add_argument("--phase", choices=["all", "export"], default="all")
     args = parser.parse_args()
     if args.phase == "export":
-        print(json.dumps(export_phase(args.data_dir)))
+        print(json.dumps(export_phase(args.data_dir, args.processes)))
         return
     seed(args.data_dir, args.rows)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--phase", "export", "--data-dir", str(args.data_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    in_process = run_export(args.data_dir, 1)
+    result = run_export(args.data_dir, args.processes)  # last: its blobs feed the baselines
     rows = int(result["rows"])
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:
         work = Path(tmp)
@@ -176,22 +231,44 @@ def main() -> None:
         ceiling_s = ceiling(raw)
         duck_s, duck_rows = duckdb_rate(raw, min(args.duckdb_rows, rows), work)
     billport_rate = rows / float(result["seconds"])
+    in_process_rate = rows / float(in_process["seconds"])
     ceiling_rate = rows / ceiling_s
     duck_rate = duck_rows / duck_s
     report = {
         "rows": rows,
         "uncompressed_mb": round(raw_bytes / 1e6, 1),
         "compressed_mb": round(int(result["bytes"]) / 1e6, 1),
+        "export_processes": result["processes"],
+        "load_1min_at_start": round(float(result["load_1min_at_start"]), 2),
         "billport_seconds": round(float(result["seconds"]), 2),
         "billport_rows_per_s": round(billport_rate),
+        "in_process": {
+            "load_1min_at_start": round(float(in_process["load_1min_at_start"]), 2),
+            "seconds": round(float(in_process["seconds"]), 2),
+            "rows_per_s": round(in_process_rate),
+            "ratio_vs_ceiling": round(in_process_rate / ceiling_rate, 2),
+            "peak_rss_mb": round(float(in_process["peak_rss_mb"])),
+        },
+        "speedup_vs_in_process": round(billport_rate / in_process_rate, 2),
         "ceiling_rows_per_s": round(ceiling_rate),
         "duckdb_rows_per_s": round(duck_rate),
         "ratio_vs_ceiling": round(billport_rate / ceiling_rate, 2),
         "ratio_vs_duckdb": round(billport_rate / duck_rate, 1),
         "peak_rss_mb": round(float(result["peak_rss_mb"])),
+        "peak_rss_with_children_mb": round(float(result["tree_peak_rss_mb"])),
+        "load_1min_at_end": round(os.getloadavg()[0], 2),
         "targets": {"ratio_vs_ceiling": 0.5, "ratio_vs_duckdb": 5, "peak_rss_mb": 300},
     }
     print(json.dumps(report, indent=2))
+
+
+def run_export(data_dir: Path, processes: int) -> dict[str, float | int | str]:
+    """The export phase in a fresh process (its peak RSS is the export's own)."""
+    command = [sys.executable, __file__, "--phase", "export", "--data-dir", str(data_dir)]
+    proc = subprocess.run(
+        [*command, "--processes", str(processes)], check=True, capture_output=True, text=True
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

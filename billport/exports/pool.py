@@ -45,10 +45,10 @@ class ExportPool:
             futures = [executor.submit(blob_tasks.write_blob, task) for task in tasks]
             pending = set(futures)
             while pending:
+                beat()
                 done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
                 for future in done:
                     future.result()  # raises a child's error (or BrokenProcessPool) here
-                beat()
             return [future.result() for future in futures]
         except BaseException:
             self.kill()
@@ -64,6 +64,13 @@ class ExportPool:
                     self.processes, mp_context=context, initializer=blob_tasks.child_started
                 )
             return self._executor
+
+    def pids(self) -> list[int]:
+        """Process ids of the running children (operations, tests)."""
+        with self._lock:
+            executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}  # see kill()
+        return [child.pid for child in list(processes.values()) if child.pid is not None]
 
     def kill(self) -> None:
         """Kill every child now and wait until they are gone; the next write starts afresh."""

@@ -192,10 +192,10 @@ class ExportJob:
         root = root_path(scope, created)
         try:
             parts = self._write_parts(scope, stats, staging, root)
+            self._beat(0, force=True)  # publish only while the lease is ours
         except BaseException:
             services.blobs.discard_staging(staging)
             raise
-        self._beat(0, force=True)
         for part in parts:
             services.blobs.publish(part.staged)
         services.blobs.discard_staging(staging)
