@@ -60,7 +60,7 @@ class Worker:
             self._fail_part(part, f"part {part.part_index} was abandoned {MAX_ATTEMPTS} times")
             return True
         try:
-            PartJob(self.services, part, owner, self.stopping.is_set).run()
+            PartJob(self.services, part, owner, self.stopping.is_set, self.pool).run()
         except LeaseLost:
             log.warning("lost part %s of %s", part.part_index, part.operation_id)
         except Interrupted:

@@ -80,15 +80,20 @@ def blob_bodies(services: Services, root: str, names: list[str]) -> list[bytes]:
     return [b"".join(services.blobs.read(f"{root}/{name}")) for name in names]
 
 
-def in_process_bodies(services: Services, scope: Scope) -> list[bytes]:
-    """What the in-process writer (``write_parts`` over the whole stream) produces."""
+def in_process_bodies(
+    services: Services,
+    scope: Scope,
+    ids: tuple[int, int] | None = None,
+    part_rows: int = PART_ROWS,
+) -> list[bytes]:
+    """What the in-process writer (``write_parts`` over one stream) produces."""
     with services.db.connect() as conn:
         written = write_parts(
-            export_rows.stream_documents(conn, scope, BATCH_ROWS),
+            export_rows.stream_documents(conn, scope, BATCH_ROWS, ids),
             store=services.blobs,
             staging_key="expected",
             root="billedreconfastpath/expected",
-            part_rows=PART_ROWS,
+            part_rows=part_rows,
             level=services.settings.gzip_level,
         )
     bodies = []
@@ -125,6 +130,32 @@ def test_blobs_written_by_two_processes_equal_the_in_process_output(services: Se
     assert sorted(published_everywhere(services)) == sorted(
         f"{manifest.root_path}/{n}" for n in names
     )
+
+
+def test_parts_of_a_partitioned_export_write_their_blobs_in_processes_byte_for_byte(
+    services: Services,
+) -> None:
+    # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500, chunks realigned.
+    services.settings = services.settings.replace(partition_rows=5_000, part_rows=1_500)
+    operation_id = queue_export(services)
+    assert Worker(services).run(once=True) == 3  # the plan, then two parts
+    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+    manifest = view.manifest
+    assert manifest is not None
+    assert [b["itemCount"] for b in manifest.blobs] == [1500, 1500, 1500, 500, 1500, 500]
+    names = [b["name"] for b in manifest.blobs]
+    assert [int(n[5:10]) for n in names] == [0, 1, 2, 3, 4, 5]
+    scope = resolve_scope(services, view.operation)
+    assert isinstance(scope, Scope)
+    expected: list[bytes] = []
+    with services.db.connect() as conn:
+        stats = export_rows.scope_stats(conn, scope)
+        starts = export_rows.partition_starts(conn, scope, stats.low, 5_000)
+    for lo, hi in zip(starts, [*starts[1:], stats.high + 1], strict=True):
+        expected += in_process_bodies(services, scope, (lo, hi), 1_500)
+    assert blob_bodies(services, manifest.root_path, names) == expected
+    assert leftovers(services.blobs) == []
 
 
 class KillChildrenOnce(threading.Event):
