@@ -58,8 +58,10 @@ class ExportPool:
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context("forkserver")
-                # The fork server imports what children need once; each child forks from it.
-                context.set_forkserver_preload([blob_tasks.__name__])
+                # The fork server imports nothing: children import what they need in parallel,
+                # as fast on two cores as a preload, and memory shared with the fork server
+                # would count once per process in RSS (docs/performance.md).
+                context.set_forkserver_preload([])
                 self._executor = ProcessPoolExecutor(
                     self.processes, mp_context=context, initializer=blob_tasks.child_started
                 )
