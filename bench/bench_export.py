@@ -75,8 +75,8 @@ def _kb(path: str, field: str) -> int:
 def tree_memory_kb(pid: int) -> tuple[int, int]:
     """``(RSS, PSS)`` of ``pid`` and all its descendants (Linux /proc), in KiB.
 
-    The RSS sum counts pages the fork server shares with its children once per process;
-    PSS splits each shared page between the processes that map it.
+    The RSS sum counts pages shared between processes once per process; PSS splits each
+    shared page between the processes that map it.
     """
     rss = pss = 0
     todo = [pid]
@@ -94,7 +94,7 @@ def tree_memory_kb(pid: int) -> tuple[int, int]:
 
 
 class TreeSampler(threading.Thread):
-    """Peak memory of this process plus its children (export processes, fork server)."""
+    """Peak memory of this process plus its children (export processes, resource tracker)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)

@@ -130,16 +130,17 @@ def realign(batches: Iterable[list[bytes]], first: int) -> Iterator[list[bytes]]
         yield pending
 
 
-def child_started() -> None:
+def child_started(worker_pid: int) -> None:
     """Pool initializer: children stop when the worker says so, or die with it.
 
     Ctrl-C reaches the whole process group; the worker turns it into a clean stop and
     kills its children itself. If the worker dies (kill -9), its children must not outlive
-    it writing blobs nobody will clean up: Linux kills them with it.
+    it writing blobs nobody will clean up, or wait forever for tasks: Linux kills them with
+    it. (Children never exit on their own: each holds both ends of the pool's task queue.)
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
+    if os.getppid() != worker_pid:  # the worker died before prctl took effect
+        os._exit(1)

@@ -1,7 +1,7 @@
 """A worker's export processes: write one export's blobs in several processes at once.
 
 One pool per worker, started on first use and kept for the next export (starting processes
-costs more than a small export). Children come from a fork server, never a plain fork:
+costs more than a small export). Children are spawned (a fresh interpreter), never forked:
 ``serve`` runs uvicorn and a worker thread, and forking a threaded process copies locks in
 whatever state the other threads left them. While children write, the calling thread keeps
 heartbeating. Any failure — a child's error, a child that died, a lost lease, a stop
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -57,13 +58,14 @@ class ExportPool:
     def _started(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                context = multiprocessing.get_context("forkserver")
-                # The fork server imports nothing: children import what they need in parallel,
-                # as fast on two cores as a preload, and memory shared with the fork server
-                # would count once per process in RSS (docs/performance.md).
-                context.set_forkserver_preload([])
+                # Spawned, so the children are the worker's own: they die with it (see
+                # child_started). A fork server would be their parent instead, and it lives
+                # as long as any child holds its "alive" pipe — which every child does.
                 self._executor = ProcessPoolExecutor(
-                    self.processes, mp_context=context, initializer=blob_tasks.child_started
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=blob_tasks.child_started,
+                    initargs=(os.getpid(),),
                 )
             return self._executor
 
