@@ -18,8 +18,14 @@ from typing import Any
 from billport.errors import ConfigurationError
 
 ENV_PREFIX = "BILLPORT_"
+MAX_DEFAULT_EXPORT_PROCESSES = 4
 # Azure's container naming rule: 3-63 of [a-z0-9-], starting and ending alphanumeric, no "--".
 _CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def default_export_processes() -> int:
+    """One export process per core, at most four: more would only contend for the disk."""
+    return min(os.cpu_count() or 1, MAX_DEFAULT_EXPORT_PROCESSES)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class Settings:
     db_pool_pre_ping: bool = True
     db_pool_timeout: float = 30.0
     gzip_level: int = 1
+    # Processes that write one export's blobs at once (1: in the worker's own process);
+    # python-isal holds the GIL, so reading and compressing overlap only across processes.
+    export_processes: int = field(default_factory=default_export_processes)
     retry_after: int = 5
     sas_lifetime: int = 3600
     data_format: str = "compressedJSON"
@@ -134,6 +143,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if settings.part_rows < 1:
         raise ConfigurationError("BILLPORT_PART_ROWS must be at least 1")
+    if settings.export_processes < 1:
+        raise ConfigurationError("BILLPORT_EXPORT_PROCESSES must be at least 1")
     if settings.partition_rows < 0:
         raise ConfigurationError("BILLPORT_PARTITION_ROWS must be 0 (off) or a row count")
     if settings.db_pool_size < 1 or settings.db_max_overflow < 0:

@@ -76,6 +76,29 @@ class AzureStagedBlob:
     def block_ids(self) -> list[str]:
         return self._stream.block_ids
 
+    def __getstate__(self) -> dict[str, object]:
+        """A closed staged blob pickles: an export process stages it, the worker publishes it."""
+        if not self._stream.closed:
+            raise TypeError("only a closed staged blob can be handed to another process")
+        return {
+            "final_path": self.final_path,
+            "marker": self.marker,
+            "size": self.size,
+            "block_ids": list(self.block_ids),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        stream = BlockStream(_no_upload, 1)
+        stream.block_ids = list(state.pop("block_ids"))
+        stream.size = state["size"]
+        stream.close()  # finished, like the original: only its block list is left to commit
+        self.__dict__.update(state)
+        self._stream = stream
+
+
+def _no_upload(*_args: Any, **_kwargs: Any) -> None:
+    raise ValueError("a staged blob from another process takes no more blocks")
+
 
 class AzureBlobStore:
     """One container of a storage account; see the module docstring for the layout."""

@@ -10,6 +10,7 @@ Clients download through billport's own ``/blobs/`` route, authorised by an HMAC
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import uuid
@@ -45,6 +46,17 @@ class LocalStagedBlob:
             self._file.close()
         self.size = self.temp_path.stat().st_size
         return self.size
+
+    def __getstate__(self) -> dict[str, object]:
+        """A closed staged blob pickles: an export process stages it, the worker publishes it."""
+        if not self._file.closed:
+            raise TypeError("only a closed staged blob can be handed to another process")
+        return {"temp_path": self.temp_path, "final_path": self.final_path, "size": self.size}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._file = io.BytesIO()
+        self._file.close()  # as closed as the original: nothing more can be written
 
 
 class LocalBlobStore:

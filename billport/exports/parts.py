@@ -16,7 +16,9 @@ from collections.abc import Callable
 from contextlib import closing
 
 from billport.billing.operations import Status
+from billport.exports import blob_tasks
 from billport.exports.layout import Scope
+from billport.exports.pool import ExportPool
 from billport.exports.runner import (
     BATCH_ROWS,
     Failure,
@@ -24,8 +26,9 @@ from billport.exports.runner import (
     LeaseLost,
     build_manifest,
     resolve_scope,
+    run_in_pool,
 )
-from billport.exports.writer import write_parts
+from billport.exports.writer import WrittenPart, write_parts
 from billport.runtime import Services
 from billport.store import exports as export_rows
 from billport.store import manifests as manifest_store
@@ -40,9 +43,15 @@ class PartJob:
     """One leased part; ``owner`` is its lease token."""
 
     def __init__(
-        self, services: Services, part: Part, owner: str, should_stop: Callable[[], bool]
+        self,
+        services: Services,
+        part: Part,
+        owner: str,
+        should_stop: Callable[[], bool],
+        pool: ExportPool | None = None,
     ) -> None:
         self.services, self.part, self.owner, self.should_stop = services, part, owner, should_stop
+        self.pool = pool  # writes the part's blobs in several processes when it has several
         self._last_beat = time.monotonic()
 
     def run(self) -> None:
@@ -90,21 +99,7 @@ class PartJob:
         services.blobs.discard_staging(part.staging_key)  # a crashed earlier lease's leftovers
         remove_published(services, plan.root_path, part.blobs)
         try:
-            ids = (part.lo_id, part.hi_id)
-            with (
-                services.db.connect() as conn,
-                closing(export_rows.stream_documents(conn, scope, BATCH_ROWS, ids)) as batches,
-            ):  # closed before the connection goes back: PostgreSQL's COPY must end first
-                written = write_parts(
-                    batches,
-                    store=services.blobs,
-                    staging_key=part.staging_key,
-                    root=plan.root_path,
-                    part_rows=plan.blob_rows,
-                    level=services.settings.gzip_level,
-                    on_batch=self._beat,
-                    first_part=part.first_blob,
-                )
+            written = self._write_blobs(scope, plan)
         except BaseException:
             services.blobs.discard_staging(part.staging_key)
             raise
@@ -120,6 +115,43 @@ class PartJob:
             services.blobs.publish(w.staged)
         services.blobs.discard_staging(part.staging_key)
         return blobs
+
+    def _write_blobs(self, scope: Scope, plan: Plan) -> list[WrittenPart]:
+        """Stage the part's blobs: in the export processes when it has more than one."""
+        services, part = self.services, self.part
+        if self.pool is not None:
+            with services.db.connect() as conn:
+                starts = export_rows.partition_starts(
+                    conn, scope, part.lo_id, plan.blob_rows, below=part.hi_id
+                )
+            if len(starts) > 1:
+                tasks = blob_tasks.plan_tasks(
+                    services.settings,
+                    services.keys.sas_key,
+                    scope,
+                    starts,
+                    part.hi_id,
+                    staging_key=part.staging_key,
+                    root=plan.root_path,
+                    blob_rows=plan.blob_rows,
+                    first_blob=part.first_blob,
+                )
+                return run_in_pool(self.pool, tasks, lambda: self._beat(0), self.should_stop)
+        ids = (part.lo_id, part.hi_id)
+        with (
+            services.db.connect() as conn,
+            closing(export_rows.stream_documents(conn, scope, BATCH_ROWS, ids)) as batches,
+        ):  # closed before the connection goes back: PostgreSQL's COPY must end first
+            return write_parts(
+                batches,
+                store=services.blobs,
+                staging_key=part.staging_key,
+                root=plan.root_path,
+                part_rows=plan.blob_rows,
+                level=services.settings.gzip_level,
+                on_batch=self._beat,
+                first_part=part.first_blob,
+            )
 
     def _finish(self, scope: Scope, plan: Plan) -> None:
         """Mark done; if no part is left, publish the manifest — all in one transaction."""

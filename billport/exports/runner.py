@@ -13,13 +13,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from billport.billing.operations import FAILED_NO_DATA
+from billport.exports import blob_tasks
 from billport.exports.layout import Scope, etag, root_path
+from billport.exports.pool import ExportPool
 from billport.exports.writer import WrittenPart, write_parts
 from billport.runtime import Services
 from billport.sandbox.book import applied_scenario
@@ -116,9 +119,15 @@ class ExportJob:
     """One leased job; ``owner`` is the lease token."""
 
     def __init__(
-        self, services: Services, op: Operation, owner: str, should_stop: Callable[[], bool]
+        self,
+        services: Services,
+        op: Operation,
+        owner: str,
+        should_stop: Callable[[], bool],
+        pool: ExportPool | None = None,
     ) -> None:
         self.services, self.op, self.owner, self.should_stop = services, op, owner, should_stop
+        self.pool = pool  # writes the blobs of a multi-blob export in several processes
         self._last_beat = time.monotonic()
 
     def run(self) -> None:
@@ -145,8 +154,12 @@ class ExportJob:
         elif partition_rows and count > partition_rows:
             self._plan(scope, stats, partition_rows)
         else:
-            manifest = self._write(scope, fingerprint)
-            self._succeed(manifest.manifest_id, manifest)
+            manifest = self._write(scope, stats)
+            try:
+                self._succeed(manifest.manifest_id, manifest)
+            except LeaseLost:  # nothing committed: the blobs will never be in a manifest
+                remove_blobs(services=self.services, manifest=manifest)
+                raise
 
     def _plan(self, scope: Scope, stats: export_rows.ScopeStats, partition_rows: int) -> None:
         """Split the export into parts of ``partition_rows`` rows and hand it to them."""
@@ -172,26 +185,31 @@ class ExportJob:
                 raise LeaseLost(self.op.operation_id)  # rolls the plan back
             op_store.notify_workers(conn)
 
-    def _write(self, scope: Scope, fingerprint: str) -> Manifest:
+    def _write(self, scope: Scope, stats: export_rows.ScopeStats) -> Manifest:
         services = self.services
         staging = self.op.operation_id
         services.blobs.discard_staging(staging)  # leftovers of a crashed earlier lease
         created = services.clock()
         root = root_path(scope, created)
         try:
-            parts = self._write_parts(scope, staging, root)
+            parts = self._write_parts(scope, stats, staging, root)
+            self._beat(0, force=True)  # publish only while the lease is ours
         except BaseException:
             services.blobs.discard_staging(staging)
             raise
-        self._beat(0, force=True)
         for part in parts:
             services.blobs.publish(part.staged)
         services.blobs.discard_staging(staging)
         blobs = [{"name": p.name, "rows": p.rows, "size": p.size} for p in parts]
-        return build_manifest(scope, fingerprint, root, created, blobs, services.settings)
+        return build_manifest(scope, stats.fingerprint, root, created, blobs, services.settings)
 
-    def _write_parts(self, scope: Scope, staging: str, root: str) -> list[WrittenPart]:
+    def _write_parts(
+        self, scope: Scope, stats: export_rows.ScopeStats, staging: str, root: str
+    ) -> list[WrittenPart]:
         services = self.services
+        part_rows = services.settings.part_rows
+        if self.pool is not None and stats.count > part_rows:
+            return self._write_in_pool(self.pool, scope, stats, staging, root)
         with (
             services.db.connect() as conn,
             closing(export_rows.stream_documents(conn, scope, BATCH_ROWS)) as batches,
@@ -205,6 +223,31 @@ class ExportJob:
                 level=services.settings.gzip_level,
                 on_batch=self._beat,
             )
+
+    def _write_in_pool(
+        self,
+        pool: ExportPool,
+        scope: Scope,
+        stats: export_rows.ScopeStats,
+        staging: str,
+        root: str,
+    ) -> list[WrittenPart]:
+        """One task per blob, cut at blob boundaries by walking the scope's index."""
+        services = self.services
+        part_rows = services.settings.part_rows
+        with services.db.connect() as conn:
+            starts = export_rows.partition_starts(conn, scope, stats.low, part_rows)
+        tasks = blob_tasks.plan_tasks(
+            services.settings,
+            services.keys.sas_key,
+            scope,
+            starts,
+            stats.high + 1,
+            staging_key=staging,
+            root=root,
+            blob_rows=part_rows,
+        )
+        return run_in_pool(pool, tasks, lambda: self._beat(0), self.should_stop)
 
     def _beat(self, _rows: int, force: bool = False) -> None:
         """Heartbeat every third of the lease; notice a stop request or a lost lease."""
@@ -249,3 +292,24 @@ class ExportJob:
                 message=failure.message,
                 now=self.services.clock(),
             )
+
+
+def run_in_pool(
+    pool: ExportPool,
+    tasks: list[blob_tasks.BlobTask],
+    beat: Callable[[], None],
+    should_stop: Callable[[], bool],
+) -> list[WrittenPart]:
+    """The tasks' blobs; a child killed by the signal that stops the worker is a stop."""
+    try:
+        return pool.write(tasks, beat)
+    except BrokenProcessPool:
+        if should_stop():  # SIGTERM to the process group reached the children first
+            raise Interrupted("worker stopping") from None
+        raise
+
+
+def remove_blobs(*, services: Services, manifest: Manifest) -> None:
+    """Delete the published blobs of a manifest that was never committed."""
+    for blob in manifest.blobs:
+        services.blobs.delete_prefix(f"{manifest.root_path}/{blob['name']}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +42,12 @@ class _Chunk:
 class _Compressor(threading.Thread):
     """Consumes chunks, writes one staged gzip blob per part."""
 
-    def __init__(self, store: BlobStore, staging_key: str, root: str, level: int) -> None:
+    def __init__(
+        self, store: BlobStore, staging_key: str, root: str, level: int, name: Callable[[int], str]
+    ) -> None:
         super().__init__(name="billport-gzip", daemon=True)
         self.store, self.staging_key, self.root, self.level = store, staging_key, root, level
+        self.name_for = name
         self.inbox: queue.Queue[_Chunk | None] = queue.Queue(maxsize=QUEUE_DEPTH)
         self.parts: list[WrittenPart] = []
         self.error: BaseException | None = None
@@ -57,7 +60,7 @@ class _Compressor(threading.Thread):
         try:
             while (chunk := self.inbox.get()) is not None:
                 if staged is None:
-                    name = part_name(chunk.part)
+                    name = self.name_for(chunk.part)
                     staged = self.store.stage(self.staging_key, f"{self.root}/{name}")
                     compressor = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, GZIP_WBITS)
                     rows = 0
@@ -91,16 +94,26 @@ def write_parts(
     level: int = 1,
     on_batch: Callable[[int], None] | None = None,
     first_part: int = 0,
+    names: Sequence[str] | None = None,
 ) -> list[WrittenPart]:
     """Write the documents as gzip JSON-lines parts of at most ``part_rows`` rows each.
 
     Blobs are numbered from ``first_part`` (one part of a partitioned export starts where
-    the parts before it end, so names stay in row order).
+    the parts before it end, so names stay in row order). ``names`` gives the blobs' names
+    in order instead of fresh ones (an export process writes the names its worker chose).
 
     ``on_batch(rows_so_far)`` is called after every batch (heartbeats, progress).
     Parts are staged, not published: the caller publishes them with the manifest.
     """
-    worker = _Compressor(store, staging_key, root, level)
+
+    def name(index: int) -> str:
+        if names is None:
+            return part_name(index)
+        if index - first_part >= len(names):
+            raise ExportWriteError(f"more rows than the {len(names)} blob(s) named for them")
+        return names[index - first_part]
+
+    worker = _Compressor(store, staging_key, root, level, name)
     worker.start()
     part, in_part, total = first_part, 0, 0
     try:

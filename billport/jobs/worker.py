@@ -17,6 +17,7 @@ import uuid
 from types import FrameType
 
 from billport.exports.parts import PartJob, fail_planned
+from billport.exports.pool import ExportPool
 from billport.exports.runner import ExportJob, Failure, Interrupted, LeaseLost
 from billport.jobs.wakeup import Wakeup
 from billport.runtime import Services
@@ -35,6 +36,9 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        processes = services.settings.export_processes
+        # Started on the first export that has more than one blob; see exports/pool.py.
+        self.pool = ExportPool(processes) if processes > 1 else None
 
     def run_once(self) -> bool:
         """Lease and run one job; ``False`` when the queue is empty."""
@@ -56,7 +60,7 @@ class Worker:
             self._fail_part(part, f"part {part.part_index} was abandoned {MAX_ATTEMPTS} times")
             return True
         try:
-            PartJob(self.services, part, owner, self.stopping.is_set).run()
+            PartJob(self.services, part, owner, self.stopping.is_set, self.pool).run()
         except LeaseLost:
             log.warning("lost part %s of %s", part.part_index, part.operation_id)
         except Interrupted:
@@ -94,7 +98,7 @@ class Worker:
         if op is None:
             return False
         try:
-            ExportJob(self.services, op, owner, self.stopping.is_set).run()
+            ExportJob(self.services, op, owner, self.stopping.is_set, self.pool).run()
         except LeaseLost:
             log.warning("lost the lease on %s; another worker has it", op.operation_id)
         except Interrupted:
@@ -145,7 +149,13 @@ class Worker:
                     wakeup.wait()
         finally:
             wakeup.close()
+            self.close()
         return done
+
+    def close(self) -> None:
+        """Stop the export processes (they restart if the worker runs again)."""
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def start_thread(self) -> None:
         self._thread = threading.Thread(target=self.run, name=f"worker-{self.name}", daemon=True)
@@ -155,6 +165,7 @@ class Worker:
         self.stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.close()
 
 
 def run_standalone(services: Services, *, once: bool, name: str | None) -> int:

@@ -67,8 +67,12 @@ def fingerprint(conn: sa.Connection, scope: Scope) -> tuple[int, str]:
     return stats.count, stats.fingerprint
 
 
-def partition_starts(conn: sa.Connection, scope: Scope, low: int, rows: int) -> list[int]:
+def partition_starts(
+    conn: sa.Connection, scope: Scope, low: int, rows: int, below: int | None = None
+) -> list[int]:
     """The first ``id`` of every run of ``rows`` rows of the scope, from ``low`` on.
+
+    ``below`` stops the walk at that id (the blobs of one part of a partitioned export).
 
     Each step skips ``rows`` entries of the scope's index from the previous boundary, so
     planning reads the index once in total, never the documents.
@@ -83,7 +87,7 @@ def partition_starts(conn: sa.Connection, scope: Scope, low: int, rows: int) -> 
             .limit(1)
         )
         following = conn.execute(query).scalar()
-        if following is None:
+        if following is None or (below is not None and following >= below):
             return starts
         starts.append(int(following))
 

@@ -186,6 +186,7 @@ def test_a_part_that_keeps_failing_fails_the_export_cleanly(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(part_jobs, "write_parts", fail_part_one)
+    services.settings = services.settings.replace(export_processes=1)  # the in-process writer
     operation_id = queue_export(services)
     Worker(services).run(once=True)
     view = status_of(services, operation_id)

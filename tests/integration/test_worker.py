@@ -105,6 +105,7 @@ def test_unexpected_errors_are_retried_then_fail_cleanly(
         raise OSError("disk on fire")
 
     monkeypatch.setattr("billport.exports.runner.write_parts", broken)
+    services.settings = services.settings.replace(export_processes=1)  # the in-process writer
     assert Worker(services).run(once=True) == 3  # three attempts, then failed
     op = exports.read_operation(services.db, data.TENANT, operation_id).operation
     assert op.status is Status.FAILED

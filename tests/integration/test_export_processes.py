@@ -1,0 +1,272 @@
+"""Exports written by several processes: same bytes as one process, and clean failures.
+
+Every test runs on SQLite and PostgreSQL; the storage tests also on the local directory and
+on Azurite. Children are killed, leases stolen and stops requested through the worker's own
+hooks (its stop flag and the lease row), never by patching billport.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+import sqlalchemy as sa
+
+from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.operations import Status
+from billport.exports.blob_tasks import BATCH_ROWS
+from billport.exports.layout import Scope
+from billport.exports.pool import ExportPool
+from billport.exports.runner import ExportJob, Interrupted, LeaseLost, resolve_scope
+from billport.exports.writer import write_parts
+from billport.jobs.worker import Worker
+from billport.runtime import Services, open_services
+from billport.services import exports
+from billport.settings import Settings
+from billport.store import exports as export_rows
+from billport.store import operations as op_store
+from billport.store.tables import operations
+from tests.support import exports as data
+from tests.support.azurite import BlobBackend
+from tests.support.blob_checks import leftovers
+
+ROWS = 7_000
+PART_ROWS = 3_000  # not a multiple of BATCH_ROWS: the children must cut chunks the same way
+
+
+@pytest.fixture
+def services(settings: Settings, blob_backend: BlobBackend) -> Iterator[Services]:
+    opened = open_services(
+        settings.replace(now="", part_rows=PART_ROWS, export_processes=2, **blob_backend.overrides)
+    )
+    data.build_dataset(opened, rows=ROWS)
+    yield opened
+    opened.db.dispose()
+
+
+def queue_export(services: Services) -> str:
+    op = exports.request_export(
+        services.db,
+        services.clock,
+        data.TENANT,
+        Dataset.BILLED_RECONCILIATION,
+        {"invoiceId": data.MODERN, "attributeSet": "full"},
+    )
+    return op.operation_id
+
+
+def published_everywhere(services: Services) -> list[str]:
+    """Every published blob of the billed-reconciliation container, whatever its directory."""
+    return [
+        name
+        for name in _all_names(services)
+        if name.startswith("billedreconfastpath/") and "_staging" not in name
+    ]
+
+
+def _all_names(services: Services) -> list[str]:
+    store = services.blobs
+    root = getattr(store, "root", None)
+    if root is not None:
+        return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    return [b.name for b in store.container.list_blobs()]  # type: ignore[attr-defined]
+
+
+def blob_bodies(services: Services, root: str, names: list[str]) -> list[bytes]:
+    return [b"".join(services.blobs.read(f"{root}/{name}")) for name in names]
+
+
+def in_process_bodies(
+    services: Services,
+    scope: Scope,
+    ids: tuple[int, int] | None = None,
+    part_rows: int = PART_ROWS,
+) -> list[bytes]:
+    """What the in-process writer (``write_parts`` over one stream) produces."""
+    with services.db.connect() as conn:
+        written = write_parts(
+            export_rows.stream_documents(conn, scope, BATCH_ROWS, ids),
+            store=services.blobs,
+            staging_key="expected",
+            root="billedreconfastpath/expected",
+            part_rows=part_rows,
+            level=services.settings.gzip_level,
+        )
+    bodies = []
+    for part in written:
+        services.blobs.publish(part.staged)
+        bodies += blob_bodies(services, "billedreconfastpath/expected", [part.name])
+        services.blobs.delete_prefix(f"billedreconfastpath/expected/{part.name}")
+    services.blobs.discard_staging("expected")
+    return bodies
+
+
+def test_blobs_written_by_two_processes_equal_the_in_process_output(services: Services) -> None:
+    operation_id = queue_export(services)
+    worker = Worker(services)
+    assert worker.run(once=True) == 1
+    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+    manifest = view.manifest
+    assert manifest is not None and manifest.row_count == ROWS
+    names = [b["name"] for b in manifest.blobs]
+    assert [n[:10] for n in names] == ["part-00000", "part-00001", "part-00002"]
+    assert [b["itemCount"] for b in manifest.blobs] == [3000, 3000, 1000]
+    bodies = blob_bodies(services, manifest.root_path, names)
+    scope = resolve_scope(services, view.operation)
+    assert isinstance(scope, Scope)
+    assert bodies == in_process_bodies(services, scope)  # byte for byte
+    rows = [line for body in bodies for line in gzip.decompress(body).split(b"\n")[:-1]]
+    stored = data.stored_docs(
+        services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
+    )
+    assert rows == stored  # every row once, in id order
+    assert [b["sizeInBytes"] for b in manifest.blobs] == [len(b) for b in bodies]
+    assert leftovers(services.blobs) == []
+    assert sorted(published_everywhere(services)) == sorted(
+        f"{manifest.root_path}/{n}" for n in names
+    )
+
+
+def test_parts_of_a_partitioned_export_write_their_blobs_in_processes_byte_for_byte(
+    services: Services,
+) -> None:
+    # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500, chunks realigned.
+    services.settings = services.settings.replace(partition_rows=5_000, part_rows=1_500)
+    operation_id = queue_export(services)
+    assert Worker(services).run(once=True) == 3  # the plan, then two parts
+    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+    manifest = view.manifest
+    assert manifest is not None
+    assert [b["itemCount"] for b in manifest.blobs] == [1500, 1500, 1500, 500, 1500, 500]
+    names = [b["name"] for b in manifest.blobs]
+    assert [int(n[5:10]) for n in names] == [0, 1, 2, 3, 4, 5]
+    scope = resolve_scope(services, view.operation)
+    assert isinstance(scope, Scope)
+    expected: list[bytes] = []
+    with services.db.connect() as conn:
+        stats = export_rows.scope_stats(conn, scope)
+        starts = export_rows.partition_starts(conn, scope, stats.low, 5_000)
+    for lo, hi in zip(starts, [*starts[1:], stats.high + 1], strict=True):
+        expected += in_process_bodies(services, scope, (lo, hi), 1_500)
+    assert blob_bodies(services, manifest.root_path, names) == expected
+    assert leftovers(services.blobs) == []
+
+
+class KillChildrenOnce(threading.Event):
+    """A worker stop flag that SIGKILLs the export processes the first time it sees them."""
+
+    def __init__(self, pool: ExportPool) -> None:
+        super().__init__()
+        self.pool, self.killed = pool, 0
+
+    def is_set(self) -> bool:
+        pids = self.pool.pids()
+        if pids and not self.killed:
+            for pid in pids:
+                os.kill(pid, 9)
+            self.killed = len(pids)
+        return super().is_set()
+
+
+def test_a_killed_export_process_fails_the_attempt_which_is_retried_cleanly(
+    services: Services,
+) -> None:
+    operation_id = queue_export(services)
+    worker = Worker(services)
+    assert worker.pool is not None
+    worker.stopping = stop_flag = KillChildrenOnce(worker.pool)
+    assert worker.run(once=True) == 2  # the attempt the kill broke, then the retry
+    assert stop_flag.killed >= 1
+    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+    assert view.operation.attempts == 2
+    manifest = view.manifest
+    assert manifest is not None and manifest.row_count == ROWS
+    assert leftovers(services.blobs) == []
+    assert sorted(published_everywhere(services)) == sorted(
+        f"{manifest.root_path}/{b['name']}" for b in manifest.blobs
+    )
+
+
+def leased_job(services: Services, pool: ExportPool, stop: threading.Event) -> ExportJob:
+    queue_export(services)
+    with services.db.begin() as conn:
+        op = op_store.lease_next(conn, owner="me", now=services.clock(), lease_seconds=30)
+    assert op is not None
+    return ExportJob(services, op, "me", stop.is_set, pool)
+
+
+class StopWhenChildrenRun(threading.Event):
+    """A stop request that arrives while the export processes are writing."""
+
+    def __init__(self, pool: ExportPool) -> None:
+        super().__init__()
+        self.pool, self.children = pool, [0]
+
+    def is_set(self) -> bool:
+        if not super().is_set() and self.pool.pids():
+            self.children = self.pool.pids()
+            self.set()
+        return super().is_set()
+
+
+def test_a_stop_request_kills_the_children_and_leaves_nothing(services: Services) -> None:
+    pool = ExportPool(2)
+    stop = StopWhenChildrenRun(pool)
+    job = leased_job(services, pool, stop)
+    with pytest.raises(Interrupted):
+        job.run()
+    assert all(not _alive(pid) for pid in stop.children)
+    assert pool.pids() == []
+    assert leftovers(services.blobs) == []
+    assert published_everywhere(services) == []
+    pool.shutdown()
+
+
+def test_a_lost_lease_kills_the_children_and_leaves_nothing(services: Services) -> None:
+    services.settings = services.settings.replace(lease_seconds=0.03)  # renew on every beat
+    pool = ExportPool(2)
+
+    class StealLease(threading.Event):
+        def is_set(self) -> bool:
+            if pool.pids():
+                with services.db.begin() as conn:
+                    conn.execute(sa.update(operations).values(lease_owner="thief"))
+            return False
+
+    job = leased_job(services, pool, StealLease())
+    with pytest.raises(LeaseLost):
+        job.run()
+    assert pool.pids() == []
+    assert leftovers(services.blobs) == []
+    assert published_everywhere(services) == []
+    pool.shutdown()
+
+
+def test_a_pool_recovers_after_its_children_died(services: Services) -> None:
+    pool = ExportPool(2)
+    job = leased_job(services, pool, KillChildrenOnce(pool))
+    with pytest.raises(BrokenProcessPool):
+        job.run()
+    assert leftovers(services.blobs) == []
+    assert published_everywhere(services) == []
+    again = ExportJob(services, job.op, "me", threading.Event().is_set, pool)
+    again.run()  # a fresh pool, same lease
+    view = exports.read_operation(services.db, data.TENANT, job.op.operation_id)
+    assert view.operation.status is Status.SUCCEEDED
+    assert view.manifest is not None and view.manifest.row_count == ROWS
+    pool.shutdown()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
