@@ -7,7 +7,7 @@ Line items are immutable: a change is a delete plus an insert (a new ``id``), so
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -116,7 +116,7 @@ def _scope_sql(
 
 def stream_documents(
     conn: sa.Connection, scope: Scope, batch_rows: int, ids: IdRange | None = None
-) -> Iterator[list[bytes]]:
+) -> Generator[list[bytes], None, None]:
     """Yield the scope's pre-rendered JSON documents in ``id`` order, in batches.
 
     ``ids`` limits the stream to one part of a partitioned export. Goes through the driver
