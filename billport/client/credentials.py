@@ -132,7 +132,11 @@ class MsalHttpClient:
         headers: Any = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        body = {"data": data} if isinstance(data, dict) else {"content": data}
+        if isinstance(data, dict):  # msal hands the certificate's client assertion as bytes
+            form = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items()}
+            body: dict[str, Any] = {"data": form}
+        else:
+            body = {"content": data}
         return self._http.request("POST", url, params=params, headers=headers, **body)
 
     def get(
