@@ -11,7 +11,6 @@ published, and a takeover removes what a crashed worker recorded.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from contextlib import closing
 
@@ -22,7 +21,7 @@ from billport.exports.pool import ExportPool
 from billport.exports.runner import (
     BATCH_ROWS,
     Failure,
-    Interrupted,
+    Heartbeat,
     LeaseLost,
     build_manifest,
     resolve_scope,
@@ -52,7 +51,14 @@ class PartJob:
     ) -> None:
         self.services, self.part, self.owner, self.should_stop = services, part, owner, should_stop
         self.pool = pool  # writes the part's blobs in several processes when it has several
-        self._last_beat = time.monotonic()
+        self._beat = Heartbeat(
+            services,
+            should_stop,
+            lambda conn, now, lease: part_store.renew_part_lease(
+                conn, part, owner=owner, now=now, lease_seconds=lease
+            ),
+            part.operation_id,
+        )
 
     def run(self) -> None:
         with self.services.db.connect() as conn:
@@ -178,25 +184,6 @@ class PartJob:
             ):
                 raise LeaseLost(part.operation_id)
         log.info("export %s published (%d parts)", part.operation_id, plan.part_count)
-
-    def _beat(self, _rows: int, force: bool = False) -> None:
-        """Heartbeat every third of the lease; notice a stop request or a lost lease."""
-        if self.should_stop():
-            raise Interrupted("worker stopping")
-        settings = self.services.settings
-        if not force and time.monotonic() - self._last_beat < settings.lease_seconds / 3:
-            return
-        with self.services.db.begin() as conn:
-            held = part_store.renew_part_lease(
-                conn,
-                self.part,
-                owner=self.owner,
-                now=self.services.clock(),
-                lease_seconds=settings.lease_seconds,
-            )
-        if not held:
-            raise LeaseLost(self.part.operation_id)
-        self._last_beat = time.monotonic()
 
 
 def remove_published(services: Services, root: str, blobs: list[dict[str, object]]) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from billport.billing.operations import FAILED_NO_DATA
 from billport.exports import blob_tasks
 from billport.exports.layout import Scope, etag, root_path
@@ -115,6 +117,37 @@ def forced_failure(services: Services, op: Operation) -> Failure | None:
     return Failure(rule.code, rule.message) if rule else None
 
 
+class Heartbeat:
+    """Renew a lease every third of its length; notice a stop request or a lost lease.
+
+    Called as ``write_parts``'s ``on_batch`` (with the rows so far); ``force`` renews now.
+    ``renew(conn, now, lease_seconds)`` extends the lease, ``False`` once it is lost.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        should_stop: Callable[[], bool],
+        renew: Callable[[sa.Connection, datetime, float], bool],
+        operation_id: str,
+    ) -> None:
+        self.services, self.should_stop, self.renew = services, should_stop, renew
+        self.operation_id = operation_id
+        self._last = time.monotonic()
+
+    def __call__(self, _rows: int = 0, force: bool = False) -> None:
+        if self.should_stop():
+            raise Interrupted("worker stopping")
+        lease = self.services.settings.lease_seconds
+        if not force and time.monotonic() - self._last < lease / 3:
+            return
+        with self.services.db.begin() as conn:
+            held = self.renew(conn, self.services.clock(), lease)
+        if not held:
+            raise LeaseLost(self.operation_id)
+        self._last = time.monotonic()
+
+
 class ExportJob:
     """One leased job; ``owner`` is the lease token."""
 
@@ -128,7 +161,14 @@ class ExportJob:
     ) -> None:
         self.services, self.op, self.owner, self.should_stop = services, op, owner, should_stop
         self.pool = pool  # writes the blobs of a multi-blob export in several processes
-        self._last_beat = time.monotonic()
+        self._beat = Heartbeat(
+            services,
+            should_stop,
+            lambda conn, now, lease: op_store.renew_lease(
+                conn, op.operation_id, owner=owner, now=now, lease_seconds=lease
+            ),
+            op.operation_id,
+        )
 
     def run(self) -> None:
         forced = forced_failure(self.services, self.op)
@@ -248,25 +288,6 @@ class ExportJob:
             blob_rows=part_rows,
         )
         return run_in_pool(pool, tasks, lambda: self._beat(0), self.should_stop)
-
-    def _beat(self, _rows: int, force: bool = False) -> None:
-        """Heartbeat every third of the lease; notice a stop request or a lost lease."""
-        if self.should_stop():
-            raise Interrupted("worker stopping")
-        settings = self.services.settings
-        if not force and time.monotonic() - self._last_beat < settings.lease_seconds / 3:
-            return
-        with self.services.db.begin() as conn:
-            held = op_store.renew_lease(
-                conn,
-                self.op.operation_id,
-                owner=self.owner,
-                now=self.services.clock(),
-                lease_seconds=settings.lease_seconds,
-            )
-        if not held:
-            raise LeaseLost(self.op.operation_id)
-        self._last_beat = time.monotonic()
 
     def _succeed(self, manifest_id: str, new_manifest: Manifest | None) -> None:
         with self.services.db.begin() as conn:
