@@ -7,9 +7,9 @@ to clean up. The child opens its own database connection and blob store (kept fo
 task), streams the range, stages the gzip blob and returns it closed; it never publishes —
 the worker publishes every blob once all are written and it still holds the lease.
 
-The child cuts its rows into the same chunks as the in-process writer (batches of
-``BATCH_ROWS`` counted from the start of the stream the blob belongs to), so the output is
-byte for byte what one process would write: deflate output depends on how input is fed.
+The child reads its blob in the same chunks as the in-process writer (``stream_chunks``
+restarts its chunking at every blob), so the output is byte for byte what one process
+would write: deflate output depends on how input is fed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -31,7 +30,6 @@ from billport.store import exports as export_rows
 from billport.store.db import Database
 from billport.store.exports import IdRange
 
-BATCH_ROWS = 2000  # rows per read; also the writer's chunk size (see the module docstring)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -48,7 +46,6 @@ class BlobTask:
     name: str
     staging_key: str
     root: str
-    rows_before: int  # rows of the same stream before this blob (keeps the chunking)
 
 
 def plan_tasks(
@@ -76,7 +73,6 @@ def plan_tasks(
             name=part_name(first_blob + offset),
             staging_key=staging_key,
             root=root,
-            rows_before=offset * blob_rows,
         )
         for offset, ids in enumerate(ranges)
     ]
@@ -101,10 +97,12 @@ def write_blob(task: BlobTask) -> WrittenPart:
     db, blobs = _services(task.settings, task.sas_key)
     with (
         db.connect() as conn,
-        closing(export_rows.stream_documents(conn, task.scope, BATCH_ROWS, task.ids)) as batches,
+        closing(
+            export_rows.stream_chunks(conn, task.scope, blob_rows=task.blob_rows, ids=task.ids)
+        ) as chunks,
     ):  # closed before the connection goes back: PostgreSQL's COPY must end first
         written = write_parts(
-            realign(batches, BATCH_ROWS - task.rows_before % BATCH_ROWS),
+            chunks,
             store=blobs,
             staging_key=task.staging_key,
             root=task.root,
@@ -116,21 +114,6 @@ def write_blob(task: BlobTask) -> WrittenPart:
     if len(written) != 1:  # an empty range: the data changed under the plan
         raise ExportWriteError(f"blob {task.index} of {task.root} has no rows")
     return written[0]
-
-
-def realign(batches: Iterable[list[bytes]], first: int) -> Iterator[list[bytes]]:
-    """Re-cut batches so the first has ``first`` rows and the others ``BATCH_ROWS``."""
-    if first == BATCH_ROWS:
-        yield from batches
-        return
-    size, pending = first, []
-    for batch in batches:
-        pending += batch
-        while len(pending) >= size:
-            yield pending[:size]
-            pending, size = pending[size:], BATCH_ROWS
-    if pending:
-        yield pending
 
 
 def child_started(worker_pid: int) -> None:

@@ -19,7 +19,6 @@ from billport.exports import blob_tasks
 from billport.exports.layout import Scope
 from billport.exports.pool import ExportPool
 from billport.exports.runner import (
-    BATCH_ROWS,
     Failure,
     Heartbeat,
     LeaseLost,
@@ -146,10 +145,12 @@ class PartJob:
         ids = (part.lo_id, part.hi_id)
         with (
             services.db.connect() as conn,
-            closing(export_rows.stream_documents(conn, scope, BATCH_ROWS, ids)) as batches,
+            closing(
+                export_rows.stream_chunks(conn, scope, blob_rows=plan.blob_rows, ids=ids)
+            ) as chunks,
         ):  # closed before the connection goes back: PostgreSQL's COPY must end first
             return write_parts(
-                batches,
+                chunks,
                 store=services.blobs,
                 staging_key=part.staging_key,
                 root=plan.root_path,

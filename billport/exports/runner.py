@@ -36,7 +36,6 @@ from billport.store import parts as part_store
 from billport.store.manifests import Manifest
 from billport.store.operations import Operation
 
-BATCH_ROWS = 2000
 SCHEMA_VERSION = "2"
 
 
@@ -252,14 +251,14 @@ class ExportJob:
             return self._write_in_pool(self.pool, scope, stats, staging, root)
         with (
             services.db.connect() as conn,
-            closing(export_rows.stream_documents(conn, scope, BATCH_ROWS)) as batches,
+            closing(export_rows.stream_chunks(conn, scope, blob_rows=part_rows)) as chunks,
         ):  # closed before the connection goes back: PostgreSQL's COPY must end first
             return write_parts(
-                batches,
+                chunks,
                 store=services.blobs,
                 staging_key=staging,
                 root=root,
-                part_rows=services.settings.part_rows,
+                part_rows=part_rows,
                 level=services.settings.gzip_level,
                 on_batch=self._beat,
             )

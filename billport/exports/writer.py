@@ -1,9 +1,10 @@
-"""gzip JSON-lines parts from batches of pre-rendered documents.
+"""gzip JSON-lines parts from chunks of pre-rendered documents.
 
-The calling thread reads rows and joins them into chunks; a second thread compresses and
-writes the staged blobs. Memory stays bounded by the queue: a few chunks of a few MB each.
-Measured: python-isal 1.9's ``compressobj.compress`` holds the GIL, so the two threads
-overlap only where SQLite steps and file writes release it (docs/performance.md).
+The calling thread reads chunks (the database joins their rows); a second thread
+compresses and writes the staged blobs. Memory stays bounded by the queue: a few chunks of
+a few MB each. Measured: python-isal 1.9's ``compressobj.compress`` holds the GIL, so the
+two threads overlap only where the read and file writes release it — SQLite's steps, which
+now do the joining, and PostgreSQL's network waits (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from isal import isal_zlib
 
 from billport.blobs.base import BlobStore, StagedBlob
 from billport.exports.layout import part_name
+from billport.store.exports import Chunk
 
 GZIP_WBITS = 31  # deflate with a gzip container
 QUEUE_DEPTH = 4
@@ -32,15 +34,13 @@ class WrittenPart:
 
 
 @dataclass
-class _Chunk:
+class _Task:
     part: int
-    data: bytes
-    rows: int
-    last_in_part: bool
+    chunk: Chunk | None  # None: the part ends here
 
 
 class _Compressor(threading.Thread):
-    """Consumes chunks, writes one staged gzip blob per part."""
+    """Consumes chunks (each followed by a newline), writes one staged gzip blob per part."""
 
     def __init__(
         self, store: BlobStore, staging_key: str, root: str, level: int, name: Callable[[int], str]
@@ -48,7 +48,7 @@ class _Compressor(threading.Thread):
         super().__init__(name="billport-gzip", daemon=True)
         self.store, self.staging_key, self.root, self.level = store, staging_key, root, level
         self.name_for = name
-        self.inbox: queue.Queue[_Chunk | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.inbox: queue.Queue[_Task | None] = queue.Queue(maxsize=QUEUE_DEPTH)
         self.parts: list[WrittenPart] = []
         self.error: BaseException | None = None
 
@@ -58,19 +58,21 @@ class _Compressor(threading.Thread):
         rows = 0
         name = ""
         try:
-            while (chunk := self.inbox.get()) is not None:
+            while (task := self.inbox.get()) is not None:
                 if staged is None:
-                    name = self.name_for(chunk.part)
+                    name = self.name_for(task.part)
                     staged = self.store.stage(self.staging_key, f"{self.root}/{name}")
                     compressor = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, GZIP_WBITS)
                     rows = 0
-                staged.stream.write(compressor.compress(chunk.data))
-                rows += chunk.rows
-                if chunk.last_in_part:
-                    staged.stream.write(compressor.flush())
-                    size = staged.close()
-                    self.parts.append(WrittenPart(name, rows, size, staged))
-                    staged = None
+                if task.chunk is not None:
+                    staged.stream.write(compressor.compress(task.chunk.data))
+                    staged.stream.write(compressor.compress(b"\n"))
+                    rows += task.chunk.rows
+                    continue
+                staged.stream.write(compressor.flush())
+                size = staged.close()
+                self.parts.append(WrittenPart(name, rows, size, staged))
+                staged = None
         except BaseException as exc:  # surfaced to the producer thread
             self.error = exc
             while self.inbox.get() is not None:  # drain so the producer never blocks
@@ -85,7 +87,7 @@ class ExportWriteError(RuntimeError):
 
 
 def write_parts(
-    batches: Iterable[list[bytes]],
+    chunks: Iterable[Chunk],
     *,
     store: BlobStore,
     staging_key: str,
@@ -96,13 +98,14 @@ def write_parts(
     first_part: int = 0,
     names: Sequence[str] | None = None,
 ) -> list[WrittenPart]:
-    """Write the documents as gzip JSON-lines parts of at most ``part_rows`` rows each.
+    """Write the chunks as gzip JSON-lines parts of at most ``part_rows`` rows each.
 
+    Chunks must not straddle parts (``store.exports.stream_chunks`` cuts them so).
     Blobs are numbered from ``first_part`` (one part of a partitioned export starts where
     the parts before it end, so names stay in row order). ``names`` gives the blobs' names
     in order instead of fresh ones (an export process writes the names its worker chose).
 
-    ``on_batch(rows_so_far)`` is called after every batch (heartbeats, progress).
+    ``on_batch(rows_so_far)`` is called after every chunk (heartbeats, progress).
     Parts are staged, not published: the caller publishes them with the manifest.
     """
 
@@ -117,23 +120,21 @@ def write_parts(
     worker.start()
     part, in_part, total = first_part, 0, 0
     try:
-        for batch in batches:
-            start = 0
-            while start < len(batch):
-                take = min(len(batch) - start, part_rows - in_part)
-                lines = batch[start : start + take]
-                data = b"\n".join(lines) + b"\n"
-                in_part += take
-                full = in_part == part_rows
-                _put(worker, _Chunk(part, data, take, full))
-                if full:
-                    part, in_part = part + 1, 0
-                start += take
-            total += len(batch)
+        for chunk in chunks:
+            if not chunk.rows:
+                continue
+            in_part += chunk.rows
+            if in_part > part_rows:
+                raise ExportWriteError(f"a chunk straddles part {part} ({part_rows} rows)")
+            _put(worker, _Task(part, chunk))
+            if in_part == part_rows:
+                _put(worker, _Task(part, None))
+                part, in_part = part + 1, 0
+            total += chunk.rows
             if on_batch is not None:
                 on_batch(total)
         if in_part:
-            _put(worker, _Chunk(part, b"", 0, True))
+            _put(worker, _Task(part, None))
     finally:
         worker.inbox.put(None)
         worker.join()
@@ -142,7 +143,7 @@ def write_parts(
     return worker.parts
 
 
-def _put(worker: _Compressor, chunk: _Chunk) -> None:
+def _put(worker: _Compressor, task: _Task) -> None:
     if worker.error is not None:
         raise ExportWriteError(f"writing export parts failed: {worker.error}") from worker.error
-    worker.inbox.put(chunk)
+    worker.inbox.put(task)

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
-from billport.exports.blob_tasks import BATCH_ROWS
 from billport.exports.layout import Scope
 from billport.exports.pool import ExportPool
 from billport.exports.runner import ExportJob, Interrupted, LeaseLost, resolve_scope
@@ -29,13 +28,14 @@ from billport.services import exports
 from billport.settings import Settings
 from billport.store import exports as export_rows
 from billport.store import operations as op_store
+from billport.store.exports import CHUNK_ROWS
 from billport.store.tables import operations
 from tests.support import exports as data
 from tests.support.azurite import BlobBackend
 from tests.support.blob_checks import leftovers
 
 ROWS = 7_000
-PART_ROWS = 3_000  # not a multiple of BATCH_ROWS: the children must cut chunks the same way
+PART_ROWS = 3_000  # not a multiple of CHUNK_ROWS: the children must cut chunks the same way
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def in_process_bodies(
     """What the in-process writer (``write_parts`` over one stream) produces."""
     with services.db.connect() as conn:
         written = write_parts(
-            export_rows.stream_documents(conn, scope, BATCH_ROWS, ids),
+            export_rows.stream_chunks(conn, scope, blob_rows=part_rows, ids=ids),
             store=services.blobs,
             staging_key="expected",
             root="billedreconfastpath/expected",
@@ -106,6 +106,7 @@ def in_process_bodies(
 
 
 def test_blobs_written_by_two_processes_equal_the_in_process_output(services: Services) -> None:
+    assert PART_ROWS % CHUNK_ROWS  # blobs end mid-chunk: the chunking restarts per blob
     operation_id = queue_export(services)
     worker = Worker(services)
     assert worker.run(once=True) == 1
@@ -135,7 +136,7 @@ def test_blobs_written_by_two_processes_equal_the_in_process_output(services: Se
 def test_parts_of_a_partitioned_export_write_their_blobs_in_processes_byte_for_byte(
     services: Services,
 ) -> None:
-    # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500, chunks realigned.
+    # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500.
     services.settings = services.settings.replace(partition_rows=5_000, part_rows=1_500)
     operation_id = queue_export(services)
     assert Worker(services).run(once=True) == 3  # the plan, then two parts

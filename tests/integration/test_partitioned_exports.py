@@ -299,10 +299,10 @@ def test_a_lost_database_connection_mid_export_is_retried(
     )
     services = open_services(settings)
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    real = part_jobs.export_rows.stream_documents
+    real = part_jobs.export_rows.stream_chunks
     killed: list[int] = []
 
-    def lose_the_connection_then_stream(*args: Any, **kwargs: Any) -> Iterator[list[bytes]]:
+    def lose_the_connection_then_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
         if not killed:  # once: terminate every backend of the worker's database
             database = sa.engine.make_url(pg_url).database
             with admin.connect() as conn:
@@ -317,7 +317,7 @@ def test_a_lost_database_connection_mid_export_is_retried(
                 )
         yield from real(*args, **kwargs)  # on the connection the worker checked out: dead
 
-    monkeypatch.setattr(part_jobs.export_rows, "stream_documents", lose_the_connection_then_stream)
+    monkeypatch.setattr(part_jobs.export_rows, "stream_chunks", lose_the_connection_then_stream)
     try:
         data.build_dataset(services, rows=ROWS)
         operation_id = queue_export(services)
