@@ -7,14 +7,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from billport.errors import ConfigurationError
 from billport.settings import Settings
+
+if TYPE_CHECKING:  # alembic loads only to migrate: export processes never do
+    from alembic.config import Config
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -75,6 +76,8 @@ def create_engine(url: str, pool: PoolOptions | None = None) -> sa.Engine:
 
 
 def alembic_config(engine: sa.Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("billport.store").joinpath("migrations"))
@@ -92,6 +95,8 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     Every ``serve``/``worker`` migrates at start-up; on PostgreSQL an advisory lock makes
     replicas that start together take turns, so the later ones find the schema current.
     """
+    from alembic import command
+
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(engine), revision)
         return
