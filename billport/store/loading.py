@@ -138,9 +138,10 @@ def _pragma(raw: Any, statement: str) -> Any:
 def _postgres_bulk_settings(conn: sa.Connection) -> None:
     """Transaction-local settings for a bulk load on PostgreSQL.
 
-    A line item row (~3 KB) is over the TOAST threshold, so the server compresses its docs;
-    with the default pglz that compression is most of the load's server CPU. lz4 (PG 14+,
-    when built with it) is several times faster and readers decompress it transparently.
+    Line item rows stay uncompressed up to a page (``toast_tuple_target``, migration 0004);
+    larger ones are compressed, and with the default pglz that compression is most of the
+    load's server CPU. lz4 (PG 14+, when built with it) is several times faster, and
+    readers decompress it transparently.
     """
     conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     try:
