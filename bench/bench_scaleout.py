@@ -5,7 +5,9 @@ Seeds one invoice with N billed-reconciliation rows into a PostgreSQL database
 for 1 and for 2 `billport worker` processes started beforehand and idle (LISTENing):
 queues a `full` export of that invoice and times it from the queueing commit to
 `succeeded`. Both runs use the same partition plan (`--partition-rows`); exports state and
-blobs are cleared before each run so nothing is reused. Prints the speed-up (target >= 1.7x).
+blobs are cleared before each run so nothing is reused. Prints the speed-up (target >= 1.7x)
+and the CPU time the workers and the PostgreSQL server used during each run (from /proc),
+with the average number of cores they kept busy.
 
 Usage: python bench/bench_scaleout.py [--rows 5000000] [--partition-rows 250000]
        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/billport_bench_scaleout]
@@ -86,6 +88,34 @@ def clear_exports(url: str, data_dir: Path) -> None:
     shutil.rmtree(data_dir / "blobs", ignore_errors=True)
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: set[int] | None = None, command: str | None = None) -> float:
+    """CPU time (user + system, all threads) of ``pids`` and their descendants, or of every
+    process named ``command`` (the PostgreSQL server's processes), from /proc."""
+    stats: dict[int, tuple[int, str, float]] = {}  # pid -> (parent, name, seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        stats[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICK)
+    if command is not None:
+        return sum(secs for _, name, secs in stats.values() if name == command)
+    chosen = set(pids or ())
+    grew = True
+    while grew:  # add descendants (export processes) until nothing changes
+        more = {pid for pid, (parent, _, _) in stats.items() if parent in chosen} - chosen
+        chosen |= more
+        grew = bool(more)
+    return sum(stats[pid][2] for pid in chosen if pid in stats)
+
+
 def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) -> dict[str, float]:
     from billport.billing.operations import Status
     from billport.runtime import open_services
@@ -112,6 +142,8 @@ def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) ->
             tenant = conn.execute(
                 sa.text("SELECT tenant_id FROM invoices WHERE invoice_id = :i"), {"i": INVOICE}
             ).scalar_one()
+        pids = {proc.pid for proc in procs}
+        workers_cpu, server_cpu = cpu_seconds(pids), cpu_seconds(command="postgres")
         started = time.perf_counter()
         op = request_export(
             services.db,
@@ -126,15 +158,30 @@ def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) ->
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        workers_cpu = cpu_seconds(pids) - workers_cpu
+        server_cpu = cpu_seconds(command="postgres") - server_cpu
         assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
         assert view.manifest is not None
-        return {"seconds": elapsed, "rows": view.manifest.row_count}
+        return {
+            "seconds": elapsed,
+            "rows": view.manifest.row_count,
+            "workers_cpu": workers_cpu,
+            "server_cpu": server_cpu,
+        }
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(30)
         services.db.dispose()
+
+
+def cpu_report(run: dict[str, float]) -> dict[str, float]:
+    return {
+        "workers_s": round(run["workers_cpu"], 2),
+        "postgres_s": round(run["server_cpu"], 2),
+        "cores_busy": round((run["workers_cpu"] + run["server_cpu"]) / run["seconds"], 2),
+    }
 
 
 def main() -> None:
@@ -160,6 +207,11 @@ def main() -> None:
         "two_workers_seconds": round(two["seconds"], 2),
         "two_workers_rows_per_s": round(two["rows"] / two["seconds"]),
         "speedup": round(one["seconds"] / two["seconds"], 2),
+        # CPU seconds of the worker processes and of every PostgreSQL server process, and
+        # the cores they kept busy on average: with C cores, N workers cannot beat
+        # C / cores_busy(1 worker) times one worker, whatever the code does.
+        "one_worker_cpu": cpu_report(one),
+        "two_workers_cpu": cpu_report(two),
         "target_speedup": 1.7,
     }
     print(json.dumps(report, indent=2))

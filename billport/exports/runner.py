@@ -204,7 +204,7 @@ class ExportJob:
         """Split the export into parts of ``partition_rows`` rows and hand it to them."""
         services = self.services
         with services.db.connect() as conn:
-            starts = export_rows.partition_starts(conn, scope, stats.low, partition_rows)
+            starts = export_rows.blob_starts(conn, scope, stats, partition_rows)
         ranges = list(zip(starts, [*starts[1:], stats.high + 1], strict=True))
         blob_rows = min(services.settings.part_rows, partition_rows)
         created = services.clock()
@@ -275,7 +275,7 @@ class ExportJob:
         services = self.services
         part_rows = services.settings.part_rows
         with services.db.connect() as conn:
-            starts = export_rows.partition_starts(conn, scope, stats.low, part_rows)
+            starts = export_rows.blob_starts(conn, scope, stats, part_rows)
         tasks = blob_tasks.plan_tasks(
             services.settings,
             services.keys.sas_key,

@@ -51,20 +51,27 @@ class ScopeStats:
     def fingerprint(self) -> str:
         return f"{self.count}:{self.low}:{self.high}"
 
+    @property
+    def dense(self) -> bool:
+        """Every id from ``low`` to ``high`` is one of the scope's rows (a typical seeded or
+        imported invoice): ids then count rows, and boundaries need no index walk."""
+        return self.count > 0 and self.count == self.high - self.low + 1
+
 
 def scope_stats(conn: sa.Connection, scope: Scope) -> ScopeStats:
-    """Row count and id range of the scope's current data, from the index alone."""
-    query = sa.select(sa.func.count(), sa.func.min(li.id), sa.func.max(li.id)).where(
-        *_scope_filter(scope)
-    )
-    count, low, high = conn.execute(query).one()
-    return ScopeStats(int(count), int(low or 0), int(high or 0))
+    """Row count and id range of the scope's current data, from the index alone.
 
-
-def fingerprint(conn: sa.Connection, scope: Scope) -> tuple[int, str]:
-    """``(row count, fingerprint)`` of the scope's current data, from the index alone."""
-    stats = scope_stats(conn, scope)
-    return stats.count, stats.fingerprint
+    Three queries, not one: SQLite answers ``min``/``max`` alone from one end of the index,
+    but with ``count`` in the same query it walks the range once more (0.24 s against
+    0.10 s for 1M rows).
+    """
+    where = _scope_filter(scope)
+    count = conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
+    if not count:
+        return ScopeStats(0, 0, 0)
+    low = conn.execute(sa.select(sa.func.min(li.id)).where(*where)).scalar_one()
+    high = conn.execute(sa.select(sa.func.max(li.id)).where(*where)).scalar_one()
+    return ScopeStats(int(count), int(low), int(high))
 
 
 def partition_starts(
@@ -90,6 +97,14 @@ def partition_starts(
         if following is None or (below is not None and following >= below):
             return starts
         starts.append(int(following))
+
+
+def blob_starts(conn: sa.Connection, scope: Scope, stats: ScopeStats, rows: int) -> list[int]:
+    """The first ``id`` of every run of ``rows`` rows of the whole scope: arithmetic when
+    the scope's ids are dense, else a walk of its index (``partition_starts``)."""
+    if stats.dense:
+        return list(range(stats.low, stats.high + 1, rows))
+    return partition_starts(conn, scope, stats.low, rows)
 
 
 IdRange = tuple[int, int]  # lo <= id < hi

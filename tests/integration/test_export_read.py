@@ -111,3 +111,22 @@ def test_a_stream_closed_early_leaves_the_connection_usable(services: Services) 
 def test_chunk_sizes_must_be_positive(services: Services) -> None:
     with pytest.raises(ValueError, match="positive"):
         chunks(services, BILLED, blob_rows=0)
+
+
+def test_blob_starts_match_the_index_walk_for_dense_and_sparse_scopes(
+    services: Services,
+) -> None:
+    dense = Scope(data.TENANT, Dataset.BILLED_USAGE, AttributeSet.FULL, 202610, "G000000042")
+    with services.db.begin() as conn:
+        data.add_invoice(conn, data.TENANT, "G000000042", "modern")
+        data.add_lines(conn, data.TENANT, Dataset.BILLED_USAGE, 23, invoice="G000000042")
+    with services.db.connect() as conn:
+        for scope, is_dense in ((BILLED, False), (dense, True)):
+            stats = export_rows.scope_stats(conn, scope)
+            assert stats.dense is is_dense
+            for rows in (1, 4, 10, 23, 50):
+                walked = export_rows.partition_starts(conn, scope, stats.low, rows)
+                assert export_rows.blob_starts(conn, scope, stats, rows) == walked
+        nothing = Scope(data.TENANT, Dataset.BILLED_USAGE, AttributeSet.FULL, 202610, "G0")
+        empty = export_rows.scope_stats(conn, nothing)
+        assert (empty.count, empty.dense, empty.fingerprint) == (0, False, "0:0:0")
