@@ -58,8 +58,8 @@ class Settings:
     db_pool_pre_ping: bool = True
     db_pool_timeout: float = 30.0
     gzip_level: int = 1
-    # Processes that write one export's blobs at once (1: in the worker's own process);
-    # python-isal holds the GIL, so reading and compressing overlap only across processes.
+    # Processes that write one export's blobs at once (1: in the worker's own process,
+    # which reads and compresses in two threads, so it keeps about two cores busy).
     export_processes: int = field(default_factory=default_export_processes)
     retry_after: int = 5
     sas_lifetime: int = 3600

@@ -1,7 +1,7 @@
 """One blob of an export, written in an export process: the worker plans, a child writes.
 
-python-isal holds the GIL while it compresses, so one process cannot read rows and gzip
-them at once; several processes can. A task is one blob: an id range of the scope plus the
+One process reads and compresses at once (two threads, both outside the GIL), so it keeps
+about two cores busy; more cores need more processes. A task is one blob: an id range of the scope plus the
 name and staging key the worker chose, so the worker always knows every name it may have
 to clean up. The child opens its own database connection and blob store (kept for the next
 task), streams the range, stages the gzip blob and returns it closed; it never publishes —

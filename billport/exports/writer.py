@@ -2,9 +2,10 @@
 
 The calling thread reads chunks (the database joins their rows); a second thread
 compresses and writes the staged blobs. Memory stays bounded by the queue: a few chunks of
-a few MB each. Measured: python-isal 1.9's ``compressobj.compress`` holds the GIL, so the
-two threads overlap only where the read and file writes release it — SQLite's steps, which
-now do the joining, and PostgreSQL's network waits (docs/performance.md).
+a few MB each. Both threads spend their time outside the GIL — SQLite's steps (or
+PostgreSQL's network waits) in one, ISA-L's deflate in the other — so one process reads and
+compresses at once: measured, 0.64 s of reads and 0.59 s of compression took 0.64 s
+together (docs/performance.md).
 """
 
 from __future__ import annotations
