@@ -57,7 +57,8 @@ def render(kind: str, value: Any) -> str:
     return text
 
 
-def _picker(indexes: list[int]) -> Picker:
+def picker(indexes: Sequence[int]) -> Picker:
+    """A function that takes the values at ``indexes`` out of a sequence, as a tuple."""
     if not indexes:
         return lambda values: ()
     if len(indexes) == 1:
@@ -72,6 +73,8 @@ class Compiled:
 
     full: bytes
     basic: bytes
+    full_args: tuple[int, ...]  # indexes into the row's slot values, in format order
+    basic_args: tuple[int, ...]
     pick_full: Picker
     pick_basic: Picker
 
@@ -109,7 +112,7 @@ class DocTemplate:
             positions[slot.name] = (slot, range(offset, offset + slot.arity))
             offset += slot.arity
         formats: list[bytes] = []
-        pickers: list[Picker] = []
+        orders: list[tuple[int, ...]] = []
         for attribute_set in (AttributeSet.FULL, AttributeSet.BASIC):
             parts: list[str] = []
             indexes: list[int] = []
@@ -123,5 +126,6 @@ class DocTemplate:
                 parts.append(f'"{field.name}":{slot.spec}')
                 indexes.extend(args)
             formats.append(("{" + ",".join(parts) + "}").encode())
-            pickers.append(_picker(indexes))
-        return Compiled(formats[0], formats[1], pickers[0], pickers[1])
+            orders.append(tuple(indexes))
+        full, basic = orders
+        return Compiled(formats[0], formats[1], full, basic, picker(full), picker(basic))
