@@ -21,7 +21,7 @@ from billport.seed.generator import (
     line_writer,
     write_reference,
 )
-from billport.seed.lines import Scope, lines_of
+from billport.seed.lines import Lines, Scope, compile_patterns
 from billport.seed.pools import partner_pools
 from billport.seed.world import Customer, Invoice, Partner, Period, invoice_date, make_customers
 from billport.store import loading
@@ -154,8 +154,8 @@ def append_to_invoice(
             for dataset in (Dataset.BILLED_RECONCILIATION, Dataset.BILLED_USAGE):
                 period = invoice.period
                 scope = Scope(tenant, dataset, period, invoice.currency, invoice_id, period.end)
-                templates = usage if dataset.usage else recon
-                written = write(lines_of(scope, templates, rng.getrandbits(64), count))
+                patterns = compile_patterns(usage if dataset.usage else recon)
+                written = write(Lines(scope, patterns, rng.getrandbits(64), count))
                 cents += 0 if dataset.usage else written
                 added[dataset] = count
         total = (invoice.total_charges + Decimal(cents) / 100).quantize(Decimal("0.01"))

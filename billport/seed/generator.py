@@ -16,7 +16,7 @@ from billport.billing.datasets import Dataset
 from billport.errors import InvalidRequest
 from billport.seed import catalog
 from billport.seed.forked import can_fork, forked_batches
-from billport.seed.lines import Lines, Row, Scope, lines_of, python_rows
+from billport.seed.lines import Lines, Pattern, Row, Scope, compile_patterns, python_rows
 from billport.seed.pools import ReconTemplate, UsageTemplate, partner_pools
 from billport.seed.sqlite_lines import SqliteLines
 from billport.seed.world import (
@@ -42,6 +42,7 @@ SPLIT: dict[Dataset, float] = {
 CENT = Decimal("0.01")
 InvoiceHook = Callable[[Partner, list[Invoice]], list[Invoice]]
 Pools = dict[str, tuple[list[ReconTemplate], list[UsageTemplate]]]  # by tenant
+Patterns = dict[tuple[str, str, bool], tuple[Pattern, ...]]  # see compile_pools
 
 
 @dataclass(frozen=True)
@@ -212,16 +213,24 @@ def _jobs(
     return jobs
 
 
-def job_lines(job: _Job, pools: Pools) -> Lines:
-    """The job's templates (of its currency) compiled for its scope."""
+def compile_pools(pools: Pools) -> Patterns:
+    """Every partner's templates compiled, by tenant, currency and whether usage."""
+    out: Patterns = {}
+    for tenant, (recon, usage) in pools.items():
+        for currency in {t.customer.currency for t in recon} | {t.customer.currency for t in usage}:
+            out[(tenant, currency, False)] = compile_patterns(
+                [t for t in recon if t.customer.currency == currency]
+            )
+            out[(tenant, currency, True)] = compile_patterns(
+                [t for t in usage if t.customer.currency == currency]
+            )
+    return out
+
+
+def job_lines(job: _Job, patterns: Patterns) -> Lines:
     scope = job.scope
-    recon, usage = pools[scope.tenant_id]
-    templates: Sequence[ReconTemplate] | Sequence[UsageTemplate]
-    if scope.dataset.usage:
-        templates = [t for t in usage if t.customer.currency == scope.currency]
-    else:
-        templates = [t for t in recon if t.customer.currency == scope.currency]
-    return lines_of(scope, templates, job.seed, job.count)
+    key = (scope.tenant_id, scope.currency, scope.dataset.usage)
+    return Lines(scope, patterns.get(key, ()), job.seed, job.count)
 
 
 def _account(job: _Job, total: int, counted: dict[Dataset, int]) -> None:
@@ -233,14 +242,14 @@ def _account(job: _Job, total: int, counted: dict[Dataset, int]) -> None:
 
 def job_batches(
     jobs: Sequence[_Job],
-    pools: Pools,
+    patterns: Patterns,
     batch_size: int,
     counted: dict[Dataset, int],
 ) -> Iterator[list[Row]]:
     """Rows of every job in order, rendered in Python."""
     for job in jobs:
         sums = [0]
-        yield from python_rows(job_lines(job, pools), batch_size, sums)
+        yield from python_rows(job_lines(job, patterns), batch_size, sums)
         _account(job, sums[0], counted)
 
 
@@ -248,8 +257,9 @@ def job_batches(
 def line_writer(
     conn: sa.Connection, batch_size: int, in_sqlite: bool = True
 ) -> Iterator[Callable[[Lines], int]]:
-    """A function that stores a job's rows and returns their total (``python_rows``' sum):
-    on SQLite (unless ``in_sqlite`` is false) SQLite renders them, elsewhere Python does."""
+    """A function that stores a job's rows and returns the sum of their ``Total`` in cents
+    (reconciliation; 0 for usage): on SQLite (unless ``in_sqlite`` is false) SQLite renders
+    them, elsewhere Python does."""
     if in_sqlite and conn.dialect.name == "sqlite":
         with SqliteLines(conn) as sqlite_lines:
             yield sqlite_lines.insert
@@ -258,7 +268,7 @@ def line_writer(
     def write(lines: Lines) -> int:
         sums = [0]
         loading.write_line_items(conn, python_rows(lines, batch_size, sums))
-        return sums[0]
+        return 0 if lines.scope.dataset.usage else sums[0]
 
     yield write
 
@@ -288,7 +298,7 @@ def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: S
     if in_sqlite or not (options.parallel and can_fork()):
         with line_writer(conn, options.batch_size, in_sqlite) as write:
             for job in plan.jobs:
-                _account(job, write(job_lines(job, plan.pools)), report.line_items)
+                _account(job, write(job_lines(job, plan.patterns)), report.line_items)
         return
     # Smaller batches in parallel mode keep the shared-memory slots small and the pipeline full.
     size = min(options.batch_size, 5_000)
@@ -323,12 +333,13 @@ class Plan:
     periods: list[Period]
     invoices: list[Invoice]
     pools: Pools
+    patterns: Patterns
     jobs: list[_Job]
 
     def batches(self, batch_size: int, counted: dict[Dataset, int]) -> Iterator[list[Row]]:
         """Every line item row in storage order, rendered in Python (adds the billed
         reconciliation totals to the invoices: iterate once)."""
-        return job_batches(self.jobs, self.pools, batch_size, counted)
+        return job_batches(self.jobs, self.patterns, batch_size, counted)
 
 
 def make_plan(
@@ -352,7 +363,7 @@ def make_plan(
     since = periods[0].start if periods else Period.of(now).start
     pools = {p.tenant_id: partner_pools(rng, p, since) for p in partners}
     jobs = _jobs(rng, partners, invoices, now, options.line_items)
-    return Plan(rng, partners, credentials, periods, invoices, pools, jobs)
+    return Plan(rng, partners, credentials, periods, invoices, pools, compile_pools(pools), jobs)
 
 
 def settle_invoices(plan: Plan) -> None:

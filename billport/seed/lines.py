@@ -1,9 +1,9 @@
 # ruff: noqa: UP031  (%-formatting is the fastest way to render these rows)
 """Line item rows of one job (dataset × invoice or open period × currency), rendered in Python.
 
-A job is :class:`Lines`: a scope, its compiled templates (:class:`Pattern`), a 64-bit seed
-and a row count. Row ``i`` depends only on them and on the draws ``h1, h2 =
-draw(seed, i)`` (:mod:`billport.seed.draws`), through integer formulas:
+A job is :class:`Lines`: a scope, the compiled templates of its tenant and currency
+(:class:`Pattern`), a 64-bit seed and a row count. Row ``i`` depends only on them and on the
+draws ``h1, h2 = draw(seed, i)`` (:mod:`billport.seed.draws`), through integer formulas:
 
 - pattern ``patterns[h1 % len(patterns)]``; ``a``, ``b`` are its integers;
 - reconciliation: kind ``h2 & 7`` (0-4 cycle charges on day one, else the charge type of
@@ -35,7 +35,8 @@ from billport.seed.world import Period
 Row = tuple[str, int, str | None, int, str, str, str, str, int, bytes, bytes]
 
 # Row arguments, in order: (day, charge, quantity, subtotal whole, fraction, tax whole,
-# fraction, total whole, fraction, day, quantity).
+# fraction, total whole, fraction, day, quantity, invoice number, period end, period start).
+# The scope's values are arguments too, so a template compiles once for every job.
 RECON_SLOTS = (
     Slot("OrderDate", '"%s"'),
     Slot("ChargeType", '"%s"'),
@@ -45,13 +46,20 @@ RECON_SLOTS = (
     Slot("Total", "%d.%02d", 2),
     Slot("ChargeStartDate", '"%s"'),
     Slot("BillableQuantity", "%d.00"),
+    Slot("InvoiceNumber", '"%s"'),
+    Slot("ChargeEndDate", '"%s"'),
+    Slot("PCToBCExchangeRateDate", '"%s"'),
 )
-# (day, quantity whole, fraction, billing total whole, fraction, pricing whole, fraction)
+# (day, quantity whole, fraction, billing total whole, fraction, pricing whole, fraction,
+#  invoice number, period start, period end)
 USAGE_SLOTS = (
     Slot("UsageDate", '"%s"'),
     Slot("Quantity", "%d.%06d", 2),
     Slot("BillingPreTaxTotal", "%d.%06d", 2),
     Slot("PricingPreTaxTotal", "%d.%06d", 2),
+    Slot("InvoiceNumber", '"%s"'),
+    Slot("ChargeStartDate", '"%s"'),
+    Slot("ChargeEndDate", '"%s"'),
 )
 # Cycle charges dominate real reconciliation files; the others start mid-period.
 CYCLE_KINDS = 5  # kinds 0-4 of 8: cycle charges, dated the period's first day
@@ -75,6 +83,12 @@ class Scope:
         """The period's days up to ``last_day`` as exported datetime text."""
         count = max(1, (self.last_day - self.period.start).days + 1)
         return [datetime_text(self.period.start + timedelta(days=d)).encode() for d in range(count)]
+
+    def texts(self) -> tuple[bytes, bytes, bytes]:
+        """The invoice number ("" when unbilled), the period's start and its end, as written
+        in documents (none needs JSON escaping)."""
+        start, end = datetime_text(self.period.start), datetime_text(self.period.end)
+        return (self.invoice_id or "").encode(), start.encode(), end.encode()
 
     def head(self) -> tuple[str, int, str | None, int, str]:
         """The first five columns of every row."""
@@ -104,33 +118,20 @@ class Lines:
     count: int
 
 
-def lines_of(
-    scope: Scope,
+def compile_patterns(
     templates: Sequence[ReconTemplate] | Sequence[UsageTemplate],
-    seed: int,
-    count: int,
-) -> Lines:
-    """Compile ``templates`` for ``scope`` (usage templates for usage datasets)."""
-    filled: dict[str, object] = {
-        "InvoiceNumber": scope.invoice_id or "",
-        "ChargeEndDate": scope.period.end,
-    }
-    if scope.dataset.usage:
-        filled["ChargeStartDate"] = scope.period.start
-    else:
-        filled["PCToBCExchangeRateDate"] = scope.period.start
-    slots = USAGE_SLOTS if scope.dataset.usage else RECON_SLOTS
+) -> tuple[Pattern, ...]:
+    """Both formats of every template (all of one kind) and the numbers their rows need."""
     patterns = []
     for t in templates:
-        c = t.doc.fill(filled).compile(slots)
         if isinstance(t, UsageTemplate):
-            a, b = t.price_micro, t.usd_price_micro
+            c, a, b = t.doc.compile(USAGE_SLOTS), t.price_micro, t.usd_price_micro
         else:
-            a, b = t.effective_micro, t.customer.tax_bp
+            c, a, b = t.doc.compile(RECON_SLOTS), t.effective_micro, t.customer.tax_bp
         patterns.append(
             Pattern(c.full, c.basic, c.full_args, c.basic_args, t.customer.customer_id, a, b)
         )
-    return Lines(scope, tuple(patterns), seed, count)
+    return tuple(patterns)
 
 
 def python_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]]:
@@ -153,6 +154,7 @@ def _recon_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]
     days = lines.scope.days()
     ndays, npatterns = len(days), len(compiled)
     head = lines.scope.head()
+    invoice, start, end = lines.scope.texts()
     x, y = seed_halves(lines.seed)  # the Weyl counters of draws.draw, stepped per row
     total_cents = 0
     done = 0
@@ -175,7 +177,7 @@ def _recon_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]
             total_cents += total
             whole, cents = divmod(total, 100)
             args = (day, CHARGE_BYTES[kind], quantity, sub // 100, sub % 100, tax // 100,
-                    tax % 100, whole, cents, day, quantity)  # fmt: skip
+                    tax % 100, whole, cents, day, quantity, invoice, end, start)  # fmt: skip
             append((*head, customer, CHARGE_TYPES[kind], "%d.%02d" % (whole, cents), 0,
                     full % pick_full(args), basic % pick_basic(args)))  # fmt: skip
         done += size
@@ -188,6 +190,7 @@ def _usage_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]
     days = lines.scope.days()
     ndays, npatterns = len(days), len(compiled)
     head = lines.scope.head()
+    invoice, start, end = lines.scope.texts()
     x, y = seed_halves(lines.seed)
     total_micro = 0
     done = 0
@@ -207,7 +210,8 @@ def _usage_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]
             total_micro += billing
             whole, fraction = divmod(billing, 1_000_000)
             args = (days[(h1 >> 16) % ndays], quantity // 1_000_000, quantity % 1_000_000,
-                    whole, fraction, pricing // 1_000_000, pricing % 1_000_000)  # fmt: skip
+                    whole, fraction, pricing // 1_000_000, pricing % 1_000_000, invoice, start,
+                    end)  # fmt: skip
             append((*head, customer, "new", "%d.%06d" % (whole, fraction), 0,
                     full % pick_full(args), basic % pick_basic(args)))  # fmt: skip
         done += size

@@ -16,22 +16,32 @@ rows are the same bytes; a test compares every column.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
 
 from billport.seed.draws import counter_rows, counter_sql, draws_sql, seed_halves
-from billport.seed.lines import CHARGE_TYPES, CYCLE_KINDS, USAGE_QUANTITY, Lines, python_rows
+from billport.seed.lines import (
+    CHARGE_TYPES,
+    CYCLE_KINDS,
+    USAGE_QUANTITY,
+    Lines,
+    Pattern,
+    python_rows,
+)
 from billport.store import loading
 
 CHUNK_ROWS = 200_000  # rows per statement
 _NO_FLATTEN = "LIMIT -1 OFFSET 0"
 # printf arguments in slot order (lines.RECON_SLOTS / USAGE_SLOTS), as columns of the row query
 RECON_ARGS = ("day", "charge_type", "quantity", "sub / 100", "sub % 100", "tax / 100",
-              "tax % 100", "(sub + tax) / 100", "(sub + tax) % 100", "day", "quantity")  # fmt: skip
+              "tax % 100", "(sub + tax) / 100", "(sub + tax) % 100", "day", "quantity",
+              ":number", ":period_end", ":period_start")  # fmt: skip
 USAGE_ARGS = ("day", "quantity / 1000000", "quantity % 1000000", "billing / 1000000",
-              "billing % 1000000", "pricing / 1000000", "pricing % 1000000")  # fmt: skip
+              "billing % 1000000", "pricing / 1000000", "pricing % 1000000", ":number",
+              ":period_start", ":period_end")  # fmt: skip
 _DAY = "substr(:days, (d.h1 >> 16) % :ndays * :width + 1, :width)"
 _KIND = "(d.h2 & 7)"
 
@@ -40,14 +50,18 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_RECON_QUANTITY = "(1 + ((d.h2 >> 3) & 63))"
+_SUB = f"((p.a * {_RECON_QUANTITY} + 5000) / 10000)"
+_TAX = f"(({_SUB} * p.b + 5000) / 10000)"
+_PATTERN = "CROSS JOIN seed_patterns AS p ON p.k = d.h1 % :patterns"
+
+
 def _recon_rows() -> str:
     charge = " ".join(f"WHEN {k} THEN {_literal(c)}" for k, c in enumerate(CHARGE_TYPES))
-    quantity = "(1 + ((d.h2 >> 3) & 63))"
-    sub = f"((p.a * {quantity} + 5000) / 10000)"
     return (
         f"SELECT p.customer_id, p.full, p.basic, CASE {_KIND} {charge} END AS charge_type, "
         f"CASE WHEN {_KIND} < {CYCLE_KINDS} THEN substr(:days, 1, :width) ELSE {_DAY} END AS day, "
-        f"{quantity} AS quantity, {sub} AS sub, (({sub} * p.b + 5000) / 10000) AS tax"
+        f"{_RECON_QUANTITY} AS quantity, {_SUB} AS sub, {_TAX} AS tax"
     )
 
 
@@ -58,6 +72,9 @@ def _usage_rows() -> str:
         f"{quantity} AS quantity, (({quantity} * p.a + 500000) / 1000000) AS billing, "
         f"(({quantity} * p.b + 500000) / 1000000) AS pricing"
     )
+
+
+_DRAWS = draws_sql(counter_sql(":start", ":count"), ":low", ":high")
 
 
 def insert_sql(lines: Lines) -> str:
@@ -72,20 +89,25 @@ def insert_sql(lines: Lines) -> str:
         if usage
         else "printf('%d.%02d', (sub + tax) / 100, (sub + tax) % 100)"
     )
-    draws = draws_sql(counter_sql(":start", ":count"), ":low", ":high")
     return (
         f"INSERT INTO line_items ({', '.join(loading.LINE_ITEM_COLUMNS)}) "
         f"SELECT :tenant, :dataset, :invoice, :month, :currency, customer_id, charge_type, "
         f"{total}, 0, CAST(printf(full, {full}) AS BLOB), CAST(printf(basic, {basic}) AS BLOB) "
-        f"FROM ({rows} FROM ({draws}) AS d CROSS JOIN seed_patterns AS p "
-        f"ON p.k = d.h1 % :patterns {_NO_FLATTEN})"
+        f"FROM ({rows} FROM ({_DRAWS}) AS d {_PATTERN} {_NO_FLATTEN})"
     )
+
+
+def recon_total_sql() -> str:
+    """The sum of ``Total`` (cents) of reconciliation rows ``:start`` ... ``:start + :count - 1``
+    computed from the draws, as the insert computes each row's."""
+    return f"SELECT coalesce(sum({_SUB} + {_TAX}), 0) FROM ({_DRAWS}) AS d {_PATTERN}"
 
 
 def renderable(lines: Lines) -> bool:
     """Whether SQL can render ``lines``: one argument order, days of one width."""
     orders = {(p.full_args, p.basic_args) for p in lines.patterns}
-    return len(orders) == 1 and len({len(d) for d in lines.scope.days()}) == 1
+    widths = {len(d) for d in lines.scope.days()}
+    return len(orders) == 1 and len(widths) == 1  # no patterns: Python raises as it should
 
 
 class SqliteLines:
@@ -98,6 +120,7 @@ class SqliteLines:
         self.conn = conn
         self.cursor = raw.cursor()
         self.chunk = chunk
+        self.patterns: tuple[Pattern, ...] = ()  # in seed_patterns
 
     def __enter__(self) -> SqliteLines:
         self.cursor.execute("CREATE TEMP TABLE seed_counter (k INTEGER PRIMARY KEY)")
@@ -117,36 +140,40 @@ class SqliteLines:
         self.cursor.close()
 
     def insert(self, lines: Lines) -> int:
-        """Insert every row of ``lines``; returns the sum of their totals (as
-        :func:`billport.seed.lines.python_rows` counts them), read back from the rows."""
-        if lines.count == 0:
-            return 0
-        before = self.cursor.execute("SELECT coalesce(max(id), 0) FROM line_items").fetchone()[0]
-        if renderable(lines):
-            self._insert_sql(lines)
-        else:
-            loading.write_line_items(self.conn, python_rows(lines, 20_000, [0]))
-        # Exact: totals are '%d.%02d' or '%d.%06d' text, so without the dot they are integers.
-        query = (
-            "SELECT coalesce(sum(CAST(replace(total, '.', '') AS INTEGER)), 0) "
-            "FROM line_items WHERE id > ?"
-        )
-        return int(self.cursor.execute(query, (before,)).fetchone()[0])
+        """Insert every row of ``lines``; returns the sum of their ``Total`` in cents
+        (reconciliation; 0 for usage)."""
+        if not renderable(lines):
+            sums = [0]
+            loading.write_line_items(self.conn, python_rows(lines, 20_000, sums))
+            return 0 if lines.scope.dataset.usage else sums[0]
+        total = 0
+        for params in self._chunks(lines):
+            self.cursor.execute(insert_sql(lines), params)
+            if not lines.scope.dataset.usage:
+                total += self.cursor.execute(recon_total_sql(), params).fetchone()[0]
+        return total
 
-    def _insert_sql(self, lines: Lines) -> None:
-        self.cursor.execute("DELETE FROM seed_patterns")
-        self.cursor.executemany(
-            "INSERT INTO seed_patterns VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (k, p.full.decode(), p.basic.decode(), p.customer_id, p.a, p.b)
-                for k, p in enumerate(lines.patterns)
-            ],
-        )
+    def _chunks(self, lines: Lines) -> Iterator[dict[str, Any]]:
+        """Statement parameters for each chunk of ``lines`` (after filling seed_patterns)."""
+        if lines.patterns is not self.patterns:  # jobs of one tenant and currency share them
+            self.cursor.execute("DELETE FROM seed_patterns")
+            self.cursor.executemany(
+                "INSERT INTO seed_patterns VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (k, p.full.decode(), p.basic.decode(), p.customer_id, p.a, p.b)
+                    for k, p in enumerate(lines.patterns)
+                ],
+            )
+            self.patterns = lines.patterns
         days = lines.scope.days()
         low, high = seed_halves(lines.seed)
         head = ("tenant", "dataset", "invoice", "month", "currency")
+        number, period_start, period_end = (text.decode() for text in lines.scope.texts())
         params: dict[str, Any] = dict(
             zip(head, lines.scope.head(), strict=True),
+            number=number,
+            period_start=period_start,
+            period_end=period_end,
             days=b"".join(days).decode(),
             ndays=len(days),
             width=len(days[0]),
@@ -154,7 +181,5 @@ class SqliteLines:
             low=low,
             high=high,
         )
-        sql = insert_sql(lines)
         for start in range(0, lines.count, self.chunk):
-            params.update(start=start, count=min(self.chunk, lines.count - start))
-            self.cursor.execute(sql, params)
+            yield {**params, "start": start, "count": min(self.chunk, lines.count - start)}
