@@ -1,4 +1,9 @@
-"""``billport seed``: a whole synthetic store in one transaction, streamed in batches."""
+"""``billport seed``: a whole synthetic store in one transaction, streamed in batches.
+
+The plan (partners, invoices, templates, jobs and each job's seed) comes from one
+``random.Random``; a job's rows come from counter-based draws on its seed
+(:mod:`billport.seed.draws`), so SQLite can render them itself and Python renders the same
+bytes elsewhere."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ render the row, so on SQLite the rows never exist in Python: the statement count
 ``seed_patterns`` and fills its two formats with ``printf``, whose ``%s``, ``%d``,
 ``%d.%02d``, ``%d.%06d`` and ``%%`` write what Python's ``bytes`` ``%`` writes. The
 formulas are those of :mod:`billport.seed.lines` (the reference), term for term, so the
-rows are the same bytes; a test compares every column.
+rows are the same bytes; a test compares every column. Billed totals stay exact: each
+chunk's ``total`` texts are summed as integers (cents) right after the chunk is inserted.
 
 ``printf`` takes one argument order per statement, so a job whose patterns disagree on it
 (none do today: every template of a dataset fills the same fields) is rendered in Python.

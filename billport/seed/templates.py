@@ -2,11 +2,13 @@
 
 A :class:`DocTemplate` maps field names to their JSON value text; fields without a value are
 *slots*. :meth:`DocTemplate.compile` turns it into two ``bytes`` ``%``-formats (full and basic,
-keys in :func:`billport.billing.datasets.fields` order) and two pickers that take a row's
-argument tuple and return the arguments of each format. A :class:`Slot` says how its value is
-written: ``'"%s"'`` (bytes that never need escaping: dates, fixed words), ``'%d'``, or
-``'%d.%02d'`` (whole and fraction of an exact decimal, two arguments). Formatting bytes with
-integer arguments is about 3x faster than building text and encoding it.
+keys in :func:`billport.billing.datasets.fields` order), each with its argument order (indexes
+into a row's argument tuple: SQLite's ``printf`` uses the same formats, see
+:mod:`billport.seed.sqlite_lines`) and a picker that takes those arguments out of the tuple.
+A :class:`Slot` says how its value is written: ``'"%s"'`` (bytes that never need escaping:
+dates, fixed words), ``'%d'``, or ``'%d.%02d'`` (whole and fraction of an exact decimal, two
+arguments). Formatting bytes with integer arguments is about 3x faster than building text and
+encoding it.
 """
 
 from __future__ import annotations
