@@ -18,9 +18,10 @@ from billport.seed.generator import (
     build_partners,
     client_for,
     invoiced_periods,
+    line_writer,
     write_reference,
 )
-from billport.seed.lines import Scope, recon_rows, usage_rows
+from billport.seed.lines import Lines, Scope, compile_patterns
 from billport.seed.pools import partner_pools
 from billport.seed.world import Customer, Invoice, Partner, Period, invoice_date, make_customers
 from billport.store import loading
@@ -147,18 +148,17 @@ def append_to_invoice(
             ])  # fmt: skip
             partner = _partner(conn, tenant, invoice.currency)
         recon, usage = partner_pools(rng, partner, invoice.period.start)
-        sums = [0]
+        cents = 0
         added: dict[Dataset, int] = {}
-        for dataset in (Dataset.BILLED_RECONCILIATION, Dataset.BILLED_USAGE):
-            scope = Scope(
-                tenant, dataset, invoice.period, invoice.currency, invoice_id, invoice.period.end
-            )
-            if dataset.usage:
-                batches = usage_rows(rng, scope, usage, count, batch_size, [0])
-            else:
-                batches = recon_rows(rng, scope, recon, count, batch_size, sums)
-            added[dataset] = loading.write_line_items(conn, batches)
-        total = (invoice.total_charges + Decimal(sums[0]) / 100).quantize(Decimal("0.01"))
+        with line_writer(conn, batch_size) as write:
+            for dataset in (Dataset.BILLED_RECONCILIATION, Dataset.BILLED_USAGE):
+                period = invoice.period
+                scope = Scope(tenant, dataset, period, invoice.currency, invoice_id, period.end)
+                patterns = compile_patterns(usage if dataset.usage else recon)
+                written = write(Lines(scope, patterns, rng.getrandbits(64), count))
+                cents += 0 if dataset.usage else written
+                added[dataset] = count
+        total = (invoice.total_charges + Decimal(cents) / 100).quantize(Decimal("0.01"))
         if created:
             invoice.total_charges = total
             loading.insert_invoices(conn, [invoice.row()])

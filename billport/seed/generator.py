@@ -1,10 +1,16 @@
-"""``billport seed``: a whole synthetic store in one transaction, streamed in batches."""
+"""``billport seed``: a whole synthetic store in one transaction, streamed in batches.
+
+The plan (partners, invoices, templates, jobs and each job's seed) comes from one
+``random.Random``; a job's rows come from counter-based draws on its seed
+(:mod:`billport.seed.draws`), so SQLite can render them itself and Python renders the same
+bytes elsewhere."""
 
 from __future__ import annotations
 
 import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,8 +21,9 @@ from billport.billing.datasets import Dataset
 from billport.errors import InvalidRequest
 from billport.seed import catalog
 from billport.seed.forked import can_fork, forked_batches
-from billport.seed.lines import Row, Scope, recon_rows, usage_rows
+from billport.seed.lines import Lines, Pattern, Row, Scope, compile_patterns, python_rows
 from billport.seed.pools import ReconTemplate, UsageTemplate, partner_pools
+from billport.seed.sqlite_lines import SqliteLines
 from billport.seed.world import (
     Invoice,
     InvoiceNumbers,
@@ -39,6 +46,8 @@ SPLIT: dict[Dataset, float] = {
 }
 CENT = Decimal("0.01")
 InvoiceHook = Callable[[Partner, list[Invoice]], list[Invoice]]
+Pools = dict[str, tuple[list[ReconTemplate], list[UsageTemplate]]]  # by tenant
+Patterns = dict[tuple[str, str, bool], tuple[Pattern, ...]]  # see compile_pools
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,8 @@ class SeedOptions:
     customers: int = 25  # per tenant
     months: int = 12  # invoiced months before the open one
     batch_size: int = 20_000
-    parallel: bool = True  # render in a forked child while this process writes
+    parallel: bool = True  # render in a forked child while this process writes (not SQLite)
+    render_in_sqlite: bool = True  # on SQLite, INSERT ... SELECT renders rows (seed.sqlite_lines)
 
 
 @dataclass
@@ -174,12 +184,17 @@ class _Job:
     scope: Scope
     count: int
     invoice: Invoice | None
+    seed: int  # of the job's row draws (billport.seed.draws)
 
 
 def _jobs(
-    partners: Sequence[Partner], invoices: Sequence[Invoice], now: datetime, total: int
+    rng: random.Random,
+    partners: Sequence[Partner],
+    invoices: Sequence[Invoice],
+    now: datetime,
+    total: int,
 ) -> list[_Job]:
-    """Every scope that gets line items, with its share of ``total``."""
+    """Every scope that gets line items, with its share of ``total`` and its seed."""
     counts = dataset_counts(total)
     modern = [i for i in invoices if i.commerce == "modern"]
     jobs: list[_Job] = []
@@ -188,7 +203,7 @@ def _jobs(
             scope = Scope(
                 inv.tenant_id, dataset, inv.period, inv.currency, inv.invoice_id, inv.period.end
             )
-            jobs.append(_Job(scope, n, inv))
+            jobs.append(_Job(scope, n, inv, rng.getrandbits(64)))
     current = Period.of(now)
     today = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)
     open_scopes = [(p, period, cur) for p in partners for period in (current.shifted(-1), current)
@@ -198,31 +213,69 @@ def _jobs(
             open_scopes, split_counts(counts[dataset], len(open_scopes)), strict=True
         ):
             last = min(period.end, today)
-            jobs.append(_Job(Scope(p.tenant_id, dataset, period, cur, None, last), n, None))
+            scope = Scope(p.tenant_id, dataset, period, cur, None, last)
+            jobs.append(_Job(scope, n, None, rng.getrandbits(64)))
     return jobs
 
 
+def compile_pools(pools: Pools) -> Patterns:
+    """Every partner's templates compiled, by tenant, currency and whether usage."""
+    out: Patterns = {}
+    for tenant, (recon, usage) in pools.items():
+        for currency in {t.customer.currency for t in recon} | {t.customer.currency for t in usage}:
+            out[(tenant, currency, False)] = compile_patterns(
+                [t for t in recon if t.customer.currency == currency]
+            )
+            out[(tenant, currency, True)] = compile_patterns(
+                [t for t in usage if t.customer.currency == currency]
+            )
+    return out
+
+
+def job_lines(job: _Job, patterns: Patterns) -> Lines:
+    scope = job.scope
+    key = (scope.tenant_id, scope.currency, scope.dataset.usage)
+    return Lines(scope, patterns.get(key, ()), job.seed, job.count)
+
+
+def _account(job: _Job, total: int, counted: dict[Dataset, int]) -> None:
+    """Billed reconciliation totals (cents) land on their invoice; rows are counted."""
+    if job.invoice is not None and not job.scope.dataset.usage:
+        job.invoice.line_cents += total
+    counted[job.scope.dataset] = counted.get(job.scope.dataset, 0) + job.count
+
+
 def job_batches(
-    rng: random.Random,
     jobs: Sequence[_Job],
-    pools: dict[str, tuple[list[ReconTemplate], list[UsageTemplate]]],
+    patterns: Patterns,
     batch_size: int,
     counted: dict[Dataset, int],
 ) -> Iterator[list[Row]]:
-    """Rows of every job in order; billed reconciliation sums land on their invoice."""
+    """Rows of every job in order, rendered in Python."""
     for job in jobs:
-        scope = job.scope
-        recon, usage = pools[scope.tenant_id]
         sums = [0]
-        if scope.dataset.usage:
-            templates_u = [t for t in usage if t.customer.currency == scope.currency]
-            yield from usage_rows(rng, scope, templates_u, job.count, batch_size, sums)
-        else:
-            templates_r = [t for t in recon if t.customer.currency == scope.currency]
-            yield from recon_rows(rng, scope, templates_r, job.count, batch_size, sums)
-            if job.invoice is not None:
-                job.invoice.line_cents += sums[0]
-        counted[scope.dataset] = counted.get(scope.dataset, 0) + job.count
+        yield from python_rows(job_lines(job, patterns), batch_size, sums)
+        _account(job, sums[0], counted)
+
+
+@contextmanager
+def line_writer(
+    conn: sa.Connection, batch_size: int, in_sqlite: bool = True
+) -> Iterator[Callable[[Lines], int]]:
+    """A function that stores a job's rows and returns the sum of their ``Total`` in cents
+    (reconciliation; 0 for usage): on SQLite (unless ``in_sqlite`` is false) SQLite renders
+    them, elsewhere Python does."""
+    if in_sqlite and conn.dialect.name == "sqlite":
+        with SqliteLines(conn) as sqlite_lines:
+            yield sqlite_lines.insert
+        return
+
+    def write(lines: Lines) -> int:
+        sums = [0]
+        loading.write_line_items(conn, python_rows(lines, batch_size, sums))
+        return 0 if lines.scope.dataset.usage else sums[0]
+
+    yield write
 
 
 def build_partners(
@@ -240,18 +293,23 @@ def build_partners(
 
 
 def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: SeedReport) -> None:
-    """Render and insert every job's rows; invoice sums and counts end up in ``report``."""
+    """Render and insert every job's rows; invoice sums and counts end up in ``report``.
 
-    parallel = options.parallel and can_fork()
+    SQLite renders the rows itself (``--parallel`` does not apply: there is no Python
+    rendering to move to another process); elsewhere Python renders them, in a forked child
+    with ``parallel``."""
+
+    in_sqlite = options.render_in_sqlite and conn.dialect.name == "sqlite"
+    if in_sqlite or not (options.parallel and can_fork()):
+        with line_writer(conn, options.batch_size, in_sqlite) as write:
+            for job in plan.jobs:
+                _account(job, write(job_lines(job, plan.patterns)), report.line_items)
+        return
     # Smaller batches in parallel mode keep the shared-memory slots small and the pipeline full.
-    size = min(options.batch_size, 5_000) if parallel else options.batch_size
+    size = min(options.batch_size, 5_000)
 
     def produce() -> Iterator[list[Row]]:
         return plan.batches(size, report.line_items)
-
-    if not parallel:
-        loading.write_line_items(conn, produce())
-        return
 
     def summarise() -> tuple[dict[tuple[str, str], int], dict[Dataset, int]]:
         sums = {
@@ -279,12 +337,14 @@ class Plan:
     credentials: list[dict[str, str]]  # client_id/secret per partner
     periods: list[Period]
     invoices: list[Invoice]
-    pools: dict[str, tuple[list[ReconTemplate], list[UsageTemplate]]]
+    pools: Pools
+    patterns: Patterns
     jobs: list[_Job]
 
     def batches(self, batch_size: int, counted: dict[Dataset, int]) -> Iterator[list[Row]]:
-        """Every line item row, in storage order (draws from ``rng``: iterate once)."""
-        return job_batches(self.rng, self.jobs, self.pools, batch_size, counted)
+        """Every line item row in storage order, rendered in Python (adds the billed
+        reconciliation totals to the invoices: iterate once)."""
+        return job_batches(self.jobs, self.patterns, batch_size, counted)
 
 
 def make_plan(
@@ -307,8 +367,8 @@ def make_plan(
         invoices.extend(invoice_hook(partner, own) if invoice_hook else own)
     since = periods[0].start if periods else Period.of(now).start
     pools = {p.tenant_id: partner_pools(rng, p, since) for p in partners}
-    jobs = _jobs(partners, invoices, now, options.line_items)
-    return Plan(rng, partners, credentials, periods, invoices, pools, jobs)
+    jobs = _jobs(rng, partners, invoices, now, options.line_items)
+    return Plan(rng, partners, credentials, periods, invoices, pools, compile_pools(pools), jobs)
 
 
 def settle_invoices(plan: Plan) -> None:

@@ -1,21 +1,33 @@
 # ruff: noqa: UP031  (%-formatting is the fastest way to render these rows)
-"""The hot loop: line item rows of one scope (dataset × invoice or open period × currency).
+"""Line item rows of one job (dataset × invoice or open period × currency), rendered in Python.
 
-A row costs a few random bits, integer arithmetic on amounts in minor units and one ``%``
-format per attribute set; amounts are integers scaled by 10**2 or 10**6, so the decimal
-text is exact and sums are exact.
+A job is :class:`Lines`: a scope, the compiled templates of its tenant and currency
+(:class:`Pattern`), a 64-bit seed and a row count. Row ``i`` depends only on them and on the
+draws ``h1, h2 = draw(seed, i)`` (:mod:`billport.seed.draws`), through integer formulas:
+
+- pattern ``patterns[h1 % len(patterns)]``; ``a``, ``b`` are its integers;
+- reconciliation: kind ``h2 & 7`` (0-4 cycle charges on day one, else the charge type of
+  ``CHARGE_TYPES`` on day ``(h1 >> 16) % days``), quantity ``1 + (h2 >> 3 & 63)``,
+  subtotal ``(a * quantity + 5000) // 10000`` cents, tax ``(subtotal * b + 5000) // 10000``;
+- usage: day ``(h1 >> 16) % days``, quantity ``1 + (h2 & 0x1FFFFFF)`` millionths, totals
+  ``(quantity * a + 500000) // 1000000`` and the same with ``b`` (10**-6).
+
+The byte-identity contract: this module is the reference; :mod:`billport.seed.sqlite_lines`
+evaluates the same formulas in SQL and must give the same rows byte for byte (a test
+checks every column). Amounts are integers scaled by 10**2 or 10**6, so the decimal text
+is exact and sums are exact.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from billport.billing.datasets import Dataset
+from billport.seed.draws import MASK, WEYL, mix, seed_halves
 from billport.seed.pools import ReconTemplate, UsageTemplate
-from billport.seed.templates import Compiled, Slot, datetime_text
+from billport.seed.templates import Slot, datetime_text, picker
 from billport.seed.world import Period
 
 # (tenant_id, dataset, invoice_id, billing_month, currency, customer_id, charge_type, total,
@@ -23,7 +35,8 @@ from billport.seed.world import Period
 Row = tuple[str, int, str | None, int, str, str, str, str, int, bytes, bytes]
 
 # Row arguments, in order: (day, charge, quantity, subtotal whole, fraction, tax whole,
-# fraction, total whole, fraction, day, quantity).
+# fraction, total whole, fraction, day, quantity, invoice number, period end, period start).
+# The scope's values are arguments too, so a template compiles once for every job.
 RECON_SLOTS = (
     Slot("OrderDate", '"%s"'),
     Slot("ChargeType", '"%s"'),
@@ -33,17 +46,26 @@ RECON_SLOTS = (
     Slot("Total", "%d.%02d", 2),
     Slot("ChargeStartDate", '"%s"'),
     Slot("BillableQuantity", "%d.00"),
+    Slot("InvoiceNumber", '"%s"'),
+    Slot("ChargeEndDate", '"%s"'),
+    Slot("PCToBCExchangeRateDate", '"%s"'),
 )
-# (day, quantity whole, fraction, billing total whole, fraction, pricing whole, fraction)
+# (day, quantity whole, fraction, billing total whole, fraction, pricing whole, fraction,
+#  invoice number, period start, period end)
 USAGE_SLOTS = (
     Slot("UsageDate", '"%s"'),
     Slot("Quantity", "%d.%06d", 2),
     Slot("BillingPreTaxTotal", "%d.%06d", 2),
     Slot("PricingPreTaxTotal", "%d.%06d", 2),
+    Slot("InvoiceNumber", '"%s"'),
+    Slot("ChargeStartDate", '"%s"'),
+    Slot("ChargeEndDate", '"%s"'),
 )
 # Cycle charges dominate real reconciliation files; the others start mid-period.
-CHARGE_TYPES = ("Cycle charge",) * 5 + ("New", "Renew", "Add quantity")
+CYCLE_KINDS = 5  # kinds 0-4 of 8: cycle charges, dated the period's first day
+CHARGE_TYPES = ("Cycle charge",) * CYCLE_KINDS + ("New", "Renew", "Add quantity")
 CHARGE_BYTES = tuple(c.encode() for c in CHARGE_TYPES)
+USAGE_QUANTITY = 0x1FFFFFF  # up to ~33.5 units, 6 places
 
 
 @dataclass(frozen=True)
@@ -62,93 +84,100 @@ class Scope:
         count = max(1, (self.last_day - self.period.start).days + 1)
         return [datetime_text(self.period.start + timedelta(days=d)).encode() for d in range(count)]
 
+    def texts(self) -> tuple[bytes, bytes, bytes]:
+        """The invoice number ("" when unbilled), the period's start and its end, as written
+        in documents (none needs JSON escaping)."""
+        start, end = datetime_text(self.period.start), datetime_text(self.period.end)
+        return (self.invoice_id or "").encode(), start.encode(), end.encode()
 
-def _compile_recon(scope: Scope, templates: Sequence[ReconTemplate]) -> list[tuple]:  # type: ignore[type-arg]
-    filled = {
-        "InvoiceNumber": scope.invoice_id or "",
-        "ChargeEndDate": scope.period.end,
-        "PCToBCExchangeRateDate": scope.period.start,
-    }
-    out = []
+    def head(self) -> tuple[str, int, str | None, int, str]:
+        """The first five columns of every row."""
+        return self.tenant_id, self.dataset.code, self.invoice_id, self.period.month, self.currency
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled template: both formats with their argument orders, and its numbers."""
+
+    full: bytes
+    basic: bytes
+    full_args: tuple[int, ...]  # indexes into the row's slot values
+    basic_args: tuple[int, ...]
+    customer_id: str
+    a: int  # reconciliation: effective unit price (10**-6); usage: unit price (10**-6)
+    b: int  # reconciliation: tax rate (basis points); usage: USD unit price (10**-6)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A job: ``count`` rows of ``scope`` drawn from ``patterns`` with ``seed``."""
+
+    scope: Scope
+    patterns: tuple[Pattern, ...]
+    seed: int  # 64 bits
+    count: int
+
+
+def compile_patterns(
+    templates: Sequence[ReconTemplate] | Sequence[UsageTemplate],
+) -> tuple[Pattern, ...]:
+    """Both formats of every template (all of one kind) and the numbers their rows need."""
+    patterns = []
     for t in templates:
-        c: Compiled = t.doc.fill(filled).compile(RECON_SLOTS)
-        out.append(
-            (
-                c.full,
-                c.basic,
-                c.pick_full,
-                c.pick_basic,
-                t.customer.customer_id,
-                t.effective_micro,
-                t.customer.tax_bp,
-            )
+        if isinstance(t, UsageTemplate):
+            c, a, b = t.doc.compile(USAGE_SLOTS), t.price_micro, t.usd_price_micro
+        else:
+            c, a, b = t.doc.compile(RECON_SLOTS), t.effective_micro, t.customer.tax_bp
+        patterns.append(
+            Pattern(c.full, c.basic, c.full_args, c.basic_args, t.customer.customer_id, a, b)
         )
-    return out
+    return tuple(patterns)
 
 
-def _compile_usage(scope: Scope, templates: Sequence[UsageTemplate]) -> list[tuple]:  # type: ignore[type-arg]
-    filled = {
-        "InvoiceNumber": scope.invoice_id or "",
-        "ChargeStartDate": scope.period.start,
-        "ChargeEndDate": scope.period.end,
-    }
-    out = []
-    for t in templates:
-        c: Compiled = t.doc.fill(filled).compile(USAGE_SLOTS)
-        out.append(
-            (
-                c.full,
-                c.basic,
-                c.pick_full,
-                c.pick_basic,
-                t.customer.customer_id,
-                t.price_micro,
-                t.usd_price_micro,
-            )
-        )
-    return out
+def python_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]]:
+    """Every row of ``lines`` in batches; adds the rows' totals to ``sums[0]`` (reconciliation
+    ``Total`` in cents, usage ``BillingPreTaxTotal`` in 10**-6)."""
+    if lines.scope.dataset.usage:
+        return _usage_rows(lines, batch, sums)
+    return _recon_rows(lines, batch, sums)
 
 
-def recon_rows(
-    rng: random.Random,
-    scope: Scope,
-    templates: Sequence[ReconTemplate],
-    count: int,
-    batch: int,
-    sums: list[int],
-) -> Iterator[list[Row]]:
-    """``count`` reconciliation rows in batches; adds their ``Total`` (cents) to ``sums[0]``."""
-    compiled = _compile_recon(scope, templates)
-    days = scope.days()
-    ndays, ntpl = len(days), len(compiled)
-    head = (
-        scope.tenant_id,
-        scope.dataset.code,
-        scope.invoice_id,
-        scope.period.month,
-        scope.currency,
-    )
-    bits = rng.getrandbits
+def _compiled(lines: Lines) -> list[tuple]:  # type: ignore[type-arg]
+    return [
+        (p.full, p.basic, picker(p.full_args), picker(p.basic_args), p.customer_id, p.a, p.b)
+        for p in lines.patterns
+    ]
+
+
+def _recon_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]]:
+    compiled = _compiled(lines)
+    days = lines.scope.days()
+    ndays, npatterns = len(days), len(compiled)
+    head = lines.scope.head()
+    invoice, start, end = lines.scope.texts()
+    x, y = seed_halves(lines.seed)  # the Weyl counters of draws.draw, stepped per row
     total_cents = 0
     done = 0
-    while done < count:
-        size = min(batch, count - done)
+    while done < lines.count:
+        size = min(batch, lines.count - done)
         rows: list[Row] = []
         append = rows.append
         for _ in range(size):
-            r = bits(64)
-            full, basic, pick_full, pick_basic, customer, effective, tax_bp = compiled[r % ntpl]
-            r >>= 16
-            kind = r & 7
-            day = days[0] if kind < 5 else days[(r >> 3) % ndays]  # cycle charges: day one
-            quantity = 1 + ((r >> 12) & 63)
+            h1, h2 = mix(x), mix(y)
+            x, y = (x + WEYL) & MASK, (y + WEYL) & MASK
+            full, basic, pick_full, pick_basic, customer, effective, tax_bp = compiled[
+                h1 % npatterns
+            ]
+            kind = h2 & 7
+            day = days[0] if kind < CYCLE_KINDS else days[(h1 >> 16) % ndays]
+            quantity = 1 + ((h2 >> 3) & 63)
             sub = (effective * quantity + 5_000) // 10_000
             tax = (sub * tax_bp + 5_000) // 10_000
             total = sub + tax
             total_cents += total
             whole, cents = divmod(total, 100)
             args = (day, CHARGE_BYTES[kind], quantity, sub // 100, sub % 100, tax // 100,
-                    tax % 100, whole, cents, day, quantity)  # fmt: skip
+                    tax % 100, whole, cents, day, quantity, invoice, end, start)  # fmt: skip
             append((*head, customer, CHARGE_TYPES[kind], "%d.%02d" % (whole, cents), 0,
                     full % pick_full(args), basic % pick_basic(args)))  # fmt: skip
         done += size
@@ -156,43 +185,33 @@ def recon_rows(
     sums[0] += total_cents
 
 
-def usage_rows(
-    rng: random.Random,
-    scope: Scope,
-    templates: Sequence[UsageTemplate],
-    count: int,
-    batch: int,
-    sums: list[int],
-) -> Iterator[list[Row]]:
-    """``count`` usage rows in batches; adds ``BillingPreTaxTotal`` (10**-6) to ``sums[0]``."""
-    compiled = _compile_usage(scope, templates)
-    days = scope.days()
-    ndays, ntpl = len(days), len(compiled)
-    head = (
-        scope.tenant_id,
-        scope.dataset.code,
-        scope.invoice_id,
-        scope.period.month,
-        scope.currency,
-    )
-    bits = rng.getrandbits
+def _usage_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]]:
+    compiled = _compiled(lines)
+    days = lines.scope.days()
+    ndays, npatterns = len(days), len(compiled)
+    head = lines.scope.head()
+    invoice, start, end = lines.scope.texts()
+    x, y = seed_halves(lines.seed)
     total_micro = 0
     done = 0
-    while done < count:
-        size = min(batch, count - done)
+    while done < lines.count:
+        size = min(batch, lines.count - done)
         rows: list[Row] = []
         append = rows.append
         for _ in range(size):
-            r = bits(64)
-            full, basic, pick_full, pick_basic, customer, price, usd_price = compiled[r % ntpl]
-            r >>= 16
-            quantity = 1 + ((r >> 8) & 0x1FFFFFF)  # up to ~33.5 units, 6 places
+            h1, h2 = mix(x), mix(y)
+            x, y = (x + WEYL) & MASK, (y + WEYL) & MASK
+            full, basic, pick_full, pick_basic, customer, price, usd_price = compiled[
+                h1 % npatterns
+            ]
+            quantity = 1 + (h2 & USAGE_QUANTITY)
             billing = (quantity * price + 500_000) // 1_000_000
             pricing = (quantity * usd_price + 500_000) // 1_000_000
             total_micro += billing
             whole, fraction = divmod(billing, 1_000_000)
-            args = (days[r % ndays], quantity // 1_000_000, quantity % 1_000_000, whole,
-                    fraction, pricing // 1_000_000, pricing % 1_000_000)  # fmt: skip
+            args = (days[(h1 >> 16) % ndays], quantity // 1_000_000, quantity % 1_000_000,
+                    whole, fraction, pricing // 1_000_000, pricing % 1_000_000, invoice, start,
+                    end)  # fmt: skip
             append((*head, customer, "new", "%d.%06d" % (whole, fraction), 0,
                     full % pick_full(args), basic % pick_basic(args)))  # fmt: skip
         done += size

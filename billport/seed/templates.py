@@ -2,11 +2,13 @@
 
 A :class:`DocTemplate` maps field names to their JSON value text; fields without a value are
 *slots*. :meth:`DocTemplate.compile` turns it into two ``bytes`` ``%``-formats (full and basic,
-keys in :func:`billport.billing.datasets.fields` order) and two pickers that take a row's
-argument tuple and return the arguments of each format. A :class:`Slot` says how its value is
-written: ``'"%s"'`` (bytes that never need escaping: dates, fixed words), ``'%d'``, or
-``'%d.%02d'`` (whole and fraction of an exact decimal, two arguments). Formatting bytes with
-integer arguments is about 3x faster than building text and encoding it.
+keys in :func:`billport.billing.datasets.fields` order), each with its argument order (indexes
+into a row's argument tuple: SQLite's ``printf`` uses the same formats, see
+:mod:`billport.seed.sqlite_lines`) and a picker that takes those arguments out of the tuple.
+A :class:`Slot` says how its value is written: ``'"%s"'`` (bytes that never need escaping:
+dates, fixed words), ``'%d'``, or ``'%d.%02d'`` (whole and fraction of an exact decimal, two
+arguments). Formatting bytes with integer arguments is about 3x faster than building text and
+encoding it.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def render(kind: str, value: Any) -> str:
     return text
 
 
-def _picker(indexes: list[int]) -> Picker:
+def picker(indexes: Sequence[int]) -> Picker:
+    """A function that takes the values at ``indexes`` out of a sequence, as a tuple."""
     if not indexes:
         return lambda values: ()
     if len(indexes) == 1:
@@ -72,6 +75,8 @@ class Compiled:
 
     full: bytes
     basic: bytes
+    full_args: tuple[int, ...]  # indexes into the row's slot values, in format order
+    basic_args: tuple[int, ...]
     pick_full: Picker
     pick_basic: Picker
 
@@ -109,7 +114,7 @@ class DocTemplate:
             positions[slot.name] = (slot, range(offset, offset + slot.arity))
             offset += slot.arity
         formats: list[bytes] = []
-        pickers: list[Picker] = []
+        orders: list[tuple[int, ...]] = []
         for attribute_set in (AttributeSet.FULL, AttributeSet.BASIC):
             parts: list[str] = []
             indexes: list[int] = []
@@ -123,5 +128,6 @@ class DocTemplate:
                 parts.append(f'"{field.name}":{slot.spec}')
                 indexes.extend(args)
             formats.append(("{" + ",".join(parts) + "}").encode())
-            pickers.append(_picker(indexes))
-        return Compiled(formats[0], formats[1], pickers[0], pickers[1])
+            orders.append(tuple(indexes))
+        full, basic = orders
+        return Compiled(formats[0], formats[1], full, basic, picker(full), picker(basic))

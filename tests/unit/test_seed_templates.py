@@ -28,7 +28,8 @@ def _template() -> DocTemplate:
 
 def test_compiled_docs_are_compact_ordered_json() -> None:
     compiled = _template().compile(USAGE_SLOTS)
-    full, basic = compiled.docs((b"2026-11-03T00:00:00Z", 1, 500_000, 0, 180_000, 0, 20))
+    scope = (b"G000000001", b"2026-10-01T00:00:00Z", b"2026-11-30T00:00:00Z")
+    full, basic = compiled.docs((b"2026-11-03T00:00:00Z", 1, 500_000, 0, 180_000, 0, 20, *scope))
     assert b" " not in full.replace(b"M\xc3\xbcller", b"").split(b'"CustomerName"')[0]
     assert not full.endswith(b"\n")
     doc = json.loads(full, parse_float=Decimal)
@@ -38,6 +39,8 @@ def test_compiled_docs_are_compact_ordered_json() -> None:
     assert doc["UnitPrice"] == Decimal("12.345600") and b'"UnitPrice":12.345600' in full
     assert doc["Quantity"] == Decimal("1.500000") and doc["UsageDate"] == "2026-11-03T00:00:00Z"
     assert b'"BillingPreTaxTotal":0.180000,' in full and b'"PricingPreTaxTotal":0.000020,' in full
+    assert doc["InvoiceNumber"] == "G000000001" and doc["ChargeEndDate"] == "2026-11-30T00:00:00Z"
+    assert doc["ChargeStartDate"] == "2026-11-01T00:00:00Z"  # the template's value, not a slot
 
 
 def test_missing_value_without_slot_is_an_error() -> None:
