@@ -24,8 +24,13 @@ _CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 def default_export_processes() -> int:
-    """One export process per core, at most four: more would only contend for the disk."""
-    return min(os.cpu_count() or 1, MAX_DEFAULT_EXPORT_PROCESSES)
+    """One export process per two cores, at most four.
+
+    A process reads in one thread and compresses in another, both outside the GIL, so it
+    keeps about two cores busy; a second process on a 2-core machine only doubles memory
+    (measured equal speed, docs/performance.md). More than four would contend for the disk.
+    """
+    return max(1, min((os.cpu_count() or 1) // 2, MAX_DEFAULT_EXPORT_PROCESSES))
 
 
 @dataclass(frozen=True)

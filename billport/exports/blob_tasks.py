@@ -1,11 +1,12 @@
 """One blob of an export, written in an export process: the worker plans, a child writes.
 
 One process reads and compresses at once (two threads, both outside the GIL), so it keeps
-about two cores busy; more cores need more processes. A task is one blob: an id range of the scope plus the
-name and staging key the worker chose, so the worker always knows every name it may have
-to clean up. The child opens its own database connection and blob store (kept for the next
-task), streams the range, stages the gzip blob and returns it closed; it never publishes —
-the worker publishes every blob once all are written and it still holds the lease.
+about two cores busy; more cores need more processes. A task is one blob: an id range of
+the scope plus the name and staging key the worker chose, so the worker always knows every
+name it may have to clean up. The child opens its own database connection and blob store
+(kept for the next task), streams the range, stages the gzip blob and returns it closed;
+it never publishes — the worker publishes every blob once all are written and it still
+holds the lease.
 
 The child reads its blob in the same chunks as the in-process writer (``stream_chunks``
 restarts its chunking at every blob), so the output is byte for byte what one process

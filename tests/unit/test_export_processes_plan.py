@@ -33,8 +33,14 @@ def test_tasks_cover_the_ranges_in_order_with_names() -> None:
     assert {t.blob_rows for t in tasks} == {1_500}
 
 
-def test_export_processes_default_to_the_cores_at_most_four() -> None:
-    assert load_settings(environ={}).export_processes == min(os.cpu_count() or 1, 4)
+def test_export_processes_default_to_half_the_cores_at_most_four(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for cores, expected in ((1, 1), (2, 1), (3, 1), (4, 2), (8, 4), (64, 4)):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        assert load_settings(environ={}).export_processes == expected
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert load_settings(environ={}).export_processes == 1
     assert load_settings(environ={"BILLPORT_EXPORT_PROCESSES": "1"}).export_processes == 1
 
 
