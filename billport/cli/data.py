@@ -64,7 +64,8 @@ from billport.errors import InvalidRequest
     "--parallel/--no-parallel",
     default=False,
     show_default=True,
-    help="Render rows in a forked process while this one writes.",
+    help="Render rows in Python in a forked process while this one writes (PostgreSQL; "
+    "SQLite renders the rows itself, so this has no effect there).",
 )
 def seed(
     data_dir: str | None,
