@@ -88,23 +88,36 @@ def test_same_seed_same_store(database: Database, settings: Settings) -> None:
         reference.dispose()
 
 
-def test_rendering_in_sqlite_gives_the_python_bytes(database: Database, settings: Settings) -> None:
-    """The store's rows (SQLite renders them itself on SQLite) equal rows rendered in Python
-    and inserted into another SQLite store, column for column; so do the invoice totals."""
+def assert_same_stores(
+    database: Database, settings: Settings, options: SeedOptions, reference_options: SeedOptions
+) -> None:
+    """Seeding ``database`` with ``options`` and a fresh SQLite store with
+    ``reference_options`` gives the same line items (column for column) and invoices."""
     reference = Database.from_settings(
         settings.replace(database_url="", data_dir=settings.data_dir / "reference")
     )
     now = clock_from_settings(settings)()
-    options = SeedOptions(seed=9, line_items=6_000, tenants=2, customers=5, months=2)
     try:
-        seed_store(database, replace(options, parallel=False), now)
-        seed_store(reference, replace(options, parallel=False, render_in_sqlite=False), now)
+        seed_store(database, options, now)
+        seed_store(reference, reference_options, now)
         assert _digest(database) == _digest(reference)
         with database.connect() as conn, reference.connect() as other:
             query = sa.select(invoices).order_by(invoices.c.tenant_id, invoices.c.invoice_id)
             assert conn.execute(query).all() == other.execute(query).all()
     finally:
         reference.dispose()
+
+
+def test_rendering_in_sqlite_gives_the_python_bytes(database: Database, settings: Settings) -> None:
+    """The store's rows (SQLite renders them itself on SQLite) equal rows rendered in Python
+    and inserted into another SQLite store, column for column; so do the invoice totals."""
+    options = SeedOptions(seed=9, line_items=6_000, tenants=2, customers=5, months=2)
+    assert_same_stores(
+        database,
+        settings,
+        replace(options, parallel=False),
+        replace(options, parallel=False, render_in_sqlite=False),
+    )
 
 
 def test_other_seed_other_rows(database: Database, settings: Settings) -> None:
@@ -197,17 +210,7 @@ def test_invoice_mode_refuses_legacy_invoices(database: Database, settings: Sett
 def test_parallel_render_gives_the_same_store(database: Database, settings: Settings) -> None:
     """The forked renderer gives the same rows and invoice totals (on SQLite, where SQLite
     renders rows itself, ``parallel`` changes nothing)."""
-    reference = Database.from_settings(
-        settings.replace(database_url="", data_dir=settings.data_dir / "reference")
-    )
-    now = clock_from_settings(settings)()
     options = SeedOptions(seed=3, line_items=12_000, tenants=2, customers=4, months=2)
-    try:
-        seed_store(database, replace(options, parallel=True), now)
-        seed_store(reference, replace(options, parallel=False), now)
-        assert _digest(database) == _digest(reference)
-        with database.connect() as conn, reference.connect() as other:
-            query = sa.select(invoices).order_by(invoices.c.tenant_id, invoices.c.invoice_id)
-            assert conn.execute(query).all() == other.execute(query).all()
-    finally:
-        reference.dispose()
+    assert_same_stores(
+        database, settings, replace(options, parallel=True), replace(options, parallel=False)
+    )
