@@ -26,7 +26,7 @@ WEYL = 0x9E3779B9  # 2**32 / golden ratio, odd
 MULTIPLIERS = (0x7FEB352D, 0x846CA68B)  # lowbias32: x ^= x >> 16; x *= m1; x ^= x >> 15; ...
 SHIFTS = (16, 15, 16)
 COUNTER_BLOCK = 1024  # rows of the counter table; a chunk is at most its square
-_NO_FLATTEN = "LIMIT -1 OFFSET 0"
+NO_FLATTEN = "LIMIT -1 OFFSET 0"
 
 
 def mix(x: int) -> int:
@@ -88,15 +88,15 @@ def draws_sql(counter: str, low: str, high: str) -> str:
     weyl = _signed(WEYL)
     inner = (
         f"SELECT i, ({low} + i * {weyl}) & {MASK} AS a, "
-        f"({high} + i * {weyl}) & {MASK} AS b FROM ({counter}) {_NO_FLATTEN}"
+        f"({high} + i * {weyl}) & {MASK} AS b FROM ({counter}) {NO_FLATTEN}"
     )
     for shift, constant in zip(SHIFTS, MULTIPLIERS, strict=False):
         inner = (
             f"SELECT i, {_multiply(_xorshift('a', shift), constant)} AS a, "
-            f"{_multiply(_xorshift('b', shift), constant)} AS b FROM ({inner}) {_NO_FLATTEN}"
+            f"{_multiply(_xorshift('b', shift), constant)} AS b FROM ({inner}) {NO_FLATTEN}"
         )
     last = SHIFTS[-1]
     return (
         f"SELECT i, {_xorshift('a', last)} AS h1, {_xorshift('b', last)} AS h2 "
-        f"FROM ({inner}) {_NO_FLATTEN}"
+        f"FROM ({inner}) {NO_FLATTEN}"
     )

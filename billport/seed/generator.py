@@ -21,7 +21,15 @@ from billport.billing.datasets import Dataset
 from billport.errors import InvalidRequest
 from billport.seed import catalog
 from billport.seed.forked import can_fork, forked_batches
-from billport.seed.lines import Lines, Pattern, Row, Scope, compile_patterns, python_rows
+from billport.seed.lines import (
+    Lines,
+    Pattern,
+    Row,
+    Scope,
+    compile_patterns,
+    python_rows,
+    write_python_rows,
+)
 from billport.seed.pools import ReconTemplate, UsageTemplate, partner_pools
 from billport.seed.sqlite_lines import SqliteLines
 from billport.seed.world import (
@@ -270,12 +278,7 @@ def line_writer(
             yield sqlite_lines.insert
         return
 
-    def write(lines: Lines) -> int:
-        sums = [0]
-        loading.write_line_items(conn, python_rows(lines, batch_size, sums))
-        return 0 if lines.scope.dataset.usage else sums[0]
-
-    yield write
+    yield lambda lines: write_python_rows(conn, lines, batch_size)
 
 
 def build_partners(

@@ -24,11 +24,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+
 from billport.billing.datasets import Dataset
 from billport.seed.draws import MASK, WEYL, mix, seed_halves
 from billport.seed.pools import ReconTemplate, UsageTemplate
 from billport.seed.templates import Slot, datetime_text, picker
 from billport.seed.world import Period
+from billport.store import loading
 
 # (tenant_id, dataset, invoice_id, billing_month, currency, customer_id, charge_type, total,
 #  rev, doc_full, doc_basic): the order of billport.store.loading.LINE_ITEM_COLUMNS
@@ -140,6 +143,14 @@ def python_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]
     if lines.scope.dataset.usage:
         return _usage_rows(lines, batch, sums)
     return _recon_rows(lines, batch, sums)
+
+
+def write_python_rows(conn: sa.Connection, lines: Lines, batch: int) -> int:
+    """Store every row of ``lines`` rendered here; returns the sum of their ``Total`` in
+    cents (reconciliation; 0 for usage)."""
+    sums = [0]
+    loading.write_line_items(conn, python_rows(lines, batch, sums))
+    return 0 if lines.scope.dataset.usage else sums[0]
 
 
 def _compiled(lines: Lines) -> list[tuple]:  # type: ignore[type-arg]

@@ -23,19 +23,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from billport.seed.draws import counter_rows, counter_sql, draws_sql, seed_halves
+from billport.seed.draws import NO_FLATTEN, counter_rows, counter_sql, draws_sql, seed_halves
 from billport.seed.lines import (
     CHARGE_TYPES,
     CYCLE_KINDS,
     USAGE_QUANTITY,
     Lines,
     Pattern,
-    python_rows,
+    write_python_rows,
 )
 from billport.store import loading
 
 CHUNK_ROWS = 20_000  # rows per statement: ~70 MB of pages, inside bulk_transaction's cache
-_NO_FLATTEN = "LIMIT -1 OFFSET 0"
 # printf arguments in slot order (lines.RECON_SLOTS / USAGE_SLOTS), as columns of the row query
 RECON_ARGS = ("day", "charge_type", "quantity", "sub / 100", "sub % 100", "tax / 100",
               "tax % 100", "(sub + tax) / 100", "(sub + tax) % 100", "day", "quantity",
@@ -93,7 +92,7 @@ def insert_sql(lines: Lines) -> str:
         f"INSERT INTO line_items ({', '.join(loading.LINE_ITEM_COLUMNS)}) "
         f"SELECT :tenant, :dataset, :invoice, :month, :currency, customer_id, charge_type, "
         f"{total}, 0, CAST(printf(full, {full}) AS BLOB), CAST(printf(basic, {basic}) AS BLOB) "
-        f"FROM ({rows} FROM ({_DRAWS}) AS d {_PATTERN} {_NO_FLATTEN})"
+        f"FROM ({rows} FROM ({_DRAWS}) AS d {_PATTERN} {NO_FLATTEN})"
     )
 
 
@@ -145,13 +144,12 @@ class SqliteLines:
         """Insert every row of ``lines``; returns the sum of their ``Total`` in cents
         (reconciliation; 0 for usage)."""
         if not renderable(lines):
-            sums = [0]
-            loading.write_line_items(self.conn, python_rows(lines, 20_000, sums))
-            return 0 if lines.scope.dataset.usage else sums[0]
+            return write_python_rows(self.conn, lines, self.chunk)
         total = 0
+        statement = insert_sql(lines)
         for params in self._chunks(lines):
             before = self.cursor.execute(_LAST_ID).fetchone()[0]
-            self.cursor.execute(insert_sql(lines), params)
+            self.cursor.execute(statement, params)
             if not lines.scope.dataset.usage:
                 total += self.cursor.execute(_TOTAL_SINCE, (before,)).fetchone()[0]
         return total

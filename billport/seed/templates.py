@@ -71,18 +71,17 @@ def picker(indexes: Sequence[int]) -> Picker:
 
 @dataclass(frozen=True)
 class Compiled:
-    """Two format strings and the pickers that feed them from one tuple of slot values."""
+    """Two format strings and which of a row's slot values each takes, in order."""
 
     full: bytes
     basic: bytes
     full_args: tuple[int, ...]  # indexes into the row's slot values, in format order
     basic_args: tuple[int, ...]
-    pick_full: Picker
-    pick_basic: Picker
 
     def docs(self, args: Sequence[Any]) -> tuple[bytes, bytes]:
         """The full and basic documents for one row (the hot loops inline this)."""
-        return self.full % self.pick_full(args), self.basic % self.pick_basic(args)
+        full, basic = picker(self.full_args)(args), picker(self.basic_args)(args)
+        return self.full % full, self.basic % basic
 
 
 @dataclass(frozen=True)
@@ -129,5 +128,4 @@ class DocTemplate:
                 indexes.extend(args)
             formats.append(("{" + ",".join(parts) + "}").encode())
             orders.append(tuple(indexes))
-        full, basic = orders
-        return Compiled(formats[0], formats[1], full, basic, picker(full), picker(basic))
+        return Compiled(formats[0], formats[1], orders[0], orders[1])
