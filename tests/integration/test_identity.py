@@ -12,16 +12,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
-from billport.auth.keys import KeyRing
 from billport.auth.validation import validate_token
-from billport.clock import clock_from_settings
 from billport.runtime import Services
 from billport.server.errors import install_error_handlers
 from billport.server.routes import identity
 from billport.settings import Settings
 from billport.store.clients import Client
 from billport.store.db import Database
-from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, make_partner
+from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, auth_services, make_partner
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PC_SCOPE = "https://api.partnercenter.microsoft.com/.default"
@@ -30,13 +28,7 @@ TOKEN_PATH = f"/{PARTNER_TENANT}/oauth2/v2.0/token"
 
 @pytest.fixture
 def services(settings: Settings, database: Database) -> Services:
-    return Services(
-        settings=settings,
-        db=database,
-        clock=clock_from_settings(settings),
-        keys=KeyRing.load_or_create(settings),
-        blobs=None,  # type: ignore[arg-type]
-    )
+    return auth_services(settings, database)
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ from fastapi.testclient import TestClient
 
 from billport.auth.keys import KeyRing
 from billport.auth.validation import PERSONAL_ACCOUNT_TENANT
-from billport.clock import clock_from_settings
 from billport.runtime import Services
 from billport.server.auth import GraphPrincipal, PartnerCenterPrincipal
 from billport.server.errors import install_error_handlers
 from billport.settings import Settings
 from billport.store.db import Database
-from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, make_partner, token
+from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, auth_services, make_partner, token
 
 GRAPH = "/v1.0/probe"
 PC = "/v1/probe"
@@ -32,13 +31,7 @@ PC = "/v1/probe"
 
 @pytest.fixture
 def services(settings: Settings, database: Database) -> Services:
-    return Services(
-        settings=settings,
-        db=database,
-        clock=clock_from_settings(settings),
-        keys=KeyRing.load_or_create(settings),
-        blobs=None,  # type: ignore[arg-type]
-    )
+    return auth_services(settings, database)
 
 
 @pytest.fixture

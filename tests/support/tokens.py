@@ -16,6 +16,8 @@ API:
   ``client_id``, ``secret``, ``tenant_id``).
 - ``token(services_or_keys, settings, tenant_id, audience="graph", **overrides) -> str``
 - ``bearer(...)`` (same arguments) ``-> {"Authorization": "Bearer <token>"}``
+- ``auth_services(settings, database) -> Services``: what the auth routes and dependencies
+  need (settings, database, clock, signing keys), without a blob store.
 
 ``services_or_keys`` is a ``Services`` (then ``settings`` may be None: its own are used) or a
 ``KeyRing``. ``audience`` is ``"graph"``, ``"partner-center"`` or a full audience URI. Tokens
@@ -31,6 +33,7 @@ from typing import Any
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
 from billport.auth.keys import KeyRing
+from billport.clock import clock_from_settings
 from billport.runtime import Services
 from billport.settings import Settings
 from billport.store.clients import GRAPH_ROLE, Client, insert_client
@@ -42,6 +45,17 @@ OTHER_TENANT = "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
 CLIENT_ID = "11111111-2222-4333-8444-555555555555"
 AUDIENCES = {"graph": GRAPH_AUDIENCE, "partner-center": PARTNER_CENTER_AUDIENCE}
 _CREATED = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def auth_services(settings: Settings, database: Database) -> Services:
+    """Services for identity and token-validation tests: no blob store."""
+    return Services(
+        settings=settings,
+        db=database,
+        clock=clock_from_settings(settings),
+        keys=KeyRing.load_or_create(settings),
+        blobs=None,  # type: ignore[arg-type]
+    )
 
 
 def make_partner(
