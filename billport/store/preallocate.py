@@ -122,7 +122,6 @@ class Preallocator(threading.Thread):
                 continue
             if fd is None:
                 fd = _descriptor(self.path)
-                self.allocated = os.fstat(fd).st_size
             target = self.origin + progress + self.window
             self.allocated = max(self.allocated, os.fstat(fd).st_size)
             while self.allocated < target and not self._stop_event.is_set():
