@@ -127,19 +127,19 @@ def export_phase(data_dir: Path, processes: int) -> dict[str, float | int | str]
     from fastapi.testclient import TestClient
 
     from billport.auth.issuer import GRAPH_AUDIENCE, token_for_tenant
-    from billport.server.app import create_app, open_services
+    from billport.server.app import create_app, open_runtime
     from billport.settings import load_settings
 
     clear_exports(data_dir)
     overrides = {"export_processes": processes} if processes else {}
     settings = load_settings(data_dir=data_dir, worker_poll_seconds=0.05, **overrides)
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     sampler = TreeSampler()
     sampler.start()
     load = os.getloadavg()[0]
-    token = token_for_tenant(services.db, services.keys, settings, audience=GRAPH_AUDIENCE)
+    token = token_for_tenant(runtime.db, runtime.keys, settings, audience=GRAPH_AUDIENCE)
     headers = {"Authorization": f"Bearer {token}"}
-    with TestClient(create_app(settings, services=services)) as client:
+    with TestClient(create_app(settings, runtime=runtime)) as client:
         # The first export of a fresh worker starts its export processes; the second one,
         # after forgetting the first (no manifest reuse), finds them running.
         cold, _ = timed_export(client, headers)
@@ -149,7 +149,7 @@ def export_phase(data_dir: Path, processes: int) -> dict[str, float | int | str]
     sampler.join()
     assert op["status"] == "succeeded", op
     manifest = op["resourceLocation"]
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         from billport.store.manifests import get_manifest
 
         stored = get_manifest(conn, manifest["partnerTenantId"], manifest["id"])

@@ -52,16 +52,16 @@ def export_parts(data_dir: Path, target: Path) -> int:
     from fastapi.testclient import TestClient
 
     from billport.auth.issuer import GRAPH_AUDIENCE, token_for_tenant
-    from billport.runtime import open_services
+    from billport.runtime import open_runtime
     from billport.server.app import create_app
     from billport.settings import load_settings
     from billport.store.manifests import get_manifest
 
     settings = load_settings(data_dir=data_dir, worker_poll_seconds=0.05)
-    services = open_services(settings)
-    token = token_for_tenant(services.db, services.keys, settings, audience=GRAPH_AUDIENCE)
+    runtime = open_runtime(settings)
+    token = token_for_tenant(runtime.db, runtime.keys, settings, audience=GRAPH_AUDIENCE)
     headers = {"Authorization": f"Bearer {token}"}
-    with TestClient(create_app(settings, services=services)) as client:
+    with TestClient(create_app(settings, runtime=runtime)) as client:
         response = client.post(
             "/v1.0/reports/partners/billing/reconciliation/billed/export",
             json={"invoiceId": INVOICE, "attributeSet": "full"},
@@ -75,13 +75,13 @@ def export_parts(data_dir: Path, target: Path) -> int:
             time.sleep(0.05)
     assert op["status"] == "succeeded", op
     manifest = op["resourceLocation"]
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         stored = get_manifest(conn, manifest["partnerTenantId"], manifest["id"])
     assert stored is not None
     target.mkdir(parents=True, exist_ok=True)
     for blob in stored.blobs:
         shutil.copyfile(data_dir / "blobs" / stored.root_path / blob["name"], target / blob["name"])
-    services.db.dispose()
+    runtime.db.dispose()
     return int(stored.row_count)
 
 

@@ -120,9 +120,9 @@ def cpu_seconds(pids: set[int] | None = None, command: str | None = None) -> flo
 
 def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) -> dict[str, float]:
     from billport.billing.operations import Status
-    from billport.runtime import open_services
-    from billport.services.exports import read_operation, request_export
+    from billport.runtime import open_runtime
     from billport.settings import load_settings
+    from billport.usecases.operations import read_operation, request_export
 
     clear_exports(url, data_dir)
     env = dict(os.environ, BILLPORT_DATABASE_URL=url, BILLPORT_DATA_DIR=str(data_dir))
@@ -137,10 +137,10 @@ def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) ->
         for n in range(workers)
     ]
     settings = load_settings(environ={}, database_url=url, data_dir=data_dir)
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     try:
         time.sleep(3)  # workers started and idle
-        with services.db.connect() as conn:
+        with runtime.db.connect() as conn:
             tenant = conn.execute(
                 sa.text("SELECT tenant_id FROM invoices WHERE invoice_id = :i"), {"i": INVOICE}
             ).scalar_one()
@@ -148,14 +148,14 @@ def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) ->
         workers_cpu, server_cpu = cpu_seconds(pids), cpu_seconds(command="postgres")
         started = time.perf_counter()
         op = request_export(
-            services.db,
-            services.clock,
+            runtime.db,
+            runtime.clock,
             tenant,
             Dataset.BILLED_RECONCILIATION,
             {"invoiceId": INVOICE, "attributeSet": "full"},
         )
         while True:
-            view = read_operation(services.db, tenant, op.operation_id)
+            view = read_operation(runtime.db, tenant, op.operation_id)
             if view.operation.status in (Status.SUCCEEDED, Status.FAILED):
                 break
             time.sleep(0.05)
@@ -175,7 +175,7 @@ def timed_export(url: str, data_dir: Path, workers: int, partition_rows: int) ->
             proc.terminate()
         for proc in procs:
             proc.wait(30)
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 def cpu_report(run: dict[str, float]) -> dict[str, float]:

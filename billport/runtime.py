@@ -13,7 +13,7 @@ from billport.store.db import Database
 
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     db: Database
     clock: Clock
@@ -21,11 +21,11 @@ class Services:
     blobs: BlobStore
 
 
-def open_services(settings: Settings, database: Database | None = None) -> Services:
+def open_runtime(settings: Settings, database: Database | None = None) -> Runtime:
     """Open the database (migrating it), signing keys and blob store."""
     db = database or Database.from_settings(settings)
     keys = KeyRing.load_or_create(settings)
-    return Services(
+    return Runtime(
         settings=settings,
         db=db,
         clock=clock_from_settings(settings),

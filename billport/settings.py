@@ -7,6 +7,7 @@ and pass the result down.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from billport.errors import ConfigurationError
+from billport.sandbox.scenario import Scenario, scenario_from_text
 
 ENV_PREFIX = "BILLPORT_"
 MAX_DEFAULT_EXPORT_PROCESSES = 4
@@ -167,10 +169,26 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     _ = settings.pinned_now  # validates BILLPORT_NOW early
     if settings.request_log_size < 0:
         raise ConfigurationError("BILLPORT_REQUEST_LOG_SIZE must be 0 or more")
-    from billport.sandbox.book import scenario_from_setting
-
-    scenario_from_setting(settings.scenario)  # a bad scenario stops start-up, naming the key
+    configured_scenario(settings.scenario)  # a bad scenario stops start-up, naming the key
     return settings
+
+
+@functools.lru_cache(maxsize=8)
+def configured_scenario(value: str) -> Scenario | None:
+    """The scenario of ``BILLPORT_SCENARIO``: a JSON document, or ``@path`` to a file holding one.
+
+    Read once per process (cached by the setting's text): edit the file, restart the server
+    or ``PUT`` the scenario.
+    """
+    text = value.strip()
+    if not text.startswith("@"):
+        return scenario_from_text(text)
+    path = Path(text[1:]).expanduser()
+    try:
+        document = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the scenario file {path}: {exc}") from None
+    return scenario_from_text(document, where=str(path))
 
 
 def _check_azure(settings: Settings) -> None:

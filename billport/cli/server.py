@@ -40,7 +40,7 @@ def serve(
     """Run the API server (FastAPI on uvicorn)."""
     import uvicorn
 
-    from billport.runtime import open_services
+    from billport.runtime import open_runtime
     from billport.server.app import create_app
 
     settings = build_settings(
@@ -53,17 +53,17 @@ def serve(
         scenario=f"@{scenario_file}" if scenario_file else None,
         **blob_flags,
     )
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     if demo:
         from billport.seed.demo import announce_demo, ensure_demo
 
-        ensure_demo(services.db, settings, services.clock)
-        announce_demo(services, click.echo)
-    app = create_app(settings, services=services)
+        ensure_demo(runtime.db, settings, runtime.clock)
+        announce_demo(runtime, click.echo)
+    app = create_app(settings, runtime=runtime)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 @click.command()
@@ -80,11 +80,11 @@ def worker(
 ) -> None:
     """Run a standalone export worker."""
     from billport.jobs.worker import run_standalone
-    from billport.runtime import open_services
+    from billport.runtime import open_runtime
 
     settings = build_settings(data_dir=data_dir, database_url=database_url, **blob_flags)
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     try:
-        run_standalone(services, once=once, name=name)
+        run_standalone(runtime, once=once, name=name)
     finally:
-        services.db.dispose()
+        runtime.db.dispose()

@@ -22,14 +22,15 @@ import sys
 from contextlib import closing
 from dataclasses import dataclass
 
+from billport.billing.scopes import Scope
 from billport.blobs.base import BlobStore
 from billport.blobs.factory import open_blob_store
-from billport.exports.layout import Scope, part_name
+from billport.exports.layout import part_name
 from billport.exports.writer import ExportWriteError, WrittenPart, write_parts
 from billport.settings import Settings
-from billport.store import exports as export_rows
+from billport.store import export_rows
 from billport.store.db import Database
-from billport.store.exports import IdRange
+from billport.store.export_rows import IdRange
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
-from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.datasets import Dataset
+from billport.billing.scopes import Scope
 
 CONTAINERS = {
     Dataset.BILLED_RECONCILIATION: "billedreconfastpath",
@@ -16,24 +16,6 @@ CONTAINERS = {
     Dataset.UNBILLED_USAGE: "unbilledusagefastpath",
 }
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The rows one export covers."""
-
-    tenant_id: str
-    dataset: Dataset
-    attribute_set: AttributeSet
-    billing_month: int
-    invoice_id: str | None = None  # billed
-    currency: str | None = None  # unbilled
-
-    @property
-    def key(self) -> str:
-        """Identifies 'the same export' for manifest reuse."""
-        where = self.invoice_id if self.dataset.billed else f"{self.billing_month}:{self.currency}"
-        return f"{self.dataset.value}:{where}:{self.attribute_set.value}"
 
 
 def root_path(scope: Scope, created: datetime) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from contextlib import closing
 
 from billport.billing.operations import Status
+from billport.billing.scopes import Scope
 from billport.exports import blob_tasks
-from billport.exports.layout import Scope
 from billport.exports.pool import ExportPool
 from billport.exports.runner import (
     Failure,
@@ -27,8 +27,8 @@ from billport.exports.runner import (
     run_in_pool,
 )
 from billport.exports.writer import WrittenPart, write_parts
-from billport.runtime import Services
-from billport.store import exports as export_rows
+from billport.runtime import Runtime
+from billport.store import export_rows
 from billport.store import manifests as manifest_store
 from billport.store import operations as op_store
 from billport.store import parts as part_store
@@ -42,16 +42,16 @@ class PartJob:
 
     def __init__(
         self,
-        services: Services,
+        runtime: Runtime,
         part: Part,
         owner: str,
         should_stop: Callable[[], bool],
         pool: ExportPool | None = None,
     ) -> None:
-        self.services, self.part, self.owner, self.should_stop = services, part, owner, should_stop
+        self.runtime, self.part, self.owner, self.should_stop = runtime, part, owner, should_stop
         self.pool = pool  # writes the part's blobs in several processes when it has several
         self._beat = Heartbeat(
-            services,
+            runtime,
             should_stop,
             lambda conn, now, lease: part_store.renew_part_lease(
                 conn, part, owner=owner, now=now, lease_seconds=lease
@@ -60,28 +60,28 @@ class PartJob:
         )
 
     def run(self) -> None:
-        with self.services.db.connect() as conn:
+        with self.runtime.db.connect() as conn:
             plan = part_store.get_plan(conn, self.part.operation_id)
             op = op_store.load_operation(conn, self.part.operation_id)
         if plan is None or op is None or op.status is not Status.RUNNING:
             raise LeaseLost(self.part.operation_id)  # the export finished meanwhile
-        scope = resolve_scope(self.services, op)
+        scope = resolve_scope(self.runtime, op)
         if isinstance(scope, Failure):
-            fail_planned(self.services, op.operation_id, scope)
+            fail_planned(self.runtime, op.operation_id, scope)
             return
         blobs = self._write(scope, plan)
         try:
             self._finish(scope, plan)
         except BaseException:
             if not self._kept(blobs):
-                remove_published(self.services, plan.root_path, blobs)
+                remove_published(self.runtime, plan.root_path, blobs)
             raise
 
     def _kept(self, blobs: list[dict[str, object]]) -> bool:
         """Whether our blobs are (or may be) referenced: a commit can fail ambiguously."""
         names = {b["name"] for b in blobs}
         try:
-            with self.services.db.connect() as conn:
+            with self.runtime.db.connect() as conn:
                 op = op_store.load_operation(conn, self.part.operation_id)
                 if op is None:
                     return False
@@ -100,39 +100,39 @@ class PartJob:
 
     def _write(self, scope: Scope, plan: Plan) -> list[dict[str, object]]:
         """Stage, record and publish this part's blobs."""
-        services, part = self.services, self.part
-        services.blobs.discard_staging(part.staging_key)  # a crashed earlier lease's leftovers
-        remove_published(services, plan.root_path, part.blobs)
+        runtime, part = self.runtime, self.part
+        runtime.blobs.discard_staging(part.staging_key)  # a crashed earlier lease's leftovers
+        remove_published(runtime, plan.root_path, part.blobs)
         try:
             written = self._write_blobs(scope, plan)
         except BaseException:
-            services.blobs.discard_staging(part.staging_key)
+            runtime.blobs.discard_staging(part.staging_key)
             raise
         blobs: list[dict[str, object]] = [
             {"name": w.name, "rows": w.rows, "size": w.size} for w in written
         ]
-        with services.db.begin() as conn:
+        with runtime.db.begin() as conn:
             recorded = part_store.record_part_blobs(conn, part, owner=self.owner, blobs=blobs)
         if not recorded:
-            services.blobs.discard_staging(part.staging_key)
+            runtime.blobs.discard_staging(part.staging_key)
             raise LeaseLost(part.operation_id)
         for w in written:
-            services.blobs.publish(w.staged)
-        services.blobs.discard_staging(part.staging_key)
+            runtime.blobs.publish(w.staged)
+        runtime.blobs.discard_staging(part.staging_key)
         return blobs
 
     def _write_blobs(self, scope: Scope, plan: Plan) -> list[WrittenPart]:
         """Stage the part's blobs: in the export processes when it has more than one."""
-        services, part = self.services, self.part
+        runtime, part = self.runtime, self.part
         if self.pool is not None:
-            with services.db.connect() as conn:
+            with runtime.db.connect() as conn:
                 starts = export_rows.partition_starts(
                     conn, scope, part.lo_id, plan.blob_rows, below=part.hi_id
                 )
             if len(starts) > 1:
                 tasks = blob_tasks.plan_tasks(
-                    services.settings,
-                    services.keys.sas_key,
+                    runtime.settings,
+                    runtime.keys.sas_key,
                     scope,
                     starts,
                     part.hi_id,
@@ -144,26 +144,26 @@ class PartJob:
                 return run_in_pool(self.pool, tasks, lambda: self._beat(0), self.should_stop)
         ids = (part.lo_id, part.hi_id)
         with (
-            services.db.connect() as conn,
+            runtime.db.connect() as conn,
             closing(
                 export_rows.stream_chunks(conn, scope, blob_rows=plan.blob_rows, ids=ids)
             ) as chunks,
         ):  # closed before the connection goes back: PostgreSQL's COPY must end first
             return write_parts(
                 chunks,
-                store=services.blobs,
+                store=runtime.blobs,
                 staging_key=part.staging_key,
                 root=plan.root_path,
                 part_rows=plan.blob_rows,
-                level=services.settings.gzip_level,
+                level=runtime.settings.gzip_level,
                 on_batch=self._beat,
                 first_part=part.first_blob,
             )
 
     def _finish(self, scope: Scope, plan: Plan) -> None:
         """Mark done; if no part is left, publish the manifest — all in one transaction."""
-        services, part = self.services, self.part
-        with services.db.begin() as conn:
+        runtime, part = self.runtime, self.part
+        with runtime.db.begin() as conn:
             if op_store.lock_operation(conn, part.operation_id) is not Status.RUNNING:
                 raise LeaseLost(part.operation_id)
             if not part_store.finish_part(conn, part, owner=self.owner):
@@ -172,7 +172,7 @@ class PartJob:
                 return
             blobs = [b for p in part_store.list_parts(conn, part.operation_id) for b in p.blobs]
             manifest = build_manifest(
-                scope, plan.fingerprint, plan.root_path, plan.created_at, blobs, services.settings
+                scope, plan.fingerprint, plan.root_path, plan.created_at, blobs, runtime.settings
             )
             manifest_store.insert_manifest(conn, manifest)
             part_store.delete_plan(conn, part.operation_id)
@@ -181,25 +181,25 @@ class PartJob:
                 part.operation_id,
                 owner=op_store.PARTS_OWNER,
                 manifest_id=manifest.manifest_id,
-                now=services.clock(),
+                now=runtime.clock(),
             ):
                 raise LeaseLost(part.operation_id)
         log.info("export %s published (%d parts)", part.operation_id, plan.part_count)
 
 
-def remove_published(services: Services, root: str, blobs: list[dict[str, object]]) -> None:
+def remove_published(runtime: Runtime, root: str, blobs: list[dict[str, object]]) -> None:
     """Delete blobs published for a part that never made it into a manifest."""
     for blob in blobs:
-        services.blobs.delete_prefix(f"{root}/{blob['name']}")
+        runtime.blobs.delete_prefix(f"{root}/{blob['name']}")
 
 
-def fail_planned(services: Services, operation_id: str, failure: Failure) -> bool:
+def fail_planned(runtime: Runtime, operation_id: str, failure: Failure) -> bool:
     """Fail a partitioned export: the operation turns failed, its parts stop, blobs go.
 
     Parts still running notice at their next heartbeat (their rows are gone) and discard
     their own staging; published blobs of finished parts are removed here.
     """
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         if op_store.lock_operation(conn, operation_id) is not Status.RUNNING:
             return False
         plan = part_store.get_plan(conn, operation_id)
@@ -211,12 +211,12 @@ def fail_planned(services: Services, operation_id: str, failure: Failure) -> boo
             owner=op_store.PARTS_OWNER,
             code=failure.code,
             message=failure.message,
-            now=services.clock(),
+            now=runtime.clock(),
         )
     if plan is not None:
-        now = services.clock()
+        now = runtime.clock()
         for part in parts:
-            remove_published(services, plan.root_path, part.blobs)
+            remove_published(runtime, plan.root_path, part.blobs)
             if part.lease_expires_at is None or part.lease_expires_at < now:
-                services.blobs.discard_staging(part.staging_key)  # nobody is writing it
+                runtime.blobs.discard_staging(part.staging_key)  # nobody is writing it
     return failed

@@ -22,19 +22,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from billport.billing.operations import FAILED_NO_DATA
+from billport.billing.scopes import Scope
 from billport.exports import blob_tasks
-from billport.exports.layout import Scope, etag, root_path
+from billport.exports.layout import etag, root_path
 from billport.exports.pool import ExportPool
 from billport.exports.writer import WrittenPart, write_parts
-from billport.runtime import Services
-from billport.sandbox.book import applied_scenario
+from billport.runtime import Runtime
 from billport.settings import Settings
-from billport.store import exports as export_rows
+from billport.store import export_rows
 from billport.store import manifests as manifest_store
 from billport.store import operations as op_store
 from billport.store import parts as part_store
 from billport.store.manifests import Manifest
 from billport.store.operations import Operation
+from billport.usecases.scenarios import applied_scenario
 
 SCHEMA_VERSION = "2"
 
@@ -53,12 +54,12 @@ class Failure:
     message: str
 
 
-def resolve_scope(services: Services, op: Operation) -> Scope | Failure:
+def resolve_scope(runtime: Runtime, op: Operation) -> Scope | Failure:
     """The rows ``op`` covers, or the ``failedOperation`` the real service would give."""
     month = op.billing_month
     if op.dataset.billed:
         assert op.invoice_id is not None
-        with services.db.connect() as conn:
+        with runtime.db.connect() as conn:
             found = export_rows.invoice_commerce(conn, op.tenant_id, op.invoice_id)
         if found is None:
             return Failure(FAILED_NO_DATA, f"No data available for invoice {op.invoice_id}.")
@@ -109,9 +110,9 @@ def build_manifest(
     )
 
 
-def forced_failure(services: Services, op: Operation) -> Failure | None:
+def forced_failure(runtime: Runtime, op: Operation) -> Failure | None:
     """The ``failedOperation`` a sandbox scenario imposes on this export, if any."""
-    scenario = applied_scenario(services.db, services.settings, op.tenant_id).scenario
+    scenario = applied_scenario(runtime.db, runtime.settings, op.tenant_id).scenario
     rule = scenario.failure_for(op.dataset.value, op.invoice_id)
     return Failure(rule.code, rule.message) if rule else None
 
@@ -125,23 +126,23 @@ class Heartbeat:
 
     def __init__(
         self,
-        services: Services,
+        runtime: Runtime,
         should_stop: Callable[[], bool],
         renew: Callable[[sa.Connection, datetime, float], bool],
         operation_id: str,
     ) -> None:
-        self.services, self.should_stop, self.renew = services, should_stop, renew
+        self.runtime, self.should_stop, self.renew = runtime, should_stop, renew
         self.operation_id = operation_id
         self._last = time.monotonic()
 
     def __call__(self, _rows: int = 0, force: bool = False) -> None:
         if self.should_stop():
             raise Interrupted("worker stopping")
-        lease = self.services.settings.lease_seconds
+        lease = self.runtime.settings.lease_seconds
         if not force and time.monotonic() - self._last < lease / 3:
             return
-        with self.services.db.begin() as conn:
-            held = self.renew(conn, self.services.clock(), lease)
+        with self.runtime.db.begin() as conn:
+            held = self.renew(conn, self.runtime.clock(), lease)
         if not held:
             raise LeaseLost(self.operation_id)
         self._last = time.monotonic()
@@ -152,16 +153,16 @@ class ExportJob:
 
     def __init__(
         self,
-        services: Services,
+        runtime: Runtime,
         op: Operation,
         owner: str,
         should_stop: Callable[[], bool],
         pool: ExportPool | None = None,
     ) -> None:
-        self.services, self.op, self.owner, self.should_stop = services, op, owner, should_stop
+        self.runtime, self.op, self.owner, self.should_stop = runtime, op, owner, should_stop
         self.pool = pool  # writes the blobs of a multi-blob export in several processes
         self._beat = Heartbeat(
-            services,
+            runtime,
             should_stop,
             lambda conn, now, lease: op_store.renew_lease(
                 conn, op.operation_id, owner=owner, now=now, lease_seconds=lease
@@ -170,22 +171,22 @@ class ExportJob:
         )
 
     def run(self) -> None:
-        forced = forced_failure(self.services, self.op)
+        forced = forced_failure(self.runtime, self.op)
         if forced is not None:
             self._fail(forced)
             return
-        scope = resolve_scope(self.services, self.op)
+        scope = resolve_scope(self.runtime, self.op)
         if isinstance(scope, Failure):
             self._fail(scope)
             return
-        with self.services.db.connect() as conn:
+        with self.runtime.db.connect() as conn:
             stats = export_rows.scope_stats(conn, scope)
             count, fingerprint = stats.count, stats.fingerprint
-            data_format = self.services.settings.data_format
+            data_format = self.runtime.settings.data_format
             reusable = manifest_store.find_reusable(
                 conn, scope.tenant_id, scope.key, fingerprint, data_format
             )
-        partition_rows = self.services.settings.partition_rows
+        partition_rows = self.runtime.settings.partition_rows
         if count == 0:
             self._fail(Failure(FAILED_NO_DATA, "No data available for the requested parameters."))
         elif reusable is not None:
@@ -197,17 +198,17 @@ class ExportJob:
             try:
                 self._succeed(manifest.manifest_id, manifest)
             except LeaseLost:  # nothing committed: the blobs will never be in a manifest
-                remove_blobs(services=self.services, manifest=manifest)
+                remove_blobs(runtime=self.runtime, manifest=manifest)
                 raise
 
     def _plan(self, scope: Scope, stats: export_rows.ScopeStats, partition_rows: int) -> None:
         """Split the export into parts of ``partition_rows`` rows and hand it to them."""
-        services = self.services
-        with services.db.connect() as conn:
+        runtime = self.runtime
+        with runtime.db.connect() as conn:
             starts = export_rows.blob_starts(conn, scope, stats, partition_rows)
         ranges = list(zip(starts, [*starts[1:], stats.high + 1], strict=True))
-        blob_rows = min(services.settings.part_rows, partition_rows)
-        created = services.clock()
+        blob_rows = min(runtime.settings.part_rows, partition_rows)
+        created = runtime.clock()
         plan = part_store.Plan(
             operation_id=self.op.operation_id,
             root_path=root_path(scope, created),
@@ -216,7 +217,7 @@ class ExportJob:
             blob_rows=blob_rows,
             created_at=created,
         )
-        with services.db.begin() as conn:
+        with runtime.db.begin() as conn:
             part_store.insert_plan(conn, plan, ranges, -(-partition_rows // blob_rows))
             if not op_store.hand_to_parts(
                 conn, self.op.operation_id, owner=self.owner, now=created
@@ -225,41 +226,41 @@ class ExportJob:
             op_store.notify_workers(conn)
 
     def _write(self, scope: Scope, stats: export_rows.ScopeStats) -> Manifest:
-        services = self.services
+        runtime = self.runtime
         staging = self.op.operation_id
-        services.blobs.discard_staging(staging)  # leftovers of a crashed earlier lease
-        created = services.clock()
+        runtime.blobs.discard_staging(staging)  # leftovers of a crashed earlier lease
+        created = runtime.clock()
         root = root_path(scope, created)
         try:
             parts = self._write_parts(scope, stats, staging, root)
             self._beat(0, force=True)  # publish only while the lease is ours
         except BaseException:
-            services.blobs.discard_staging(staging)
+            runtime.blobs.discard_staging(staging)
             raise
         for part in parts:
-            services.blobs.publish(part.staged)
-        services.blobs.discard_staging(staging)
+            runtime.blobs.publish(part.staged)
+        runtime.blobs.discard_staging(staging)
         blobs = [{"name": p.name, "rows": p.rows, "size": p.size} for p in parts]
-        return build_manifest(scope, stats.fingerprint, root, created, blobs, services.settings)
+        return build_manifest(scope, stats.fingerprint, root, created, blobs, runtime.settings)
 
     def _write_parts(
         self, scope: Scope, stats: export_rows.ScopeStats, staging: str, root: str
     ) -> list[WrittenPart]:
-        services = self.services
-        part_rows = services.settings.part_rows
+        runtime = self.runtime
+        part_rows = runtime.settings.part_rows
         if self.pool is not None and stats.count > part_rows:
             return self._write_in_pool(self.pool, scope, stats, staging, root)
         with (
-            services.db.connect() as conn,
+            runtime.db.connect() as conn,
             closing(export_rows.stream_chunks(conn, scope, blob_rows=part_rows)) as chunks,
         ):  # closed before the connection goes back: PostgreSQL's COPY must end first
             return write_parts(
                 chunks,
-                store=services.blobs,
+                store=runtime.blobs,
                 staging_key=staging,
                 root=root,
                 part_rows=part_rows,
-                level=services.settings.gzip_level,
+                level=runtime.settings.gzip_level,
                 on_batch=self._beat,
             )
 
@@ -272,13 +273,13 @@ class ExportJob:
         root: str,
     ) -> list[WrittenPart]:
         """One task per blob, cut at blob boundaries by walking the scope's index."""
-        services = self.services
-        part_rows = services.settings.part_rows
-        with services.db.connect() as conn:
+        runtime = self.runtime
+        part_rows = runtime.settings.part_rows
+        with runtime.db.connect() as conn:
             starts = export_rows.blob_starts(conn, scope, stats, part_rows)
         tasks = blob_tasks.plan_tasks(
-            services.settings,
-            services.keys.sas_key,
+            runtime.settings,
+            runtime.keys.sas_key,
             scope,
             starts,
             stats.high + 1,
@@ -289,7 +290,7 @@ class ExportJob:
         return run_in_pool(pool, tasks, lambda: self._beat(0), self.should_stop)
 
     def _succeed(self, manifest_id: str, new_manifest: Manifest | None) -> None:
-        with self.services.db.begin() as conn:
+        with self.runtime.db.begin() as conn:
             if new_manifest is not None:
                 manifest_store.insert_manifest(conn, new_manifest)
             done = op_store.finish_succeeded(
@@ -297,20 +298,20 @@ class ExportJob:
                 self.op.operation_id,
                 owner=self.owner,
                 manifest_id=manifest_id,
-                now=self.services.clock(),
+                now=self.runtime.clock(),
             )
             if not done:
                 raise LeaseLost(self.op.operation_id)  # rolls the manifest back
 
     def _fail(self, failure: Failure) -> None:
-        with self.services.db.begin() as conn:
+        with self.runtime.db.begin() as conn:
             op_store.finish_failed(
                 conn,
                 self.op.operation_id,
                 owner=self.owner,
                 code=failure.code,
                 message=failure.message,
-                now=self.services.clock(),
+                now=self.runtime.clock(),
             )
 
 
@@ -329,7 +330,7 @@ def run_in_pool(
         raise
 
 
-def remove_blobs(*, services: Services, manifest: Manifest) -> None:
+def remove_blobs(*, runtime: Runtime, manifest: Manifest) -> None:
     """Delete the published blobs of a manifest that was never committed."""
     for blob in manifest.blobs:
-        services.blobs.delete_prefix(f"{manifest.root_path}/{blob['name']}")
+        runtime.blobs.delete_prefix(f"{manifest.root_path}/{blob['name']}")

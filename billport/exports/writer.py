@@ -20,7 +20,7 @@ from isal import isal_zlib
 
 from billport.blobs.base import BlobStore, StagedBlob
 from billport.exports.layout import part_name
-from billport.store.exports import Chunk
+from billport.store.export_rows import Chunk
 
 GZIP_WBITS = 31  # deflate with a gzip container
 QUEUE_DEPTH = 4
@@ -101,7 +101,7 @@ def write_parts(
 ) -> list[WrittenPart]:
     """Write the chunks as gzip JSON-lines parts of at most ``part_rows`` rows each.
 
-    Chunks must not straddle parts (``store.exports.stream_chunks`` cuts them so).
+    Chunks must not straddle parts (``store.export_rows.stream_chunks`` cuts them so).
     Blobs are numbered from ``first_part`` (one part of a partitioned export starts where
     the parts before it end, so names stay in row order). ``names`` gives the blobs' names
     in order instead of fresh ones (an export process writes the names its worker chose).

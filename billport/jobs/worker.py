@@ -20,7 +20,7 @@ from billport.exports.parts import PartJob, fail_planned
 from billport.exports.pool import ExportPool
 from billport.exports.runner import ExportJob, Failure, Interrupted, LeaseLost
 from billport.jobs.wakeup import Wakeup
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.store import operations as op_store
 from billport.store import parts as part_store
 from billport.store.parts import Part
@@ -31,12 +31,12 @@ INTERNAL_ERROR = "500"
 
 
 class Worker:
-    def __init__(self, services: Services, name: str | None = None) -> None:
-        self.services = services
+    def __init__(self, runtime: Runtime, name: str | None = None) -> None:
+        self.runtime = runtime
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        processes = services.settings.export_processes
+        processes = runtime.settings.export_processes
         # Started on the first export that has more than one blob; see exports/pool.py.
         self.pool = ExportPool(processes) if processes > 1 else None
 
@@ -49,10 +49,10 @@ class Worker:
 
     def _run_part(self) -> bool:
         owner = self._owner()
-        settings = self.services.settings
-        with self.services.db.begin() as conn:
+        settings = self.runtime.settings
+        with self.runtime.db.begin() as conn:
             part = part_store.lease_next_part(
-                conn, owner=owner, now=self.services.clock(), lease_seconds=settings.lease_seconds
+                conn, owner=owner, now=self.runtime.clock(), lease_seconds=settings.lease_seconds
             )
         if part is None:
             return False
@@ -60,7 +60,7 @@ class Worker:
             self._fail_part(part, f"part {part.part_index} was abandoned {MAX_ATTEMPTS} times")
             return True
         try:
-            PartJob(self.services, part, owner, self.stopping.is_set, self.pool).run()
+            PartJob(self.runtime, part, owner, self.stopping.is_set, self.pool).run()
         except LeaseLost:
             log.warning("lost part %s of %s", part.part_index, part.operation_id)
         except Interrupted:
@@ -75,7 +75,7 @@ class Worker:
 
     def _release_part(self, part: Part, owner: str) -> None:
         try:
-            with self.services.db.begin() as conn:
+            with self.runtime.db.begin() as conn:
                 part_store.release_part(conn, part, owner=owner)
                 op_store.notify_workers(conn)
         except Exception:  # the database itself is gone: the lease will expire and be retaken
@@ -84,21 +84,21 @@ class Worker:
     def _fail_part(self, part: Part, reason: str) -> None:
         message = f"The export failed ({reason}): submit a new request."
         try:
-            fail_planned(self.services, part.operation_id, Failure(INTERNAL_ERROR, message))
+            fail_planned(self.runtime, part.operation_id, Failure(INTERNAL_ERROR, message))
         except Exception:
             log.exception("could not record the failure of %s", part.operation_id)
 
     def _run_operation(self) -> bool:
         owner = self._owner()
-        settings = self.services.settings
-        with self.services.db.begin() as conn:
+        settings = self.runtime.settings
+        with self.runtime.db.begin() as conn:
             op = op_store.lease_next(
-                conn, owner=owner, now=self.services.clock(), lease_seconds=settings.lease_seconds
+                conn, owner=owner, now=self.runtime.clock(), lease_seconds=settings.lease_seconds
             )
         if op is None:
             return False
         try:
-            ExportJob(self.services, op, owner, self.stopping.is_set, self.pool).run()
+            ExportJob(self.runtime, op, owner, self.stopping.is_set, self.pool).run()
         except LeaseLost:
             log.warning("lost the lease on %s; another worker has it", op.operation_id)
         except Interrupted:
@@ -109,8 +109,8 @@ class Worker:
         return True
 
     def _release(self, operation_id: str, owner: str) -> None:
-        with self.services.db.begin() as conn:
-            op_store.release_lease(conn, operation_id, owner=owner, now=self.services.clock())
+        with self.runtime.db.begin() as conn:
+            op_store.release_lease(conn, operation_id, owner=owner, now=self.runtime.clock())
             op_store.notify_workers(conn)
 
     def _retry_or_fail(self, operation_id: str, owner: str, attempts: int, exc: Exception) -> None:
@@ -119,14 +119,14 @@ class Worker:
             if attempts < MAX_ATTEMPTS:
                 self._release(operation_id, owner)
                 return
-            with self.services.db.begin() as conn:
+            with self.runtime.db.begin() as conn:
                 op_store.finish_failed(
                     conn,
                     operation_id,
                     owner=owner,
                     code=INTERNAL_ERROR,
                     message=f"The export failed after {attempts} attempts: submit a new request.",
-                    now=self.services.clock(),
+                    now=self.runtime.clock(),
                 )
         except Exception:  # the database itself is gone: the lease will expire and be retaken
             log.exception("could not record the failure of %s", operation_id)
@@ -134,7 +134,7 @@ class Worker:
     def run(self, *, once: bool = False) -> int:
         """Process jobs until stopped (or, with ``once``, until the queue is empty)."""
         done = 0
-        wakeup = Wakeup(self.services.db, self.services.settings, self.stopping)
+        wakeup = Wakeup(self.runtime.db, self.runtime.settings, self.stopping)
         try:
             while not self.stopping.is_set():
                 try:
@@ -168,9 +168,9 @@ class Worker:
         self.close()
 
 
-def run_standalone(services: Services, *, once: bool, name: str | None) -> int:
+def run_standalone(runtime: Runtime, *, once: bool, name: str | None) -> int:
     """The ``billport worker`` process: SIGTERM/SIGINT stop it between batches."""
-    worker = Worker(services, name=name)
+    worker = Worker(runtime, name=name)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signum)

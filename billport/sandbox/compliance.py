@@ -13,48 +13,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 SLACK_SECONDS = 0.05
 
 
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One row of the request log."""
-
-    id: int
-    client: str
-    tenant_id: str | None
-    method: str
-    path: str
-    status: int
-    received_at: datetime
-    answered_at: datetime
-    latency_ms: int
-    delay_ms: int
-    fault: str | None
-    retry_after: int | None
-    request_id: str
+class Call(Protocol):
+    """What the report needs of one logged call (``store.request_log.LoggedRequest``)."""
 
     @property
-    def resource(self) -> str:
-        return f"{self.method} {self.path}"
+    def id(self) -> int: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def answered_at(self) -> datetime: ...
+    @property
+    def retry_after(self) -> int | None: ...
+    @property
+    def request_id(self) -> str: ...
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "time": _stamp(self.received_at),
-            "client": self.client,
-            "tenantId": self.tenant_id,
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "latencyMs": self.latency_ms,
-            "injectedDelayMs": self.delay_ms,
-            "fault": self.fault,
-            "retryAfter": self.retry_after,
-            "requestId": self.request_id,
-        }
+
+def resource(call: Call) -> str:
+    """What a ``Retry-After`` is about: the same method on the same path."""
+    return f"{call.method} {call.path}"
 
 
 @dataclass(frozen=True)
@@ -71,8 +58,8 @@ class Violation:
             "resource": self.resource,
             "retryAfter": self.retry_after,
             "waitedSeconds": round(self.waited_seconds, 3),
-            "toldAt": _stamp(self.told_at),
-            "retriedAt": _stamp(self.retried_at),
+            "toldAt": stamp(self.told_at),
+            "retriedAt": stamp(self.retried_at),
             "requestId": self.request_id,
         }
 
@@ -100,18 +87,19 @@ class ClientReport:
         }
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
+    """A server time as the admin API shows it: UTC, milliseconds."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def compliance(rows: Iterable[LoggedRequest]) -> list[ClientReport]:
+def compliance(rows: Iterable[Call]) -> list[ClientReport]:
     """One report per client, in order of the client's first request."""
     reports: dict[str, ClientReport] = {}
-    pending: dict[tuple[str, str], LoggedRequest] = {}
+    pending: dict[tuple[str, str], Call] = {}
     for row in sorted(rows, key=lambda r: (r.received_at, r.id)):
         report = reports.setdefault(row.client, ClientReport(row.client))
         report.requests += 1
-        key = (row.client, row.resource)
+        key = (row.client, resource(row))
         told = pending.pop(key, None)
         if told is not None and told.retry_after is not None:
             report.checked += 1
@@ -119,7 +107,7 @@ def compliance(rows: Iterable[LoggedRequest]) -> list[ClientReport]:
             if waited + SLACK_SECONDS < told.retry_after:
                 report.violations.append(
                     Violation(
-                        told.resource,
+                        resource(told),
                         told.retry_after,
                         waited,
                         told.answered_at,

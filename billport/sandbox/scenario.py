@@ -11,8 +11,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from billport.billing.datasets import Dataset
-from billport.errors import InvalidRequest
+from billport.errors import ConfigurationError, InvalidRequest
 
 DATA_FORMATS = ("compressedJSON", "compressedJSONLines")
 MANIFEST_MODES = ("inline", "link", "both")
@@ -358,3 +360,17 @@ def parse_scenario(raw: Any) -> Scenario:
     if "seed" in doc:
         values["seed"] = _int("seed", doc["seed"], -(2**63), 2**63 - 1)
     return Scenario(**values)
+
+
+def scenario_from_text(text: str, *, where: str = "BILLPORT_SCENARIO") -> Scenario | None:
+    """A scenario given as JSON text (the ``BILLPORT_SCENARIO`` setting, or the file it names);
+    ``None`` when the text is blank. A bad document is a :class:`ConfigurationError` naming
+    ``where`` and the offending key."""
+    if not text.strip():
+        return None
+    try:
+        return parse_scenario(orjson.loads(text))
+    except orjson.JSONDecodeError as exc:
+        raise ConfigurationError(f"{where} is not valid JSON: {exc}") from None
+    except InvalidScenario as exc:
+        raise ConfigurationError(f"{where}: {exc.message}") from None

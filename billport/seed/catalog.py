@@ -33,11 +33,11 @@ USD_RATES_MICRO: dict[str, int] = {
 SYMBOLS: dict[str, str] = {code: symbol for _, code, symbol, _ in COUNTRIES}
 
 PARTNER_NAMES: tuple[str, ...] = (
-    "Contoso Cloud Services",
+    "Contoso Cloud Runtime",
     "Northwind Traders CSP",
     "Adatum Partner Solutions",
     "Tailspin IT Distribution",
-    "Litware Managed Services",
+    "Litware Managed Runtime",
     "Fourth Coffee Systems",
     "Wingtip Cloud Group",
     "Proseware Direct",

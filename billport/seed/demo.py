@@ -25,7 +25,7 @@ from billport.store.db import Database
 from billport.store.tables import partners
 
 if TYPE_CHECKING:
-    from billport.runtime import Services
+    from billport.runtime import Runtime
 
 DEMO_TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
 DEMO_INVOICE = "G016907411"
@@ -114,24 +114,24 @@ def base_url(settings: Settings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def announce_demo(services: Services, echo: Callable[[str], object]) -> None:
+def announce_demo(runtime: Runtime, echo: Callable[[str], object]) -> None:
     """Print the demo tenant, its client credentials, tokens and example requests."""
     from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, token_for_tenant
     from billport.store.clients import clients_of_tenant, default_tenant_id
 
-    settings = services.settings
-    with services.db.connect() as conn:
+    settings = runtime.settings
+    with runtime.db.connect() as conn:
         tenant = default_tenant_id(conn)
         clients = clients_of_tenant(conn, tenant) if tenant else []
     if tenant is None or not clients:
         echo("billport: the store has no partner tenant; run `billport seed --demo`")
         return
     client = clients[0]
-    now = services.clock()
+    now = runtime.clock()
 
     def token(audience: str) -> str:
         return token_for_tenant(
-            services.db, services.keys, settings, tenant_id=tenant, audience=audience, now=now
+            runtime.db, runtime.keys, settings, tenant_id=tenant, audience=audience, now=now
         )
 
     pc_token, graph_token = token(PARTNER_CENTER_AUDIENCE), token(GRAPH_AUDIENCE)

@@ -10,17 +10,17 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from billport import __version__
-from billport.runtime import Services, open_services
-from billport.sandbox.middleware import ConnectionDropper, SandboxMiddleware
+from billport.runtime import Runtime, open_runtime
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
 from billport.server.routes import admin, blobs, graph, health, identity, invoices
+from billport.server.sandbox_middleware import ConnectionDropper, SandboxMiddleware
 from billport.settings import Settings
 
 
 class BillportApp(FastAPI):
     """FastAPI with one layer outside Starlette's error middleware: the sandbox's connection
-    dropper, which must see the server's own ``send`` (see billport.sandbox.middleware)."""
+    dropper, which must see the server's own ``send`` (see billport.server.sandbox_middleware)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return ConnectionDropper(super().build_middleware_stack())
@@ -29,20 +29,20 @@ class BillportApp(FastAPI):
 def create_app(
     settings: Settings,
     *,
-    services: Services | None = None,
+    runtime: Runtime | None = None,
     run_worker: bool | None = None,
 ) -> FastAPI:
     """Build the app. Resources open in the lifespan, never at import.
 
-    ``services`` lets tests share one set with the code under test; ``run_worker``
+    ``runtime`` lets tests share one set with the code under test; ``run_worker``
     overrides ``settings.worker``.
     """
     with_worker = settings.worker if run_worker is None else run_worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = services or open_services(settings)
-        app.state.services = opened
+        opened = runtime or open_runtime(settings)
+        app.state.runtime = opened
         worker = None
         if with_worker:
             from billport.jobs.worker import Worker
@@ -54,7 +54,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop_and_join()
-            if services is None:
+            if runtime is None:
                 opened.db.dispose()
 
     app = BillportApp(

@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
 from billport.auth.validation import Principal, validate_token
 from billport.errors import AuthenticationError, PermissionDenied
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.store.clients import partner_exists
 
 __all__ = [
@@ -63,15 +63,15 @@ def bearer_token(request: Request) -> str:
 
 
 def _authenticate(request: Request, audience: str) -> Principal:
-    services: Services = request.app.state.services
+    runtime: Runtime = request.app.state.runtime
     principal = validate_token(
         bearer_token(request),
         expected_audience=audience,
-        keys=services.keys,
-        settings=services.settings,
-        now=services.clock(),
+        keys=runtime.keys,
+        settings=runtime.settings,
+        now=runtime.clock(),
     )
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         known = partner_exists(conn, principal.tenant_id)
     if not known:
         raise PermissionDenied(

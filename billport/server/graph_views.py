@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from billport.billing.operations import NAMESPACE, Status
-from billport.services.exports import OperationView
 from billport.store.manifests import Manifest
+from billport.usecases.operations import OperationView
 
 ODATA_TYPES = {
     Status.NOT_STARTED: "runningOperation",

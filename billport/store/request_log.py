@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 
-from billport.sandbox.compliance import LoggedRequest
 from billport.store.tables import request_log
 
 rl = request_log.c
 PRUNE_EVERY = 64  # prune on every 64th insert: retention stays within N + 64 rows
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One row of the request log (``id`` 0 until it is stored)."""
+
+    id: int
+    client: str
+    tenant_id: str | None
+    method: str
+    path: str
+    status: int  # 0: the sandbox dropped the connection
+    received_at: datetime
+    answered_at: datetime
+    latency_ms: int
+    delay_ms: int
+    fault: str | None
+    retry_after: int | None
+    request_id: str
 
 
 def insert_request(conn: sa.Connection, row: LoggedRequest, *, keep: int) -> int:

@@ -17,9 +17,9 @@ import pytest
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.blobs.azure import AzureBlobStore
-from billport.runtime import open_services
-from billport.services import exports
+from billport.runtime import open_runtime
 from billport.settings import Settings
+from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import REPO_ROOT, Azurite, azure_overrides
 
@@ -45,12 +45,12 @@ def run_worker(
 
 def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite) -> None:
     azure = settings.replace(now="", part_rows=3, **azure_overrides(azurite))
-    services = open_services(azure)
+    runtime = open_runtime(azure)
     try:
-        data.build_dataset(services, rows=7)
-        op = exports.request_export(
-            services.db,
-            services.clock,
+        data.build_dataset(runtime, rows=7)
+        op = operations.request_export(
+            runtime.db,
+            runtime.clock,
             data.TENANT,
             Dataset.BILLED_USAGE,
             {"invoiceId": data.MODERN, "attributeSet": "basic"},
@@ -67,9 +67,9 @@ def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite)
             },
         )
         assert done.returncode == 0, done.stderr
-        view = exports.read_operation(services.db, data.TENANT, op.operation_id)
+        view = operations.read_operation(runtime.db, data.TENANT, op.operation_id)
         assert view.operation.status is Status.SUCCEEDED and view.manifest is not None
-        store = services.blobs
+        store = runtime.blobs
         assert isinstance(store, AzureBlobStore)
         lines: list[bytes] = []
         for blob in view.manifest.blobs:
@@ -78,7 +78,7 @@ def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite)
             lines += gzip.decompress(part).splitlines()
         assert [b["itemCount"] for b in view.manifest.blobs] == [3, 3, 1]
         assert lines == data.stored_docs(
-            services,
+            runtime,
             Dataset.BILLED_USAGE,
             AttributeSet.BASIC,
             tenant_id=data.TENANT,
@@ -86,7 +86,7 @@ def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite)
         )
         assert not (azure.data_dir / "blobs").exists()  # nothing went to the local backend
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 def test_a_misconfigured_backend_stops_the_worker(settings: Settings) -> None:

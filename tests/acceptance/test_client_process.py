@@ -20,7 +20,7 @@ SERVER_SIDE = (
     "fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "psycopg", "msal",
     "pyarrow", "duckdb",
     "billport.server", "billport.store", "billport.runtime", "billport.jobs",
-    "billport.exports", "billport.seed", "billport.services", "billport.auth",
+    "billport.exports", "billport.seed", "billport.usecases", "billport.auth",
     "billport.blobs", "billport.settings", "billport.cli", "billport.outputs",
 )  # fmt: skip
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
-from billport.runtime import open_services
-from billport.services import exports
+from billport.runtime import open_runtime
 from billport.settings import load_settings
+from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.processes import process_env, processes
 
@@ -53,11 +53,11 @@ def test_a_killed_workers_export_processes_die_with_it(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     url = f"sqlite:///{data_dir / 'billport.db'}"
     knobs = dict(part_rows=300, export_processes=2, worker_poll_seconds=0.1)
-    services = open_services(load_settings(environ={}, data_dir=data_dir, **knobs))
-    data.build_dataset(services, rows=1_000)  # 4 blobs
-    op = exports.request_export(
-        services.db,
-        services.clock,
+    runtime = open_runtime(load_settings(environ={}, data_dir=data_dir, **knobs))
+    data.build_dataset(runtime, rows=1_000)  # 4 blobs
+    op = operations.request_export(
+        runtime.db,
+        runtime.clock,
         data.TENANT,
         Dataset.BILLED_RECONCILIATION,
         {"invoiceId": data.MODERN, "attributeSet": "full"},
@@ -65,10 +65,10 @@ def test_a_killed_workers_export_processes_die_with_it(tmp_path: Path) -> None:
     with processes(tmp_path, process_env(url, data_dir, **knobs)) as procs:
         worker = procs.start("w", "worker", "--name", "w")
         deadline = time.monotonic() + DEADLINE
-        view = exports.read_operation(services.db, data.TENANT, op.operation_id)
+        view = operations.read_operation(runtime.db, data.TENANT, op.operation_id)
         while view.operation.status is not Status.SUCCEEDED and time.monotonic() < deadline:
             time.sleep(0.1)
-            view = exports.read_operation(services.db, data.TENANT, op.operation_id)
+            view = operations.read_operation(runtime.db, data.TENANT, op.operation_id)
         assert view.operation.status is Status.SUCCEEDED, procs.log("w")
         assert view.manifest is not None and len(view.manifest.blobs) == 4
         children = descendants(worker.pid)
@@ -78,4 +78,4 @@ def test_a_killed_workers_export_processes_die_with_it(tmp_path: Path) -> None:
         while any(alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert [pid for pid in children if alive(pid)] == []
-    services.db.dispose()
+    runtime.db.dispose()

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from billport.billing.datasets import Dataset
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.settings import load_settings
 from billport.store.manifests import get_manifest
 from billport.store.tables import line_items
@@ -43,27 +43,27 @@ KNOBS: dict[str, object] = dict(
 )
 
 
-def open_store(pg_url: str, data_dir: Path, backend: BlobBackend) -> Services:
+def open_store(pg_url: str, data_dir: Path, backend: BlobBackend) -> Runtime:
     settings = load_settings(
         environ={}, data_dir=data_dir, database_url=pg_url, **KNOBS, **backend.overrides
     )
-    services = open_services(settings)
-    data.build_dataset(services, rows=0)
-    with services.db.begin() as conn:
+    runtime = open_runtime(settings)
+    data.build_dataset(runtime, rows=0)
+    with runtime.db.begin() as conn:
         data.add_partner(conn, THIRD_TENANT, False)
         data.add_invoice(conn, THIRD_TENANT, THIRD_INVOICE, "modern")
         for tenant, (invoice, rows) in INVOICES.items():
             bulk_lines(conn, tenant, invoice, rows)
-    return services
+    return runtime
 
 
-def stored_count(services: Services, tenant: str, invoice: str) -> int:
+def stored_count(runtime: Runtime, tenant: str, invoice: str) -> int:
     query = sa.select(sa.func.count()).where(
         line_items.c.tenant_id == tenant,
         line_items.c.dataset == Dataset.BILLED_RECONCILIATION.code,
         line_items.c.invoice_id == invoice,
     )
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 
@@ -87,7 +87,7 @@ def via(base: str, location: str) -> str:
 def test_two_servers_two_workers_several_tenants(
     pg_url: str, tmp_path: Path, blob_backend: BlobBackend
 ) -> None:
-    services = open_store(pg_url, tmp_path / "data", blob_backend)
+    runtime = open_store(pg_url, tmp_path / "data", blob_backend)
     env = process_env(pg_url, tmp_path / "data", **KNOBS, **blob_backend.overrides)
     try:
         with processes(tmp_path, env) as procs, httpx.Client(timeout=30) as client:
@@ -95,7 +95,7 @@ def test_two_servers_two_workers_several_tenants(
             procs.start("w1", "worker", "--name", "w1")
             procs.start("w2", "worker", "--name", "w2")
             jobs = [
-                (tenant, invoice, servers[n % 2], data.graph_headers(services, tenant))
+                (tenant, invoice, servers[n % 2], data.graph_headers(runtime, tenant))
                 for n, (tenant, (invoice, _rows)) in enumerate(INVOICES.items())
                 for _ in range(2)  # each tenant twice: the second may reuse the manifest
             ]
@@ -114,8 +114,8 @@ def test_two_servers_two_workers_several_tenants(
                 assert done["status"] == "succeeded", done
                 manifest = done["resourceLocation"]
                 assert manifest["partnerTenantId"] == tenant
-                rows = stored_count(services, tenant, invoice)
-                with services.db.connect() as conn:
+                rows = stored_count(runtime, tenant, invoice)
+                with runtime.db.connect() as conn:
                     stored = get_manifest(conn, tenant, manifest["id"])
                 assert stored is not None
                 assert stored.row_count == rows >= INVOICES[tenant][1]
@@ -123,20 +123,18 @@ def test_two_servers_two_workers_several_tenants(
                 assert len(manifest_lines(client, manifest)) == rows
                 for stranger in INVOICES:
                     if stranger != tenant:
-                        denied = client.get(
-                            location, headers=data.graph_headers(services, stranger)
-                        )
+                        denied = client.get(location, headers=data.graph_headers(runtime, stranger))
                         assert denied.status_code == 404
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 def test_a_server_restart_loses_no_operation_or_manifest(
     pg_url: str, tmp_path: Path, blob_backend: BlobBackend
 ) -> None:
-    services = open_store(pg_url, tmp_path / "data", blob_backend)
+    runtime = open_store(pg_url, tmp_path / "data", blob_backend)
     env = process_env(pg_url, tmp_path / "data", **KNOBS, **blob_backend.overrides)
-    headers = data.graph_headers(services, data.TENANT)
+    headers = data.graph_headers(runtime, data.TENANT)
     try:
         with processes(tmp_path, env) as procs, httpx.Client(timeout=30, headers=CLOSE) as client:
             first = procs.serve("serve-1")
@@ -158,4 +156,4 @@ def test_a_server_restart_loses_no_operation_or_manifest(
             lines = manifest_lines(client, again["resourceLocation"])
             assert len(lines) == INVOICES[data.TENANT][1]
     finally:
-        services.db.dispose()
+        runtime.db.dispose()

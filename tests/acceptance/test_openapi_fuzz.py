@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
-from billport.runtime import open_services
+from billport.runtime import open_runtime
 from billport.server.app import create_app
 from billport.settings import load_settings
 from tests.support import exports as data
@@ -28,14 +28,14 @@ def _load_schema() -> schemathesis.BaseSchema:
     app_settings = load_settings(
         environ={}, data_dir=Path(_WORKDIR.name) / "data", now="2026-11-21T12:00:00Z", worker=False
     )
-    services = open_services(app_settings)
-    data.build_dataset(services)
+    runtime = open_runtime(app_settings)
+    data.build_dataset(runtime)
     for name, audience in (("graph", GRAPH_AUDIENCE), ("pc", PARTNER_CENTER_AUDIENCE)):
         TOKENS[name] = issue_token(
-            services.keys, app_settings, tenant_id=data.TENANT, client_id="fuzz", audience=audience
+            runtime.keys, app_settings, tenant_id=data.TENANT, client_id="fuzz", audience=audience
         )
-    app = create_app(app_settings, services=services, run_worker=False)
-    app.state.services = services  # schemathesis' ASGI transport does not run the lifespan
+    app = create_app(app_settings, runtime=runtime, run_worker=False)
+    app.state.runtime = runtime  # schemathesis' ASGI transport does not run the lifespan
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
-from billport.runtime import Services, open_services
-from billport.services import exports
+from billport.runtime import Runtime, open_runtime
 from billport.settings import load_settings
 from billport.store.tables import export_parts
+from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import BlobBackend
 from tests.support.blob_checks import leftovers, published
@@ -55,45 +55,45 @@ def test_a_killed_workers_part_is_redone_by_the_other(
         **blob_backend.overrides,
     )
     settings = load_settings(environ={}, data_dir=data_dir, database_url=pg_url, **knobs)
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     try:
-        data.build_dataset(services, rows=0)
-        with services.db.begin() as conn:
+        data.build_dataset(runtime, rows=0)
+        with runtime.db.begin() as conn:
             bulk_lines(conn, data.TENANT, data.MODERN, ROWS)
         env = process_env(pg_url, data_dir, **knobs)
         with processes(tmp_path, env) as procs:
             victim = procs.start("w1", "worker", "--name", "w1")
             procs.start("w2", "worker", "--name", "w2")
-            op = exports.request_export(
-                services.db,
-                services.clock,
+            op = operations.request_export(
+                runtime.db,
+                runtime.clock,
                 data.TENANT,
                 Dataset.BILLED_RECONCILIATION,
                 {"invoiceId": data.MODERN, "attributeSet": "full"},
             )
-            killed_part = catch_and_kill(services.db.engine, victim.pid)
+            killed_part = catch_and_kill(runtime.db.engine, victim.pid)
             victim.wait(10)
-            view = wait_for_end(services, op.operation_id, lambda: procs.log("w2"))
+            view = wait_for_end(runtime, op.operation_id, lambda: procs.log("w2"))
         assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
         manifest = view.manifest
         assert manifest is not None and manifest.row_count == ROWS
         assert len(manifest.blobs) == 2 * (ROWS // PARTITION_ROWS)
         exported: list[bytes] = []
         for blob in manifest.blobs:
-            body = b"".join(services.blobs.read(f"{manifest.root_path}/{blob['name']}"))
+            body = b"".join(runtime.blobs.read(f"{manifest.root_path}/{blob['name']}"))
             exported += gzip.decompress(body).split(b"\n")[:-1]
         stored = data.stored_docs(
-            services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
+            runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
         )
         assert len(stored) == ROWS
         assert exported == stored  # every row exactly once, in id order
         assert killed_part >= 0
-        assert leftovers(services.blobs) == []
-        assert published(services.blobs, manifest.root_path) == sorted(
+        assert leftovers(runtime.blobs) == []
+        assert published(runtime.blobs, manifest.root_path) == sorted(
             b["name"] for b in manifest.blobs
         )
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
 def catch_and_kill(engine: sa.Engine, pid: int) -> int:
@@ -112,11 +112,11 @@ def catch_and_kill(engine: sa.Engine, pid: int) -> int:
 
 
 def wait_for_end(
-    services: Services, operation_id: str, log: Callable[[], str]
-) -> exports.OperationView:
+    runtime: Runtime, operation_id: str, log: Callable[[], str]
+) -> operations.OperationView:
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
-        view = exports.read_operation(services.db, data.TENANT, operation_id)
+        view = operations.read_operation(runtime.db, data.TENANT, operation_id)
         if view.operation.status in (Status.SUCCEEDED, Status.FAILED):
             return view
         time.sleep(0.2)

@@ -22,11 +22,11 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.blobs.azure import STAGING, AzureBlobStore
 from billport.jobs.worker import Worker
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
-from billport.services import exports
 from billport.settings import Settings
 from billport.store import operations as op_store
+from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import Azurite, azure_overrides
 
@@ -35,33 +35,33 @@ EXPORT = "/v1.0/reports/partners/billing/reconciliation/billed/export"
 
 
 @pytest.fixture
-def services(settings: Settings, azurite: Azurite) -> Iterator[Services]:
+def runtime(settings: Settings, azurite: Azurite) -> Iterator[Runtime]:
     # Azurite checks SAS expiry against the wall clock, so these tests run on it too.
     azure = settings.replace(now="", part_rows=4, **azure_overrides(azurite))
-    opened = open_services(azure)
+    opened = open_runtime(azure)
     data.build_dataset(opened, rows=9)
     yield opened
     opened.db.dispose()
 
 
 @pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    app = create_app(services.settings, services=services, run_worker=False)
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     with TestClient(app) as test_client:
         yield test_client
 
 
-def store_of(services: Services) -> AzureBlobStore:
-    assert isinstance(services.blobs, AzureBlobStore)
-    return services.blobs
+def store_of(runtime: Runtime) -> AzureBlobStore:
+    assert isinstance(runtime.blobs, AzureBlobStore)
+    return runtime.blobs
 
 
-def export_and_run(client: TestClient, services: Services) -> dict[str, Any]:
+def export_and_run(client: TestClient, runtime: Runtime) -> dict[str, Any]:
     """POST the export, run the worker, return the succeeded operation's ``resourceLocation``."""
-    headers = data.graph_headers(services)
+    headers = data.graph_headers(runtime)
     started = client.post(EXPORT, json={"invoiceId": data.MODERN}, headers=headers)
     assert started.status_code == 202, started.text
-    assert Worker(services).run(once=True) == 1
+    assert Worker(runtime).run(once=True) == 1
     done = client.get(started.headers["Location"], headers=headers)
     assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
     location: dict[str, Any] = done.json()["resourceLocation"]
@@ -80,12 +80,12 @@ def nothing_staged(store: AzureBlobStore) -> bool:
     return all(n in committed and not n.startswith(STAGING) for n in every)
 
 
-def test_parts_download_from_storage_with_the_sdk(client: TestClient, services: Services) -> None:
-    manifest = export_and_run(client, services)
-    store = store_of(services)
+def test_parts_download_from_storage_with_the_sdk(client: TestClient, runtime: Runtime) -> None:
+    manifest = export_and_run(client, runtime)
+    store = store_of(runtime)
     assert manifest["rootDirectory"].startswith(f"{store.container.url}/billedreconfastpath/v1/")
     assert "sig=" in manifest["sasToken"] and "sp=r&" in manifest["sasToken"]
-    stored = exports.read_manifest(services.db, data.TENANT, manifest["id"])
+    stored = operations.read_manifest(runtime.db, data.TENANT, manifest["id"])
     assert [b["itemCount"] for b in stored.blobs] == [4, 4, 1]
     lines: list[bytes] = []
     for blob, expected in zip(manifest["blobs"], stored.blobs, strict=True):
@@ -93,7 +93,7 @@ def test_parts_download_from_storage_with_the_sdk(client: TestClient, services: 
         assert len(content) == expected["sizeInBytes"]
         lines += gzip.decompress(content).splitlines()
     assert lines == data.stored_docs(
-        services,
+        runtime,
         Dataset.BILLED_RECONCILIATION,
         AttributeSet.FULL,
         tenant_id=data.TENANT,
@@ -102,15 +102,15 @@ def test_parts_download_from_storage_with_the_sdk(client: TestClient, services: 
     assert nothing_staged(store)
 
 
-def test_an_expired_sas_is_refused_by_storage(client: TestClient, services: Services) -> None:
-    manifest = export_and_run(client, services)
+def test_an_expired_sas_is_refused_by_storage(client: TestClient, runtime: Runtime) -> None:
+    manifest = export_and_run(client, runtime)
     assert download(manifest, manifest["blobs"][0])  # fresh: readable
-    lifetime = services.settings.sas_lifetime
+    lifetime = runtime.settings.sas_lifetime
     past = datetime.now(UTC) - timedelta(seconds=lifetime + 120)
-    services.clock = lambda: past  # the manifest is read again, its token minted long ago
+    runtime.clock = lambda: past  # the manifest is read again, its token minted long ago
     token = issue_token(
-        services.keys,
-        services.settings,
+        runtime.keys,
+        runtime.settings,
         tenant_id=data.TENANT,
         client_id="test-client",
         audience=GRAPH_AUDIENCE,
@@ -128,18 +128,18 @@ def test_an_expired_sas_is_refused_by_storage(client: TestClient, services: Serv
     assert refused.value.status_code == 403
 
 
-def test_a_crashed_exports_staged_blocks_never_appear(services: Services) -> None:
-    store = store_of(services)
-    op = exports.request_export(
-        services.db,
-        services.clock,
+def test_a_crashed_exports_staged_blocks_never_appear(runtime: Runtime) -> None:
+    store = store_of(runtime)
+    op = operations.request_export(
+        runtime.db,
+        runtime.clock,
         data.TENANT,
         Dataset.BILLED_RECONCILIATION,
         {"invoiceId": data.MODERN},
     )
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         crashed = op_store.lease_next(
-            conn, owner="crashed-worker", now=services.clock(), lease_seconds=30
+            conn, owner="crashed-worker", now=runtime.clock(), lease_seconds=30
         )
     assert crashed is not None and crashed.operation_id == op.operation_id
     # The crashed worker had uploaded blocks of a part it never published.
@@ -148,10 +148,10 @@ def test_a_crashed_exports_staged_blocks_never_appear(services: Services) -> Non
     staged.stream.write(b"half a part")
     staged.close()
     assert not nothing_staged(store)
-    start = services.clock()
-    services.clock = lambda: start + timedelta(seconds=31)
-    assert Worker(services, name="rescuer").run(once=True) == 1
-    view = exports.read_operation(services.db, data.TENANT, op.operation_id)
+    start = runtime.clock()
+    runtime.clock = lambda: start + timedelta(seconds=31)
+    assert Worker(runtime, name="rescuer").run(once=True) == 1
+    view = operations.read_operation(runtime.db, data.TENANT, op.operation_id)
     assert view.operation.status is Status.SUCCEEDED
     assert view.manifest is not None and view.manifest.row_count == 9
     assert store.info(dead_name) is None

@@ -10,7 +10,7 @@ from azure.storage.blob import BlobClient
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.jobs.worker import Worker
-from billport.runtime import open_services
+from billport.runtime import open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -18,12 +18,12 @@ from tests.support.live_server import serve_in_thread
 
 
 def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> None:
-    services = open_services(settings.replace(part_rows=4))
-    data.build_dataset(services, rows=9)
-    app = create_app(services.settings, services=services, run_worker=False)
+    runtime = open_runtime(settings.replace(part_rows=4))
+    data.build_dataset(runtime, rows=9)
+    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     try:
         with serve_in_thread(app) as base, httpx.Client(base_url=base) as http:
-            headers = data.graph_headers(services)
+            headers = data.graph_headers(runtime)
             response = http.post(
                 "/v1.0/reports/partners/billing/reconciliation/billed/"
                 "microsoft.graph.partners.billing.export",
@@ -31,7 +31,7 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
                 headers=headers,
             )
             assert response.status_code == 202
-            Worker(services).run(once=True)
+            Worker(runtime).run(once=True)
             manifest = http.get(response.headers["Location"], headers=headers).json()[
                 "resourceLocation"
             ]
@@ -45,7 +45,7 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
                 assert client.get_blob_properties().size == len(content)
                 lines += gzip.decompress(content).splitlines()
             assert lines == data.stored_docs(
-                services,
+                runtime,
                 Dataset.BILLED_RECONCILIATION,
                 AttributeSet.FULL,
                 tenant_id=data.TENANT,
@@ -61,4 +61,4 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
             else:
                 raise AssertionError("a tampered SAS must be refused")
     finally:
-        services.db.dispose()
+        runtime.db.dispose()

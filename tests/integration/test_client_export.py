@@ -33,7 +33,7 @@ from billport.client import (
     WaitOptions,
 )
 from billport.client.credentials import GRAPH_SCOPE
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -44,22 +44,22 @@ FORMATS = ("jsonl", "jsonl.gz", "csv", "parquet", "duckdb")
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings.replace(part_rows=3, worker_poll_seconds=0.02, sas_lifetime=60))
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings.replace(part_rows=3, worker_poll_seconds=0.02, sas_lifetime=60))
     data.build_dataset(opened)
     yield opened
     opened.db.dispose()
 
 
 @pytest.fixture
-def server(services: Services) -> Iterator[str]:
-    app = create_app(services.settings, services=services, run_worker=True)
+def server(runtime: Runtime) -> Iterator[str]:
+    app = create_app(runtime.settings, runtime=runtime, run_worker=True)
     with serve_in_thread(app) as url:
         yield url
 
 
-def target_args(services: Services, server: str) -> list[str]:
-    settings = services.settings
+def target_args(runtime: Runtime, server: str) -> list[str]:
+    settings = runtime.settings
     return [
         "--server", server,
         "--data-dir", str(settings.data_dir),
@@ -75,13 +75,13 @@ def scope_args(dataset: Dataset) -> list[str]:
     return ["--period", "current", "--currency", "usd"]
 
 
-def stored_rows(services: Services, dataset: Dataset) -> list[dict[str, Any]]:
+def stored_rows(runtime: Runtime, dataset: Dataset) -> list[dict[str, Any]]:
     where: dict[str, Any] = {"tenant_id": data.TENANT}
     if dataset.billed:
         where["invoice_id"] = data.MODERN
     else:
         where.update(billing_month=202611, currency="USD")
-    docs = data.stored_docs(services, dataset, AttributeSet.FULL, **where)
+    docs = data.stored_docs(runtime, dataset, AttributeSet.FULL, **where)
     return [json.loads(doc, parse_float=Decimal) for doc in docs]
 
 
@@ -131,9 +131,9 @@ def assert_typed_equal(
 
 @pytest.mark.parametrize("dataset", list(Dataset), ids=lambda d: d.cli_name)
 def test_cli_exports_every_dataset_into_every_format(
-    services: Services, server: str, tmp_path: Path, dataset: Dataset
+    runtime: Runtime, server: str, tmp_path: Path, dataset: Dataset
 ) -> None:
-    want = stored_rows(services, dataset)
+    want = stored_rows(runtime, dataset)
     assert len(want) == 7
     out = tmp_path / "out"
     out.mkdir()
@@ -141,7 +141,7 @@ def test_cli_exports_every_dataset_into_every_format(
         output = out / f"exported.{fmt}"
         table = ["--table", "exported"] if fmt == "duckdb" else []
         args = ["export", dataset.cli_name, *scope_args(dataset), "--output", str(output), *table]
-        result = CliRunner().invoke(main, [*args, *target_args(services, server)])
+        result = CliRunner().invoke(main, [*args, *target_args(runtime, server)])
         assert result.exit_code == 0, result.output
         assert f"7 rows -> {output}" in result.stdout
         got = read_output(output, fmt)
@@ -152,17 +152,17 @@ def test_cli_exports_every_dataset_into_every_format(
         assert sorted(p.name for p in out.iterdir() if "billport" in p.name) == []
 
 
-def graph_for(services: Services, server: str, http: HttpClient) -> GraphClient:
-    bearer = token(services, None, data.TENANT, "graph")
+def graph_for(runtime: Runtime, server: str, http: HttpClient) -> GraphClient:
+    bearer = token(runtime, None, data.TENANT, "graph")
     return GraphClient(StaticToken(bearer), http, f"{server}/v1.0")
 
 
 class Faults(httpx.BaseTransport):
     """A real HTTP transport that can break the first blob response or expire the SAS."""
 
-    def __init__(self, services: Services, *, cut_after: int | None = None, expire: bool = False):
+    def __init__(self, runtime: Runtime, *, cut_after: int | None = None, expire: bool = False):
         self.inner = httpx.HTTPTransport()
-        self.services = services
+        self.runtime = runtime
         self.cut_after = cut_after
         self.expire = expire
         self.requests: list[httpx.Request] = []
@@ -176,8 +176,8 @@ class Faults(httpx.BaseTransport):
         blob = "/blobs/" in request.url.path
         if blob and self.expire:
             self.expire = False
-            later = self.services.clock() + timedelta(seconds=120)  # past the 60 s SAS
-            self.services.clock = lambda: later
+            later = self.runtime.clock() + timedelta(seconds=120)  # past the 60 s SAS
+            self.runtime.clock = lambda: later
         response = self.inner.handle_request(request)
         self.statuses.append(response.status_code)
         if blob and self.cut_after is not None and response.status_code == 200:
@@ -198,13 +198,11 @@ class Truncated(httpx.SyncByteStream):
         raise httpx.ReadError("connection reset by peer")
 
 
-def run_export(
-    services: Services, server: str, transport: httpx.BaseTransport, tmp: Path, **kw: Any
-):  # type: ignore[no-untyped-def]
+def run_export(runtime: Runtime, server: str, transport: httpx.BaseTransport, tmp: Path, **kw: Any):  # type: ignore[no-untyped-def]
     http = HttpClient(httpx.Client(transport=transport), sleep=lambda s: None)
     request = ExportRequest(Dataset.BILLED_RECONCILIATION, invoice_id=data.MODERN)
     run = ExportRun(
-        graph_for(services, server, http),
+        graph_for(runtime, server, http),
         request,
         tmp / "parts",
         tmp / "state.json",
@@ -239,36 +237,34 @@ def part_lines(parts: list[Path]) -> list[bytes]:
 
 
 def test_interrupted_blob_download_resumes_with_range(
-    services: Services, server: str, tmp_path: Path
+    runtime: Runtime, server: str, tmp_path: Path
 ) -> None:
-    faults = Faults(services, cut_after=40)
-    manifest, parts = run_export(services, server, faults, tmp_path).run()
+    faults = Faults(runtime, cut_after=40)
+    manifest, parts = run_export(runtime, server, faults, tmp_path).run()
     ranged = [r for r in faults.requests if "range" in r.headers]
     assert [r.headers["range"] for r in ranged] == ["bytes=40-"]
     assert 206 in faults.statuses
-    want = data.stored_docs(services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL,
+    want = data.stored_docs(runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL,
                             tenant_id=data.TENANT, invoice_id=data.MODERN)  # fmt: skip
     assert part_lines(parts) == want
     assert len(parts) == len(manifest.blobs) == 3
 
 
-def test_expired_sas_mid_download_is_renewed(
-    services: Services, server: str, tmp_path: Path
-) -> None:
-    faults = Faults(services, expire=True)
-    manifest, parts = run_export(services, server, faults, tmp_path).run()
+def test_expired_sas_mid_download_is_renewed(runtime: Runtime, server: str, tmp_path: Path) -> None:
+    faults = Faults(runtime, expire=True)
+    manifest, parts = run_export(runtime, server, faults, tmp_path).run()
     assert 403 in faults.statuses  # storage refused the expired SAS once ...
     polls = [r for r in faults.requests if "/operations/" in r.url.path]
     sas = {r.url.params["se"] for r in faults.requests if "/blobs/" in r.url.path}
     assert len(sas) == 2  # ... and the parts came with a second, fresh one
     assert len(polls) >= 2
-    want = data.stored_docs(services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL,
+    want = data.stored_docs(runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL,
                             tenant_id=data.TENANT, invoice_id=data.MODERN)  # fmt: skip
     assert part_lines(parts) == want
 
 
 def test_ctrl_c_leaves_state_that_resume_continues(
-    services: Services, server: str, tmp_path: Path
+    runtime: Runtime, server: str, tmp_path: Path
 ) -> None:
     received = [0]
 
@@ -277,16 +273,16 @@ def test_ctrl_c_leaves_state_that_resume_continues(
         if received[0] > 0:
             raise KeyboardInterrupt
 
-    first = Faults(services, cut_after=30)  # the first part stops half way, then Ctrl-C
+    first = Faults(runtime, cut_after=30)  # the first part stops half way, then Ctrl-C
     with pytest.raises(KeyboardInterrupt):
-        run_export(services, server, first, tmp_path, events=ExportEvents(bytes=interrupt)).run()
+        run_export(runtime, server, first, tmp_path, events=ExportEvents(bytes=interrupt)).run()
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["operationUrl"] and state["manifest"]
     partial = list((tmp_path / "parts").glob("*.partial"))
     assert len(partial) == 1 and partial[0].stat().st_size == 30
 
-    second = Faults(services)
-    manifest, parts = run_export(services, server, second, tmp_path).run(resume=True)
+    second = Faults(runtime)
+    manifest, parts = run_export(runtime, server, second, tmp_path).run(resume=True)
     assert not [r for r in second.requests if r.method == "POST"]  # no new export requested
     assert [r.headers.get("range") for r in second.requests if "/blobs/" in r.url.path][0] == (
         "bytes=30-"
@@ -294,14 +290,14 @@ def test_ctrl_c_leaves_state_that_resume_continues(
     assert len(part_lines(parts)) == 7
 
 
-def test_msal_entra_credential_against_the_dev_issuer(services: Services) -> None:
+def test_msal_entra_credential_against_the_dev_issuer(runtime: Runtime) -> None:
     from fastapi.testclient import TestClient
 
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         from billport.store.clients import clients_of_tenant
 
         client = clients_of_tenant(conn, data.TENANT)[0]
-    app = create_app(services.settings, services=services, run_worker=False)
+    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     with TestClient(app, base_url="https://testserver") as test_client:  # msal wants https
         credential = EntraCredential(
             data.TENANT,

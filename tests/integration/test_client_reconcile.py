@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from billport.billing.datasets import Dataset
 from billport.cli import main
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from billport.store.tables import line_items
@@ -22,28 +22,28 @@ from tests.support.live_server import serve_in_thread
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings.replace(worker_poll_seconds=0.02))
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings.replace(worker_poll_seconds=0.02))
     seed_demo(opened.db, opened.settings)
     yield opened
     opened.db.dispose()
 
 
 @pytest.fixture
-def args(services: Services) -> Iterator[list[str]]:
-    app = create_app(services.settings, services=services, run_worker=True)
+def args(runtime: Runtime) -> Iterator[list[str]]:
+    app = create_app(runtime.settings, runtime=runtime, run_worker=True)
     with serve_in_thread(app) as url:
         yield [
             "--server", url,
-            "--data-dir", str(services.settings.data_dir),
-            "--database-url", services.settings.effective_database_url,
+            "--data-dir", str(runtime.settings.data_dir),
+            "--database-url", runtime.settings.effective_database_url,
         ]  # fmt: skip
 
 
-def alter_one_line(services: Services, amount: Decimal) -> str:
+def alter_one_line(runtime: Runtime, amount: Decimal) -> str:
     """Replace one billed reconciliation line of the demo invoice by a copy whose Total is
     ``amount`` higher (line items are immutable: delete + insert); the customer's name."""
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         row = conn.execute(
             sa.select(line_items)
             .where(
@@ -67,13 +67,13 @@ def alter_one_line(services: Services, amount: Decimal) -> str:
 
 
 def test_reconcile_passes_on_demo_data_and_names_the_customer_after_a_change(
-    services: Services, args: list[str]
+    runtime: Runtime, args: list[str]
 ) -> None:
     ok = CliRunner().invoke(main, ["reconcile", "--invoice", DEMO_INVOICE, "-q", *args])
     assert ok.exit_code == 0, ok.output
     assert f"Invoice {DEMO_INVOICE} (USD)" in ok.stdout and "OK" in ok.stdout
 
-    customer = alter_one_line(services, Decimal("100.00"))
+    customer = alter_one_line(runtime, Decimal("100.00"))
     bad = CliRunner().invoke(
         main, ["reconcile", "--invoice", DEMO_INVOICE, "--format", "json", "-q", *args]
     )
@@ -90,7 +90,7 @@ def test_reconcile_passes_on_demo_data_and_names_the_customer_after_a_change(
     assert "<svg" in html.stdout or "<html" in html.stdout.lower()
 
 
-def test_invoices_list_and_show(services: Services, args: list[str]) -> None:
+def test_invoices_list_and_show(runtime: Runtime, args: list[str]) -> None:
     listed = CliRunner().invoke(main, ["invoices", "list", "--all", "--format", "json", *args])
     assert listed.exit_code == 0, listed.output
     invoices = json.loads(listed.stdout, parse_float=Decimal)
@@ -117,7 +117,7 @@ def test_invoices_list_and_show(services: Services, args: list[str]) -> None:
     assert "HTTP 404" in missing.stderr and "request id" in missing.stderr
 
 
-def test_bad_credentials_exit_3(services: Services, args: list[str]) -> None:
+def test_bad_credentials_exit_3(runtime: Runtime, args: list[str]) -> None:
     result = CliRunner().invoke(
         main,
         ["invoices", "list", "--client-id", "nobody", "--client-secret", "x",

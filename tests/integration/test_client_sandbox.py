@@ -21,7 +21,7 @@ from billport.client import (
     StaticToken,
     iter_rows,
 )
-from billport.runtime import open_services
+from billport.runtime import open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -41,16 +41,16 @@ SCENARIO: dict[str, Any] = {
 def test_the_billport_client_waits_as_told_and_passes_compliance(
     settings: Settings, tmp_path: Path
 ) -> None:
-    services = open_services(settings.replace(now="", part_rows=3, worker_poll_seconds=0.05))
+    runtime = open_runtime(settings.replace(now="", part_rows=3, worker_poll_seconds=0.05))
     try:
-        data.build_dataset(services)
-        app = create_app(services.settings, services=services, run_worker=True)
+        data.build_dataset(runtime)
+        app = create_app(runtime.settings, runtime=runtime, run_worker=True)
         with serve_in_thread(app) as base, httpx.Client(timeout=10) as admin:
             put = admin.put(
-                f"{base}/_billport/scenario", json=SCENARIO, headers=admin_headers(services)
+                f"{base}/_billport/scenario", json=SCENARIO, headers=admin_headers(runtime)
             )
             assert put.status_code == 200, put.text
-            bearer = token(services, None, data.TENANT, "graph", client_id=CLIENT_ID)
+            bearer = token(runtime, None, data.TENANT, "graph", client_id=CLIENT_ID)
             with HttpClient() as http:
                 graph = GraphClient(StaticToken(bearer), http, f"{base}/v1.0")
                 request = ExportRequest(Dataset.BILLED_RECONCILIATION, invoice_id=data.MODERN)
@@ -58,22 +58,22 @@ def test_the_billport_client_waits_as_told_and_passes_compliance(
                 _manifest, parts = run.run()
             rows = list(iter_rows(parts, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL))
             stored = data.stored_docs(
-                services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
+                runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
             )
             assert len(rows) == len(stored) > 0
 
             log = admin.get(
                 f"{base}/_billport/requests",
                 params={"client": CLIENT_ID, "limit": 1000},
-                headers=admin_headers(services),
+                headers=admin_headers(runtime),
             ).json()
             report = admin.get(
                 f"{base}/_billport/compliance",
                 params={"client": CLIENT_ID},
-                headers=admin_headers(services),
+                headers=admin_headers(runtime),
             ).json()
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
     faults = [entry for entry in log["value"] if entry.get("fault") == "429"]
     assert faults, "the scenario should have throttled at least one call"
     assert report["compliant"] is True, report

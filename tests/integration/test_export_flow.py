@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.jobs.worker import Worker
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -21,30 +21,30 @@ BILLING = "reports/partners/billing"
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings.replace(part_rows=3))
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings.replace(part_rows=3))
     data.build_dataset(opened)
     yield opened
     opened.db.dispose()
 
 
 @pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    app = create_app(services.settings, services=services, run_worker=False)
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     with TestClient(app) as test_client:
         yield test_client
 
 
 def start(
     client: TestClient,
-    services: Services,
+    runtime: Runtime,
     path: str,
     body: Any,
     version: str = "v1.0",
     tenant: str = data.TENANT,
 ) -> str:
     response = client.post(
-        f"/{version}/{BILLING}/{path}", json=body, headers=data.graph_headers(services, tenant)
+        f"/{version}/{BILLING}/{path}", json=body, headers=data.graph_headers(runtime, tenant)
     )
     assert response.status_code == 202, response.text
     assert response.content == b""
@@ -54,15 +54,15 @@ def start(
 
 
 def finish(
-    client: TestClient, services: Services, location: str, tenant: str = data.TENANT
+    client: TestClient, runtime: Runtime, location: str, tenant: str = data.TENANT
 ) -> dict[str, Any]:
-    headers = data.graph_headers(services, tenant)
+    headers = data.graph_headers(runtime, tenant)
     waiting = client.get(location, headers=headers)
     assert waiting.status_code == 200
     assert waiting.json()["status"] == "notStarted"
     assert waiting.json()["@odata.type"] == "#microsoft.graph.partners.billing.runningOperation"
-    assert waiting.headers["Retry-After"] == str(services.settings.retry_after)
-    assert Worker(services).run(once=True) >= 1
+    assert waiting.headers["Retry-After"] == str(runtime.settings.retry_after)
+    assert Worker(runtime).run(once=True) >= 1
     done = client.get(location, headers=headers)
     assert done.status_code == 200
     assert "Retry-After" not in done.headers
@@ -81,16 +81,16 @@ def body_for(dataset: Dataset, attribute_set: AttributeSet) -> dict[str, str]:
 @pytest.mark.parametrize("dataset", list(Dataset))
 def test_export_round_trip(
     client: TestClient,
-    services: Services,
+    runtime: Runtime,
     dataset: Dataset,
     attribute_set: AttributeSet,
     version: str,
     action: str,
 ) -> None:
     location = start(
-        client, services, f"{dataset.url_path}/{action}", body_for(dataset, attribute_set), version
+        client, runtime, f"{dataset.url_path}/{action}", body_for(dataset, attribute_set), version
     )
-    op = finish(client, services, location)
+    op = finish(client, runtime, location)
     assert op["@odata.type"] == "#microsoft.graph.partners.billing.exportSuccessOperation"
     assert op["status"] == "succeeded"
     manifest = op["resourceLocation"]
@@ -106,23 +106,23 @@ def test_export_round_trip(
         where["invoice_id"] = data.MODERN
     else:
         where.update(billing_month=202611, currency="USD")
-    expected = data.stored_docs(services, dataset, attribute_set, **where)
+    expected = data.stored_docs(runtime, dataset, attribute_set, **where)
     rows = data.download_rows(client, manifest)
     assert rows == expected  # byte for byte, in order, each exactly once
     names = field_names(dataset, attribute_set)
     assert all(list(orjson.loads(row)) == list(names) for row in rows)
 
 
-def test_decimals_survive_exactly(client: TestClient, services: Services) -> None:
-    location = start(client, services, "reconciliation/billed/export", {"invoiceId": data.MODERN})
-    rows = data.download_rows(client, finish(client, services, location)["resourceLocation"])
+def test_decimals_survive_exactly(client: TestClient, runtime: Runtime) -> None:
+    location = start(client, runtime, "reconciliation/billed/export", {"invoiceId": data.MODERN})
+    rows = data.download_rows(client, finish(client, runtime, location)["resourceLocation"])
     assert b'"UnitPrice":99999999999.999999' in rows[0]
 
 
-def test_manifest_route_and_reuse(client: TestClient, services: Services) -> None:
+def test_manifest_route_and_reuse(client: TestClient, runtime: Runtime) -> None:
     body = {"invoiceId": data.MODERN, "attributeSet": "basic"}
-    first = finish(client, services, start(client, services, "usage/billed/export", body))
-    again = finish(client, services, start(client, services, "usage/billed/export", body))
+    first = finish(client, runtime, start(client, runtime, "usage/billed/export", body))
+    again = finish(client, runtime, start(client, runtime, "usage/billed/export", body))
     assert again["id"] != first["id"]
     m1, m2 = first["resourceLocation"], again["resourceLocation"]
     assert (m2["id"], m2["eTag"], m2["rootDirectory"]) == (
@@ -131,14 +131,14 @@ def test_manifest_route_and_reuse(client: TestClient, services: Services) -> Non
         m1["rootDirectory"],
     )
     fetched = client.get(
-        first["resourceLocation@odata.navigationLink"], headers=data.graph_headers(services)
+        first["resourceLocation@odata.navigationLink"], headers=data.graph_headers(runtime)
     )
     assert fetched.status_code == 200
     assert fetched.json()["id"] == m1["id"]
     assert fetched.json()["@odata.context"].endswith("#reports/partners/billing/manifests/$entity")
-    with services.db.begin() as conn:  # new data -> new manifest
+    with runtime.db.begin() as conn:  # new data -> new manifest
         data.add_lines(conn, data.TENANT, Dataset.BILLED_USAGE, 1, invoice=data.MODERN)
-    third = finish(client, services, start(client, services, "usage/billed/export", body))
+    third = finish(client, runtime, start(client, runtime, "usage/billed/export", body))
     assert third["resourceLocation"]["id"] != m1["id"]
     assert third["resourceLocation"]["eTag"] != m1["eTag"]
     assert len(data.download_rows(client, third["resourceLocation"])) == 8
@@ -146,28 +146,28 @@ def test_manifest_route_and_reuse(client: TestClient, services: Services) -> Non
 
 @pytest.mark.parametrize("invoice", [data.LEGACY, "G000000001", "G999999999"])
 def test_legacy_unknown_and_foreign_invoices_fail_with_5000(
-    client: TestClient, services: Services, invoice: str
+    client: TestClient, runtime: Runtime, invoice: str
 ) -> None:
-    location = start(client, services, "reconciliation/billed/export", {"invoiceId": invoice})
-    op = finish(client, services, location)
+    location = start(client, runtime, "reconciliation/billed/export", {"invoiceId": invoice})
+    op = finish(client, runtime, location)
     assert op["@odata.type"] == "#microsoft.graph.partners.billing.failedOperation"
     assert op["status"] == "failed"
     assert op["error"]["code"] == "5000"
     assert invoice in op["error"]["message"]
 
 
-def test_empty_unbilled_scope_fails_with_5000(client: TestClient, services: Services) -> None:
+def test_empty_unbilled_scope_fails_with_5000(client: TestClient, runtime: Runtime) -> None:
     location = start(
-        client, services, "usage/unbilled/export", {"billingPeriod": "last", "currencyCode": "GBP"}
+        client, runtime, "usage/unbilled/export", {"billingPeriod": "last", "currencyCode": "GBP"}
     )
-    assert finish(client, services, location)["error"]["code"] == "5000"
+    assert finish(client, runtime, location)["error"]["code"] == "5000"
 
 
-def test_last_period_uses_the_previous_month(client: TestClient, services: Services) -> None:
+def test_last_period_uses_the_previous_month(client: TestClient, runtime: Runtime) -> None:
     location = start(
-        client, services, "usage/unbilled/export", {"billingPeriod": "last", "currencyCode": "EUR"}
+        client, runtime, "usage/unbilled/export", {"billingPeriod": "last", "currencyCode": "EUR"}
     )
-    manifest = finish(client, services, location)["resourceLocation"]
+    manifest = finish(client, runtime, location)["resourceLocation"]
     assert "BillingMonth=202610/Currency=EUR" in manifest["rootDirectory"]
     assert len(data.download_rows(client, manifest)) == 3
 
@@ -196,10 +196,10 @@ def test_last_period_uses_the_previous_month(client: TestClient, services: Servi
     ],
 )
 def test_bad_requests_get_the_graph_envelope(
-    client: TestClient, services: Services, path: str, raw: bytes, fragment: str
+    client: TestClient, runtime: Runtime, path: str, raw: bytes, fragment: str
 ) -> None:
     headers = {
-        **data.graph_headers(services),
+        **data.graph_headers(runtime),
         "client-request-id": "abc-123",
         "Content-Type": "application/json",
     }
@@ -214,23 +214,23 @@ def test_bad_requests_get_the_graph_envelope(
 
 
 def test_operations_and_manifests_of_other_tenants_are_not_found(
-    client: TestClient, services: Services
+    client: TestClient, runtime: Runtime
 ) -> None:
-    location = start(client, services, "reconciliation/billed/export", {"invoiceId": data.MODERN})
-    op = finish(client, services, location)
-    other = data.graph_headers(services, data.OTHER_TENANT)
+    location = start(client, runtime, "reconciliation/billed/export", {"invoiceId": data.MODERN})
+    op = finish(client, runtime, location)
+    other = data.graph_headers(runtime, data.OTHER_TENANT)
     assert client.get(location, headers=other).status_code == 404
     nav = op["resourceLocation@odata.navigationLink"]
     response = client.get(nav, headers=other)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "itemNotFound"
     unknown = location.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
-    assert client.get(unknown, headers=data.graph_headers(services)).status_code == 404
+    assert client.get(unknown, headers=data.graph_headers(runtime)).status_code == 404
 
 
-def test_blob_access_rules(client: TestClient, services: Services) -> None:
-    location = start(client, services, "reconciliation/billed/export", {"invoiceId": data.MODERN})
-    manifest = finish(client, services, location)["resourceLocation"]
+def test_blob_access_rules(client: TestClient, runtime: Runtime) -> None:
+    location = start(client, runtime, "reconciliation/billed/export", {"invoiceId": data.MODERN})
+    manifest = finish(client, runtime, location)["resourceLocation"]
     url = f"{manifest['rootDirectory']}/{manifest['blobs'][0]['name']}"
     token = manifest["sasToken"]
     whole = client.get(f"{url}?{token}")
@@ -260,10 +260,10 @@ def test_blob_access_rules(client: TestClient, services: Services) -> None:
     )
     assert client.get(f"{other_dir}?{token}").status_code == 403
     # expiry: one hour later the same token is refused; a fresh read mints a new one
-    later = services.clock() + timedelta(seconds=services.settings.sas_lifetime + 1)
-    services.clock = lambda: later
+    later = runtime.clock() + timedelta(seconds=runtime.settings.sas_lifetime + 1)
+    runtime.clock = lambda: later
     expired = client.get(f"{url}?{token}")
     assert expired.status_code == 403 and b"expired" in expired.content
-    fresh = client.get(location, headers=data.graph_headers(services))
+    fresh = client.get(location, headers=data.graph_headers(runtime))
     assert fresh.json()["resourceLocation"]["sasToken"] != token
     assert client.get(f"{url}?{fresh.json()['resourceLocation']['sasToken']}").status_code == 200

@@ -18,18 +18,18 @@ import sqlalchemy as sa
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
-from billport.exports.layout import Scope
+from billport.billing.scopes import Scope
 from billport.exports.pool import ExportPool
 from billport.exports.runner import ExportJob, Interrupted, LeaseLost, resolve_scope
 from billport.exports.writer import write_parts
 from billport.jobs.worker import Worker
-from billport.runtime import Services, open_services
-from billport.services import exports
+from billport.runtime import Runtime, open_runtime
 from billport.settings import Settings
-from billport.store import exports as export_rows
+from billport.store import export_rows
 from billport.store import operations as op_store
-from billport.store.exports import CHUNK_ROWS
-from billport.store.tables import operations
+from billport.store.export_rows import CHUNK_ROWS
+from billport.store.tables import operations as operations_table
+from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import BlobBackend
 from tests.support.blob_checks import leftovers
@@ -39,8 +39,8 @@ PART_ROWS = 3_000  # not a multiple of CHUNK_ROWS: the children must cut chunks 
 
 
 @pytest.fixture
-def services(settings: Settings, blob_backend: BlobBackend) -> Iterator[Services]:
-    opened = open_services(
+def runtime(settings: Settings, blob_backend: BlobBackend) -> Iterator[Runtime]:
+    opened = open_runtime(
         settings.replace(now="", part_rows=PART_ROWS, export_processes=2, **blob_backend.overrides)
     )
     data.build_dataset(opened, rows=ROWS)
@@ -48,10 +48,10 @@ def services(settings: Settings, blob_backend: BlobBackend) -> Iterator[Services
     opened.db.dispose()
 
 
-def queue_export(services: Services) -> str:
-    op = exports.request_export(
-        services.db,
-        services.clock,
+def queue_export(runtime: Runtime) -> str:
+    op = operations.request_export(
+        runtime.db,
+        runtime.clock,
         data.TENANT,
         Dataset.BILLED_RECONCILIATION,
         {"invoiceId": data.MODERN, "attributeSet": "full"},
@@ -59,104 +59,104 @@ def queue_export(services: Services) -> str:
     return op.operation_id
 
 
-def published_everywhere(services: Services) -> list[str]:
+def published_everywhere(runtime: Runtime) -> list[str]:
     """Every published blob of the billed-reconciliation container, whatever its directory."""
     return [
         name
-        for name in _all_names(services)
+        for name in _all_names(runtime)
         if name.startswith("billedreconfastpath/") and "_staging" not in name
     ]
 
 
-def _all_names(services: Services) -> list[str]:
-    store = services.blobs
+def _all_names(runtime: Runtime) -> list[str]:
+    store = runtime.blobs
     root = getattr(store, "root", None)
     if root is not None:
         return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     return [b.name for b in store.container.list_blobs()]  # type: ignore[attr-defined]
 
 
-def blob_bodies(services: Services, root: str, names: list[str]) -> list[bytes]:
-    return [b"".join(services.blobs.read(f"{root}/{name}")) for name in names]
+def blob_bodies(runtime: Runtime, root: str, names: list[str]) -> list[bytes]:
+    return [b"".join(runtime.blobs.read(f"{root}/{name}")) for name in names]
 
 
 def in_process_bodies(
-    services: Services,
+    runtime: Runtime,
     scope: Scope,
     ids: tuple[int, int] | None = None,
     part_rows: int = PART_ROWS,
 ) -> list[bytes]:
     """What the in-process writer (``write_parts`` over one stream) produces."""
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         written = write_parts(
             export_rows.stream_chunks(conn, scope, blob_rows=part_rows, ids=ids),
-            store=services.blobs,
+            store=runtime.blobs,
             staging_key="expected",
             root="billedreconfastpath/expected",
             part_rows=part_rows,
-            level=services.settings.gzip_level,
+            level=runtime.settings.gzip_level,
         )
     bodies = []
     for part in written:
-        services.blobs.publish(part.staged)
-        bodies += blob_bodies(services, "billedreconfastpath/expected", [part.name])
-        services.blobs.delete_prefix(f"billedreconfastpath/expected/{part.name}")
-    services.blobs.discard_staging("expected")
+        runtime.blobs.publish(part.staged)
+        bodies += blob_bodies(runtime, "billedreconfastpath/expected", [part.name])
+        runtime.blobs.delete_prefix(f"billedreconfastpath/expected/{part.name}")
+    runtime.blobs.discard_staging("expected")
     return bodies
 
 
-def test_blobs_written_by_two_processes_equal_the_in_process_output(services: Services) -> None:
+def test_blobs_written_by_two_processes_equal_the_in_process_output(runtime: Runtime) -> None:
     assert PART_ROWS % CHUNK_ROWS  # blobs end mid-chunk: the chunking restarts per blob
-    operation_id = queue_export(services)
-    worker = Worker(services)
+    operation_id = queue_export(runtime)
+    worker = Worker(runtime)
     assert worker.run(once=True) == 1
-    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
     manifest = view.manifest
     assert manifest is not None and manifest.row_count == ROWS
     names = [b["name"] for b in manifest.blobs]
     assert [n[:10] for n in names] == ["part-00000", "part-00001", "part-00002"]
     assert [b["itemCount"] for b in manifest.blobs] == [3000, 3000, 1000]
-    bodies = blob_bodies(services, manifest.root_path, names)
-    scope = resolve_scope(services, view.operation)
+    bodies = blob_bodies(runtime, manifest.root_path, names)
+    scope = resolve_scope(runtime, view.operation)
     assert isinstance(scope, Scope)
-    assert bodies == in_process_bodies(services, scope)  # byte for byte
+    assert bodies == in_process_bodies(runtime, scope)  # byte for byte
     rows = [line for body in bodies for line in gzip.decompress(body).split(b"\n")[:-1]]
     stored = data.stored_docs(
-        services, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
+        runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
     )
     assert rows == stored  # every row once, in id order
     assert [b["sizeInBytes"] for b in manifest.blobs] == [len(b) for b in bodies]
-    assert leftovers(services.blobs) == []
-    assert sorted(published_everywhere(services)) == sorted(
+    assert leftovers(runtime.blobs) == []
+    assert sorted(published_everywhere(runtime)) == sorted(
         f"{manifest.root_path}/{n}" for n in names
     )
 
 
 def test_parts_of_a_partitioned_export_write_their_blobs_in_processes_byte_for_byte(
-    services: Services,
+    runtime: Runtime,
 ) -> None:
     # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500.
-    services.settings = services.settings.replace(partition_rows=5_000, part_rows=1_500)
-    operation_id = queue_export(services)
-    assert Worker(services).run(once=True) == 3  # the plan, then two parts
-    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    runtime.settings = runtime.settings.replace(partition_rows=5_000, part_rows=1_500)
+    operation_id = queue_export(runtime)
+    assert Worker(runtime).run(once=True) == 3  # the plan, then two parts
+    view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
     manifest = view.manifest
     assert manifest is not None
     assert [b["itemCount"] for b in manifest.blobs] == [1500, 1500, 1500, 500, 1500, 500]
     names = [b["name"] for b in manifest.blobs]
     assert [int(n[5:10]) for n in names] == [0, 1, 2, 3, 4, 5]
-    scope = resolve_scope(services, view.operation)
+    scope = resolve_scope(runtime, view.operation)
     assert isinstance(scope, Scope)
     expected: list[bytes] = []
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         stats = export_rows.scope_stats(conn, scope)
         starts = export_rows.partition_starts(conn, scope, stats.low, 5_000)
     for lo, hi in zip(starts, [*starts[1:], stats.high + 1], strict=True):
-        expected += in_process_bodies(services, scope, (lo, hi), 1_500)
-    assert blob_bodies(services, manifest.root_path, names) == expected
-    assert leftovers(services.blobs) == []
+        expected += in_process_bodies(runtime, scope, (lo, hi), 1_500)
+    assert blob_bodies(runtime, manifest.root_path, names) == expected
+    assert leftovers(runtime.blobs) == []
 
 
 class KillChildrenOnce(threading.Event):
@@ -176,31 +176,31 @@ class KillChildrenOnce(threading.Event):
 
 
 def test_a_killed_export_process_fails_the_attempt_which_is_retried_cleanly(
-    services: Services,
+    runtime: Runtime,
 ) -> None:
-    operation_id = queue_export(services)
-    worker = Worker(services)
+    operation_id = queue_export(runtime)
+    worker = Worker(runtime)
     assert worker.pool is not None
     worker.stopping = stop_flag = KillChildrenOnce(worker.pool)
     assert worker.run(once=True) == 2  # the attempt the kill broke, then the retry
     assert stop_flag.killed >= 1
-    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
     assert view.operation.attempts == 2
     manifest = view.manifest
     assert manifest is not None and manifest.row_count == ROWS
-    assert leftovers(services.blobs) == []
-    assert sorted(published_everywhere(services)) == sorted(
+    assert leftovers(runtime.blobs) == []
+    assert sorted(published_everywhere(runtime)) == sorted(
         f"{manifest.root_path}/{b['name']}" for b in manifest.blobs
     )
 
 
-def leased_job(services: Services, pool: ExportPool, stop: threading.Event) -> ExportJob:
-    queue_export(services)
-    with services.db.begin() as conn:
-        op = op_store.lease_next(conn, owner="me", now=services.clock(), lease_seconds=30)
+def leased_job(runtime: Runtime, pool: ExportPool, stop: threading.Event) -> ExportJob:
+    queue_export(runtime)
+    with runtime.db.begin() as conn:
+        op = op_store.lease_next(conn, owner="me", now=runtime.clock(), lease_seconds=30)
     assert op is not None
-    return ExportJob(services, op, "me", stop.is_set, pool)
+    return ExportJob(runtime, op, "me", stop.is_set, pool)
 
 
 class StopWhenChildrenRun(threading.Event):
@@ -217,49 +217,49 @@ class StopWhenChildrenRun(threading.Event):
         return super().is_set()
 
 
-def test_a_stop_request_kills_the_children_and_leaves_nothing(services: Services) -> None:
+def test_a_stop_request_kills_the_children_and_leaves_nothing(runtime: Runtime) -> None:
     pool = ExportPool(2)
     stop = StopWhenChildrenRun(pool)
-    job = leased_job(services, pool, stop)
+    job = leased_job(runtime, pool, stop)
     with pytest.raises(Interrupted):
         job.run()
     assert all(not _alive(pid) for pid in stop.children)
     assert pool.pids() == []
-    assert leftovers(services.blobs) == []
-    assert published_everywhere(services) == []
+    assert leftovers(runtime.blobs) == []
+    assert published_everywhere(runtime) == []
     pool.shutdown()
 
 
-def test_a_lost_lease_kills_the_children_and_leaves_nothing(services: Services) -> None:
-    services.settings = services.settings.replace(lease_seconds=0.03)  # renew on every beat
+def test_a_lost_lease_kills_the_children_and_leaves_nothing(runtime: Runtime) -> None:
+    runtime.settings = runtime.settings.replace(lease_seconds=0.03)  # renew on every beat
     pool = ExportPool(2)
 
     class StealLease(threading.Event):
         def is_set(self) -> bool:
             if pool.pids():
-                with services.db.begin() as conn:
-                    conn.execute(sa.update(operations).values(lease_owner="thief"))
+                with runtime.db.begin() as conn:
+                    conn.execute(sa.update(operations_table).values(lease_owner="thief"))
             return False
 
-    job = leased_job(services, pool, StealLease())
+    job = leased_job(runtime, pool, StealLease())
     with pytest.raises(LeaseLost):
         job.run()
     assert pool.pids() == []
-    assert leftovers(services.blobs) == []
-    assert published_everywhere(services) == []
+    assert leftovers(runtime.blobs) == []
+    assert published_everywhere(runtime) == []
     pool.shutdown()
 
 
-def test_a_pool_recovers_after_its_children_died(services: Services) -> None:
+def test_a_pool_recovers_after_its_children_died(runtime: Runtime) -> None:
     pool = ExportPool(2)
-    job = leased_job(services, pool, KillChildrenOnce(pool))
+    job = leased_job(runtime, pool, KillChildrenOnce(pool))
     with pytest.raises(BrokenProcessPool):
         job.run()
-    assert leftovers(services.blobs) == []
-    assert published_everywhere(services) == []
-    again = ExportJob(services, job.op, "me", threading.Event().is_set, pool)
+    assert leftovers(runtime.blobs) == []
+    assert published_everywhere(runtime) == []
+    again = ExportJob(runtime, job.op, "me", threading.Event().is_set, pool)
     again.run()  # a fresh pool, same lease
-    view = exports.read_operation(services.db, data.TENANT, job.op.operation_id)
+    view = operations.read_operation(runtime.db, data.TENANT, job.op.operation_id)
     assert view.operation.status is Status.SUCCEEDED
     assert view.manifest is not None and view.manifest.row_count == ROWS
     pool.shutdown()

@@ -12,11 +12,11 @@ from contextlib import closing
 import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset
-from billport.exports.layout import Scope
-from billport.runtime import Services, open_services
+from billport.billing.scopes import Scope
+from billport.runtime import Runtime, open_runtime
 from billport.settings import Settings
-from billport.store import exports as export_rows
-from billport.store.exports import Chunk
+from billport.store import export_rows
+from billport.store.export_rows import Chunk
 from tests.support import exports as data
 
 BILLED = Scope(data.TENANT, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, 202610, data.MODERN)
@@ -24,8 +24,8 @@ UNBILLED = Scope(data.TENANT, Dataset.UNBILLED_USAGE, AttributeSet.BASIC, 202611
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings)
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings)
     with opened.db.begin() as conn:
         data.add_partner(conn, data.TENANT, True)
         data.add_invoice(conn, data.TENANT, data.MODERN, "modern")
@@ -40,9 +40,9 @@ def services(settings: Settings) -> Iterator[Services]:
     opened.db.dispose()
 
 
-def chunks(services: Services, scope: Scope, **kwargs: object) -> list[Chunk]:
+def chunks(runtime: Runtime, scope: Scope, **kwargs: object) -> list[Chunk]:
     with (
-        services.db.connect() as conn,
+        runtime.db.connect() as conn,
         closing(
             export_rows.stream_chunks(conn, scope, **kwargs)  # type: ignore[arg-type]
         ) as stream,
@@ -50,57 +50,57 @@ def chunks(services: Services, scope: Scope, **kwargs: object) -> list[Chunk]:
         return list(stream)
 
 
-def stored(services: Services, scope: Scope) -> list[bytes]:
+def stored(runtime: Runtime, scope: Scope) -> list[bytes]:
     where = (
         {"invoice_id": scope.invoice_id}
         if scope.dataset.billed
         else {"billing_month": scope.billing_month, "currency": scope.currency}
     )
-    return data.stored_docs(services, scope.dataset, scope.attribute_set, **where)
+    return data.stored_docs(runtime, scope.dataset, scope.attribute_set, **where)
 
 
-def test_chunks_hold_the_scopes_documents_in_id_order(services: Services) -> None:
-    docs = stored(services, BILLED)
+def test_chunks_hold_the_scopes_documents_in_id_order(runtime: Runtime) -> None:
+    docs = stored(runtime, BILLED)
     assert len(docs) == 27
-    got = chunks(services, BILLED, blob_rows=100, chunk_rows=4)
+    got = chunks(runtime, BILLED, blob_rows=100, chunk_rows=4)
     assert [c.rows for c in got] == [4, 4, 4, 4, 4, 4, 3]
     assert b"\n".join(c.data for c in got).split(b"\n") == docs
     for chunk in got:
         assert len(chunk.data.split(b"\n")) == chunk.rows  # no trailing newline
 
 
-def test_chunks_restart_at_every_blob_boundary(services: Services) -> None:
-    got = chunks(services, BILLED, blob_rows=10, chunk_rows=4)
+def test_chunks_restart_at_every_blob_boundary(runtime: Runtime) -> None:
+    got = chunks(runtime, BILLED, blob_rows=10, chunk_rows=4)
     assert [c.rows for c in got] == [4, 4, 2, 4, 4, 2, 4, 3]
-    assert b"\n".join(c.data for c in got).split(b"\n") == stored(services, BILLED)
+    assert b"\n".join(c.data for c in got).split(b"\n") == stored(runtime, BILLED)
 
 
-def test_an_id_range_limits_the_stream(services: Services) -> None:
-    with services.db.connect() as conn:
+def test_an_id_range_limits_the_stream(runtime: Runtime) -> None:
+    with runtime.db.connect() as conn:
         stats = export_rows.scope_stats(conn, BILLED)
         starts = export_rows.partition_starts(conn, BILLED, stats.low, 10)
     assert len(starts) == 3
-    docs = stored(services, BILLED)
-    middle = chunks(services, BILLED, blob_rows=10, chunk_rows=3, ids=(starts[1], starts[2]))
+    docs = stored(runtime, BILLED)
+    middle = chunks(runtime, BILLED, blob_rows=10, chunk_rows=3, ids=(starts[1], starts[2]))
     assert [c.rows for c in middle] == [3, 3, 3, 1]
     assert b"\n".join(c.data for c in middle).split(b"\n") == docs[10:20]
-    last = chunks(services, BILLED, blob_rows=10, chunk_rows=3, ids=(starts[2], stats.high + 1))
+    last = chunks(runtime, BILLED, blob_rows=10, chunk_rows=3, ids=(starts[2], stats.high + 1))
     assert b"\n".join(c.data for c in last).split(b"\n") == docs[20:]
 
 
-def test_unbilled_scopes_read_their_period_and_currency_only(services: Services) -> None:
-    got = chunks(services, UNBILLED, blob_rows=5, chunk_rows=2)
+def test_unbilled_scopes_read_their_period_and_currency_only(runtime: Runtime) -> None:
+    got = chunks(runtime, UNBILLED, blob_rows=5, chunk_rows=2)
     assert [c.rows for c in got] == [2, 2, 1, 2, 2, 1, 2, 2, 1]
-    assert b"\n".join(c.data for c in got).split(b"\n") == stored(services, UNBILLED)
+    assert b"\n".join(c.data for c in got).split(b"\n") == stored(runtime, UNBILLED)
 
 
-def test_an_empty_scope_yields_nothing(services: Services) -> None:
+def test_an_empty_scope_yields_nothing(runtime: Runtime) -> None:
     empty = Scope(data.TENANT, Dataset.BILLED_USAGE, AttributeSet.FULL, 202610, "G000000000")
-    assert chunks(services, empty, blob_rows=10) == []
+    assert chunks(runtime, empty, blob_rows=10) == []
 
 
-def test_a_stream_closed_early_leaves_the_connection_usable(services: Services) -> None:
-    with services.db.connect() as conn:
+def test_a_stream_closed_early_leaves_the_connection_usable(runtime: Runtime) -> None:
+    with runtime.db.connect() as conn:
         stream = export_rows.stream_chunks(conn, BILLED, blob_rows=100, chunk_rows=2)
         assert next(stream).rows == 2
         stream.close()  # mid-read (on PostgreSQL: mid-COPY)
@@ -108,19 +108,19 @@ def test_a_stream_closed_early_leaves_the_connection_usable(services: Services) 
         assert export_rows.scope_stats(conn, BILLED).count == 27
 
 
-def test_chunk_sizes_must_be_positive(services: Services) -> None:
+def test_chunk_sizes_must_be_positive(runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="positive"):
-        chunks(services, BILLED, blob_rows=0)
+        chunks(runtime, BILLED, blob_rows=0)
 
 
 def test_blob_starts_match_the_index_walk_for_dense_and_sparse_scopes(
-    services: Services,
+    runtime: Runtime,
 ) -> None:
     dense = Scope(data.TENANT, Dataset.BILLED_USAGE, AttributeSet.FULL, 202610, "G000000042")
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         data.add_invoice(conn, data.TENANT, "G000000042", "modern")
         data.add_lines(conn, data.TENANT, Dataset.BILLED_USAGE, 23, invoice="G000000042")
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         for scope, is_dense in ((BILLED, False), (dense, True)):
             stats = export_rows.scope_stats(conn, scope)
             assert stats.dense is is_dense

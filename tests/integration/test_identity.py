@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
 from billport.auth.validation import validate_token
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.server.errors import install_error_handlers
 from billport.server.routes import identity
 from billport.settings import Settings
@@ -27,24 +27,24 @@ TOKEN_PATH = f"/{PARTNER_TENANT}/oauth2/v2.0/token"
 
 
 @pytest.fixture
-def services(settings: Settings, database: Database) -> Services:
+def runtime(settings: Settings, database: Database) -> Runtime:
     return auth_services(settings, database)
 
 
 @pytest.fixture
-def http(services: Services) -> Iterator[TestClient]:
+def http(runtime: Runtime) -> Iterator[TestClient]:
     app = FastAPI()
     install_error_handlers(app)
-    app.state.services = services
+    app.state.runtime = runtime
     app.include_router(identity.router)
     with TestClient(app) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def app_client(services: Services) -> Client:
-    make_partner(services.db, OTHER_TENANT)  # a second partner, to prove tenant isolation
-    return make_partner(services.db, PARTNER_TENANT, secret="s3cret~with/odd:chars")
+def app_client(runtime: Runtime) -> Client:
+    make_partner(runtime.db, OTHER_TENANT)  # a second partner, to prove tenant isolation
+    return make_partner(runtime.db, PARTNER_TENANT, secret="s3cret~with/odd:chars")
 
 
 def _form(client: Client, **changes: str | None) -> dict[str, str]:
@@ -61,20 +61,20 @@ def _form(client: Client, **changes: str | None) -> dict[str, str]:
     ("scope", "audience"), [(GRAPH_SCOPE, GRAPH_AUDIENCE), (PC_SCOPE, PARTNER_CENTER_AUDIENCE)]
 )
 def test_client_credentials(
-    http: TestClient, services: Services, app_client: Client, scope: str, audience: str
+    http: TestClient, runtime: Runtime, app_client: Client, scope: str, audience: str
 ) -> None:
     response = http.post(TOKEN_PATH, data=_form(app_client, scope=scope))
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
     assert body["token_type"] == "Bearer"
-    assert body["expires_in"] == body["ext_expires_in"] == services.settings.token_lifetime
+    assert body["expires_in"] == body["ext_expires_in"] == runtime.settings.token_lifetime
     principal = validate_token(
         body["access_token"],
         expected_audience=audience,
-        keys=services.keys,
-        settings=services.settings,
-        now=services.clock(),
+        keys=runtime.keys,
+        settings=runtime.settings,
+        now=runtime.clock(),
     )
     assert (principal.tenant_id, principal.client_id) == (PARTNER_TENANT, app_client.client_id)
     assert ("roles" in principal.claims) is (audience == GRAPH_AUDIENCE)
@@ -172,17 +172,17 @@ def test_no_body(http: TestClient, app_client: Client) -> None:
     _error(http.post(TOKEN_PATH), 400, "invalid_request")
 
 
-def test_jwks(http: TestClient, services: Services) -> None:
+def test_jwks(http: TestClient, runtime: Runtime) -> None:
     response = http.get(f"/{PARTNER_TENANT}/discovery/v2.0/keys")
     assert response.status_code == 200
     (key,) = response.json()["keys"]
-    assert key["kid"] == services.keys.kid
+    assert key["kid"] == runtime.keys.kid
     assert (key["kty"], key["use"], key["alg"], key["e"]) == ("RSA", "sig", "RS256", "AQAB")
     public = jwt.PyJWK(key).key
-    assert public.public_numbers() == services.keys.public_key.public_numbers()
+    assert public.public_numbers() == runtime.keys.public_key.public_numbers()
 
 
-def test_openid_configuration(http: TestClient, services: Services, app_client: Client) -> None:
+def test_openid_configuration(http: TestClient, runtime: Runtime, app_client: Client) -> None:
     response = http.get(f"/{PARTNER_TENANT}/v2.0/.well-known/openid-configuration")
     assert response.status_code == 200, response.text
     config = response.json()
@@ -192,10 +192,10 @@ def test_openid_configuration(http: TestClient, services: Services, app_client: 
     assert http.get(config["jwks_uri"]).status_code == 200
 
 
-def test_openid_configuration_uses_public_url(services: Services, app_client: Client) -> None:
-    services.settings = services.settings.replace(public_url="https://billing.example.com/")
+def test_openid_configuration_uses_public_url(runtime: Runtime, app_client: Client) -> None:
+    runtime.settings = runtime.settings.replace(public_url="https://billing.example.com/")
     app = FastAPI()
-    app.state.services = services
+    app.state.runtime = runtime
     app.include_router(identity.router)
     with TestClient(app) as test_client:
         config = test_client.get("/common/v2.0/.well-known/openid-configuration").json()

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from billport.store.tables import invoices
@@ -107,30 +107,30 @@ LEGACY_IDS = [r.invoice_id for r in LEGACY]
 MODERN_IDS = [r.invoice_id for r in MODERN]
 
 
-def insert_fixture_data(services: Services) -> None:
-    make_partner(services.db, TENANT, is_default=True)
-    make_partner(services.db, OTHER_TENANT, client_id="22222222-2222-4333-8444-555555555555")
+def insert_fixture_data(runtime: Runtime) -> None:
+    make_partner(runtime.db, TENANT, is_default=True)
+    make_partner(runtime.db, OTHER_TENANT, client_id="22222222-2222-4333-8444-555555555555")
     rows = [*LEGACY, *MODERN, AMENDMENT, AMENDMENT_2023, FOREIGN]
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         conn.execute(invoices.insert(), [row.values() for row in rows])
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings)
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings)
     insert_fixture_data(opened)
     yield opened
     opened.db.dispose()
 
 
-def bearer(services: Services, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
-    return tokens.bearer(services, None, tenant, "partner-center", **claims)
+def bearer(runtime: Runtime, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
+    return tokens.bearer(runtime, None, tenant, "partner-center", **claims)
 
 
 @pytest.fixture
-def client(settings: Settings, services: Services) -> Iterator[TestClient]:
-    app = create_app(settings, services=services, run_worker=False)
-    with TestClient(app, headers=bearer(services)) as test_client:
+def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
+    app = create_app(settings, runtime=runtime, run_worker=False)
+    with TestClient(app, headers=bearer(runtime)) as test_client:
         yield test_client
 
 
@@ -316,8 +316,8 @@ def test_filters_run_in_sql(
     assert ids(response.json()) == expected
 
 
-def test_another_tenant_sees_only_its_own_invoices(client: TestClient, services: Services) -> None:
-    body = client.get("/v1/invoices", headers=bearer(services, OTHER_TENANT)).json()
+def test_another_tenant_sees_only_its_own_invoices(client: TestClient, runtime: Runtime) -> None:
+    body = client.get("/v1/invoices", headers=bearer(runtime, OTHER_TENANT)).json()
     assert ids(body) == ["X0000001"]
 
 
@@ -375,11 +375,11 @@ def test_unknown_or_foreign_invoice_is_404(client: TestClient, invoice_id: str) 
     assert_fault(client.get(f"/v1/invoices/{invoice_id}"), 404, "not found")
 
 
-def test_other_tenant_gets_its_own_invoice(client: TestClient, services: Services) -> None:
-    response = client.get("/v1/invoices/X0000001", headers=bearer(services, OTHER_TENANT))
+def test_other_tenant_gets_its_own_invoice(client: TestClient, runtime: Runtime) -> None:
+    response = client.get("/v1/invoices/X0000001", headers=bearer(runtime, OTHER_TENANT))
     assert response.status_code == 200
     assert_fault(
-        client.get("/v1/invoices/D02005YFHI", headers=bearer(services, OTHER_TENANT)),
+        client.get("/v1/invoices/D02005YFHI", headers=bearer(runtime, OTHER_TENANT)),
         404,
         "not found",
     )
@@ -447,8 +447,8 @@ def test_missing_token_is_401_in_the_partner_center_envelope(client: TestClient)
     assert_fault(response, 401, "")
 
 
-def test_graph_token_is_refused(client: TestClient, services: Services) -> None:
-    headers = bearer(services, aud="https://graph.microsoft.com")
+def test_graph_token_is_refused(client: TestClient, runtime: Runtime) -> None:
+    headers = bearer(runtime, aud="https://graph.microsoft.com")
     assert client.get("/v1/invoices/D02005YFHI", headers=headers).status_code == 401
 
 

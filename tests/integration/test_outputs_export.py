@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from billport.billing.datasets import AttributeSet, Dataset, fields
 from billport.jobs.worker import Worker
 from billport.outputs import write_output
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -30,24 +30,24 @@ BILLING = "reports/partners/billing"
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings.replace(part_rows=3))
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings.replace(part_rows=3))
     data.build_dataset(opened)
     yield opened
     opened.db.dispose()
 
 
 @pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services.settings, services=services, run_worker=False)) as tc:
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime.settings, runtime=runtime, run_worker=False)) as tc:
         yield tc
 
 
 def download_parts(
-    client: TestClient, services: Services, dataset: Dataset, attribute_set: AttributeSet, to: Path
+    client: TestClient, runtime: Runtime, dataset: Dataset, attribute_set: AttributeSet, to: Path
 ) -> tuple[list[Path], list[bytes]]:
     """Run an export; save its blobs as downloaded files; return them and the stored docs."""
-    headers = data.graph_headers(services)
+    headers = data.graph_headers(runtime)
     if dataset.billed:
         body: dict[str, str] = {"invoiceId": data.MODERN}
         where: dict[str, Any] = {"tenant_id": data.TENANT, "invoice_id": data.MODERN}
@@ -57,7 +57,7 @@ def download_parts(
     body["attributeSet"] = attribute_set.value
     started = client.post(f"/v1.0/{BILLING}/{dataset.url_path}/export", json=body, headers=headers)
     assert started.status_code == 202, started.text
-    assert Worker(services).run(once=True) >= 1
+    assert Worker(runtime).run(once=True) >= 1
     manifest = client.get(started.headers["Location"], headers=headers).json()["resourceLocation"]
     to.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -68,7 +68,7 @@ def download_parts(
         path.write_bytes(got.content)
         paths.append(path)
     assert len(paths) == 3  # 7 rows, 3 per part: the conversion crosses part boundaries
-    return paths, data.stored_docs(services, dataset, attribute_set, **where)
+    return paths, data.stored_docs(runtime, dataset, attribute_set, **where)
 
 
 def expected_value(kind: str, raw: Any) -> Any:
@@ -92,10 +92,10 @@ def stored_rows(docs: list[bytes], dataset: Dataset, attribute_set: AttributeSet
 
 @pytest.mark.parametrize("attribute_set", list(AttributeSet))
 def test_parquet_typed_columns(
-    client: TestClient, services: Services, tmp_path: Path, attribute_set: AttributeSet
+    client: TestClient, runtime: Runtime, tmp_path: Path, attribute_set: AttributeSet
 ) -> None:
     for dataset in Dataset:
-        parts, docs = download_parts(client, services, dataset, attribute_set, tmp_path / "in")
+        parts, docs = download_parts(client, runtime, dataset, attribute_set, tmp_path / "in")
         out = tmp_path / f"{dataset.value}.parquet"
         result = write_output(parts, dataset=dataset, attribute_set=attribute_set, output=out)
         assert result.rows == len(docs) == 7 and result.path == out
@@ -120,9 +120,9 @@ def test_parquet_typed_columns(
             assert got[0]["UnitPrice"] == Decimal("99999999999.999999")
 
 
-def test_duckdb_typed_table(client: TestClient, services: Services, tmp_path: Path) -> None:
+def test_duckdb_typed_table(client: TestClient, runtime: Runtime, tmp_path: Path) -> None:
     for dataset in Dataset:
-        parts, docs = download_parts(client, services, dataset, AttributeSet.FULL, tmp_path / "in")
+        parts, docs = download_parts(client, runtime, dataset, AttributeSet.FULL, tmp_path / "in")
         out = tmp_path / f"{dataset.value}.duckdb"
         table = None if dataset is Dataset.BILLED_RECONCILIATION else f"t_{dataset.code}"
         result = write_output(
@@ -155,10 +155,10 @@ def test_duckdb_typed_table(client: TestClient, services: Services, tmp_path: Pa
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".csv"])
 def test_text_formats_keep_exact_text(
-    client: TestClient, services: Services, tmp_path: Path, suffix: str
+    client: TestClient, runtime: Runtime, tmp_path: Path, suffix: str
 ) -> None:
     for dataset in Dataset:
-        parts, docs = download_parts(client, services, dataset, AttributeSet.BASIC, tmp_path / "i")
+        parts, docs = download_parts(client, runtime, dataset, AttributeSet.BASIC, tmp_path / "i")
         out = tmp_path / f"out{suffix}"
         result = write_output(parts, dataset=dataset, attribute_set=AttributeSet.BASIC, output=out)
         assert result.rows == 7
@@ -185,11 +185,11 @@ def test_text_formats_keep_exact_text(
 
 
 def test_bytes_identical_jsonl_round_trip(
-    client: TestClient, services: Services, tmp_path: Path
+    client: TestClient, runtime: Runtime, tmp_path: Path
 ) -> None:
     """The export's own PascalCase lines come out byte for byte (orjson, same key order)."""
     parts, docs = download_parts(
-        client, services, Dataset.BILLED_USAGE, AttributeSet.FULL, tmp_path / "in"
+        client, runtime, Dataset.BILLED_USAGE, AttributeSet.FULL, tmp_path / "in"
     )
     out = tmp_path / "usage.jsonl"
     write_output(parts, dataset=Dataset.BILLED_USAGE, attribute_set=AttributeSet.FULL, output=out)

@@ -16,29 +16,29 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.jobs.wakeup import Wakeup
 from billport.jobs.worker import Worker
-from billport.runtime import Services, open_services
-from billport.services import exports
+from billport.runtime import Runtime, open_runtime
 from billport.settings import Settings
 from billport.store import parts as part_store
 from billport.store.tables import export_parts, export_plans
+from billport.usecases import operations
 from tests.support import exports as data
 
 ROWS = 10
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
+def runtime(settings: Settings) -> Iterator[Runtime]:
     # Parts of 3 rows, blobs of 2 rows: parts hold 3+3+3+1 rows in blobs of 2,1 | 2,1 | 2,1 | 1.
-    opened = open_services(settings.replace(partition_rows=3, part_rows=2, lease_seconds=30))
+    opened = open_runtime(settings.replace(partition_rows=3, part_rows=2, lease_seconds=30))
     data.build_dataset(opened, rows=ROWS)
     yield opened
     opened.db.dispose()
 
 
-def queue_export(services: Services) -> str:
-    op = exports.request_export(
-        services.db,
-        services.clock,
+def queue_export(runtime: Runtime) -> str:
+    op = operations.request_export(
+        runtime.db,
+        runtime.clock,
         data.TENANT,
         Dataset.BILLED_RECONCILIATION,
         {"invoiceId": data.MODERN},
@@ -46,24 +46,24 @@ def queue_export(services: Services) -> str:
     return op.operation_id
 
 
-def status_of(services: Services, operation_id: str) -> exports.OperationView:
-    return exports.read_operation(services.db, data.TENANT, operation_id)
+def status_of(runtime: Runtime, operation_id: str) -> operations.OperationView:
+    return operations.read_operation(runtime.db, data.TENANT, operation_id)
 
 
-def exported_lines(services: Services, view: exports.OperationView) -> list[bytes]:
+def exported_lines(runtime: Runtime, view: operations.OperationView) -> list[bytes]:
     assert view.manifest is not None
     lines: list[bytes] = []
     for blob in view.manifest.blobs:
-        path = services.settings.blob_dir / view.manifest.root_path / blob["name"]
+        path = runtime.settings.blob_dir / view.manifest.root_path / blob["name"]
         content = gzip.decompress(path.read_bytes())
         assert content.count(b"\n") == blob["itemCount"]
         lines += content.split(b"\n")[:-1]
     return lines
 
 
-def stored(services: Services) -> list[bytes]:
+def stored(runtime: Runtime) -> list[bytes]:
     return data.stored_docs(
-        services,
+        runtime,
         Dataset.BILLED_RECONCILIATION,
         AttributeSet.FULL,
         tenant_id=data.TENANT,
@@ -71,110 +71,110 @@ def stored(services: Services) -> list[bytes]:
     )
 
 
-def plan_rows(services: Services) -> tuple[int, int]:
-    with services.db.connect() as conn:
+def plan_rows(runtime: Runtime) -> tuple[int, int]:
+    with runtime.db.connect() as conn:
         plans = conn.execute(sa.select(sa.func.count()).select_from(export_plans)).scalar_one()
         parts = conn.execute(sa.select(sa.func.count()).select_from(export_parts)).scalar_one()
     return plans, parts
 
 
-def staging_entries(services: Services) -> list[str]:
-    staging = services.settings.blob_dir / "_staging"
+def staging_entries(runtime: Runtime) -> list[str]:
+    staging = runtime.settings.blob_dir / "_staging"
     return sorted(p.name for p in staging.iterdir()) if staging.exists() else []
 
 
-def lease_part(services: Services, owner: str) -> part_store.Part:
-    with services.db.begin() as conn:
-        part = part_store.lease_next_part(conn, owner=owner, now=services.clock(), lease_seconds=30)
+def lease_part(runtime: Runtime, owner: str) -> part_store.Part:
+    with runtime.db.begin() as conn:
+        part = part_store.lease_next_part(conn, owner=owner, now=runtime.clock(), lease_seconds=30)
     assert part is not None
     return part
 
 
-def test_a_large_export_is_split_into_parts_and_published_once(services: Services) -> None:
-    operation_id = queue_export(services)
-    worker = Worker(services, name="w")
+def test_a_large_export_is_split_into_parts_and_published_once(runtime: Runtime) -> None:
+    operation_id = queue_export(runtime)
+    worker = Worker(runtime, name="w")
     assert worker.run_once() is True  # plans only
-    assert status_of(services, operation_id).operation.status is Status.RUNNING
-    assert plan_rows(services) == (1, 4)
-    assert Worker(services).run(once=True) == 4  # one job per part
-    view = status_of(services, operation_id)
+    assert status_of(runtime, operation_id).operation.status is Status.RUNNING
+    assert plan_rows(runtime) == (1, 4)
+    assert Worker(runtime).run(once=True) == 4  # one job per part
+    view = status_of(runtime, operation_id)
     assert view.operation.status is Status.SUCCEEDED
     assert view.operation.lease_owner is None
     assert view.manifest is not None and view.manifest.row_count == ROWS
     names = [b["name"][:10] for b in view.manifest.blobs]
     assert names == [f"part-{i:05d}" for i in range(7)]
     assert [b["itemCount"] for b in view.manifest.blobs] == [2, 1, 2, 1, 2, 1, 1]
-    assert exported_lines(services, view) == stored(services)  # every row once, in id order
-    assert plan_rows(services) == (0, 0)
-    assert staging_entries(services) == []
+    assert exported_lines(runtime, view) == stored(runtime)  # every row once, in id order
+    assert plan_rows(runtime) == (0, 0)
+    assert staging_entries(runtime) == []
 
 
 def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings) -> None:
-    services = open_services(settings.replace(partition_rows=ROWS, part_rows=4))
+    runtime = open_runtime(settings.replace(partition_rows=ROWS, part_rows=4))
     try:
-        data.build_dataset(services, rows=ROWS)
-        operation_id = queue_export(services)
-        assert Worker(services).run_once() is True
-        view = status_of(services, operation_id)
+        data.build_dataset(runtime, rows=ROWS)
+        operation_id = queue_export(runtime)
+        assert Worker(runtime).run_once() is True
+        view = status_of(runtime, operation_id)
         assert view.operation.status is Status.SUCCEEDED
         assert view.manifest is not None
         assert [b["itemCount"] for b in view.manifest.blobs] == [4, 4, 2]
-        assert plan_rows(services) == (0, 0)
+        assert plan_rows(runtime) == (0, 0)
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
-def test_an_unchanged_export_reuses_the_partitioned_manifest(services: Services) -> None:
-    first = queue_export(services)
-    Worker(services).run(once=True)
-    second = queue_export(services)
-    assert Worker(services).run(once=True) == 1  # no plan: the manifest is reused
-    one, two = status_of(services, first), status_of(services, second)
+def test_an_unchanged_export_reuses_the_partitioned_manifest(runtime: Runtime) -> None:
+    first = queue_export(runtime)
+    Worker(runtime).run(once=True)
+    second = queue_export(runtime)
+    assert Worker(runtime).run(once=True) == 1  # no plan: the manifest is reused
+    one, two = status_of(runtime, first), status_of(runtime, second)
     assert two.operation.status is Status.SUCCEEDED
     assert one.manifest is not None and two.manifest is not None
     assert two.manifest.manifest_id == one.manifest.manifest_id
 
 
-def test_an_abandoned_part_is_redone_alone_and_its_leftovers_removed(services: Services) -> None:
-    operation_id = queue_export(services)
-    Worker(services).run_once()  # plan
-    crashed = lease_part(services, "crashed-worker")
-    with services.db.connect() as conn:
+def test_an_abandoned_part_is_redone_alone_and_its_leftovers_removed(runtime: Runtime) -> None:
+    operation_id = queue_export(runtime)
+    Worker(runtime).run_once()  # plan
+    crashed = lease_part(runtime, "crashed-worker")
+    with runtime.db.connect() as conn:
         plan = part_store.get_plan(conn, operation_id)
     assert plan is not None
     # The crashed worker left a partial staged blob and one it published but never reported.
-    partial = services.blobs.stage(crashed.staging_key, f"{plan.root_path}/part-00000-x")
+    partial = runtime.blobs.stage(crashed.staging_key, f"{plan.root_path}/part-00000-x")
     partial.stream.write(b"partial")
     partial.close()
-    orphan = services.blobs.stage(crashed.staging_key, f"{plan.root_path}/part-00000-orphan")
+    orphan = runtime.blobs.stage(crashed.staging_key, f"{plan.root_path}/part-00000-orphan")
     orphan.stream.write(b"published, never reported")
     orphan.close()
-    services.blobs.publish(orphan)
-    with services.db.begin() as conn:
+    runtime.blobs.publish(orphan)
+    with runtime.db.begin() as conn:
         assert part_store.record_part_blobs(
             conn, crashed, owner="crashed-worker", blobs=[{"name": "part-00000-orphan"}]
         )
     # The other parts are written while the crashed lease is still live.
-    assert Worker(services).run(once=True) == 3
-    assert status_of(services, operation_id).operation.status is Status.RUNNING
-    start = services.clock()
-    services.clock = lambda: start + timedelta(seconds=31)
-    assert Worker(services).run(once=True) == 1  # only the abandoned part
-    view = status_of(services, operation_id)
+    assert Worker(runtime).run(once=True) == 3
+    assert status_of(runtime, operation_id).operation.status is Status.RUNNING
+    start = runtime.clock()
+    runtime.clock = lambda: start + timedelta(seconds=31)
+    assert Worker(runtime).run(once=True) == 1  # only the abandoned part
+    view = status_of(runtime, operation_id)
     assert view.operation.status is Status.SUCCEEDED
-    assert exported_lines(services, view) == stored(services)
-    published = services.settings.blob_dir / plan.root_path
+    assert exported_lines(runtime, view) == stored(runtime)
+    published = runtime.settings.blob_dir / plan.root_path
     assert sorted(p.name for p in published.iterdir()) == sorted(
         b["name"]
         for b in view.manifest.blobs  # type: ignore[union-attr]
     )
-    assert staging_entries(services) == []
-    with services.db.begin() as conn:  # the crashed worker can no longer touch the part
+    assert staging_entries(runtime) == []
+    with runtime.db.begin() as conn:  # the crashed worker can no longer touch the part
         assert not part_store.finish_part(conn, crashed, owner="crashed-worker")
 
 
 def test_a_part_that_keeps_failing_fails_the_export_cleanly(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from billport.exports import parts as part_jobs
 
@@ -186,63 +186,63 @@ def test_a_part_that_keeps_failing_fails_the_export_cleanly(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(part_jobs, "write_parts", fail_part_one)
-    services.settings = services.settings.replace(export_processes=1)  # the in-process writer
-    operation_id = queue_export(services)
-    Worker(services).run(once=True)
-    view = status_of(services, operation_id)
+    runtime.settings = runtime.settings.replace(export_processes=1)  # the in-process writer
+    operation_id = queue_export(runtime)
+    Worker(runtime).run(once=True)
+    view = status_of(runtime, operation_id)
     assert view.operation.status is Status.FAILED
     assert view.operation.error_code == "500"
     assert "part 1" in (view.operation.error_message or "")
     assert view.operation.lease_owner is None
-    assert plan_rows(services) == (0, 0)
+    assert plan_rows(runtime) == (0, 0)
     # Parts that did finish published blobs; none is left behind, nothing is staged.
-    blob_files = [p for p in services.settings.blob_dir.rglob("*.json.gz")]
+    blob_files = [p for p in runtime.settings.blob_dir.rglob("*.json.gz")]
     assert blob_files == []
-    assert staging_entries(services) == []
+    assert staging_entries(runtime) == []
 
 
 def test_a_part_running_when_its_export_fails_stops_without_publishing(
-    services: Services,
+    runtime: Runtime,
 ) -> None:
-    operation_id = queue_export(services)
-    Worker(services).run_once()  # plan
-    survivor = lease_part(services, "slow-worker")
+    operation_id = queue_export(runtime)
+    Worker(runtime).run_once()  # plan
+    survivor = lease_part(runtime, "slow-worker")
     from billport.exports.parts import PartJob, fail_planned
     from billport.exports.runner import Failure, LeaseLost
 
-    assert fail_planned(services, operation_id, Failure("500", "stop"))
+    assert fail_planned(runtime, operation_id, Failure("500", "stop"))
     with pytest.raises(LeaseLost):
-        PartJob(services, survivor, "slow-worker", lambda: False).run()
-    assert list(services.settings.blob_dir.rglob("*.json.gz")) == []
-    assert staging_entries(services) == []
-    assert status_of(services, operation_id).operation.status is Status.FAILED
+        PartJob(runtime, survivor, "slow-worker", lambda: False).run()
+    assert list(runtime.settings.blob_dir.rglob("*.json.gz")) == []
+    assert staging_entries(runtime) == []
+    assert status_of(runtime, operation_id).operation.status is Status.FAILED
 
 
-def test_a_stopping_worker_hands_its_part_back(services: Services) -> None:
-    operation_id = queue_export(services)
-    Worker(services).run_once()  # plan
-    worker = Worker(services)
+def test_a_stopping_worker_hands_its_part_back(runtime: Runtime) -> None:
+    operation_id = queue_export(runtime)
+    Worker(runtime).run_once()  # plan
+    worker = Worker(runtime)
     worker.stopping.set()
     assert worker.run_once() is True
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         parts = part_store.list_parts(conn, operation_id)
     assert [p.status for p in parts] == ["pending"] * 4
     assert [p.attempts for p in parts] == [1, 0, 0, 0]
-    assert Worker(services).run(once=True) == 4
-    view = status_of(services, operation_id)
+    assert Worker(runtime).run(once=True) == 4
+    view = status_of(runtime, operation_id)
     assert view.operation.status is Status.SUCCEEDED
-    assert exported_lines(services, view) == stored(services)
+    assert exported_lines(runtime, view) == stored(runtime)
 
 
 def test_parts_finishing_together_publish_exactly_once(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from billport.exports import parts as part_jobs
     from billport.store.tables import manifests
 
-    operation_id = queue_export(services)
-    Worker(services).run_once()  # plan
-    leased = [lease_part(services, f"w{i}") for i in range(4)]
+    operation_id = queue_export(runtime)
+    Worker(runtime).run_once()  # plan
+    leased = [lease_part(runtime, f"w{i}") for i in range(4)]
     together = threading.Barrier(4, timeout=30)
     real_lock = part_jobs.op_store.lock_operation
 
@@ -263,7 +263,7 @@ def test_parts_finishing_together_publish_exactly_once(
 
     def finish(part: part_store.Part) -> None:
         try:
-            part_jobs.PartJob(services, part, part.lease_owner or "", lambda: False).run()
+            part_jobs.PartJob(runtime, part, part.lease_owner or "", lambda: False).run()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -273,11 +273,11 @@ def test_parts_finishing_together_publish_exactly_once(
     for thread in threads:
         thread.join(60)
     assert errors == []
-    view = status_of(services, operation_id)
+    view = status_of(runtime, operation_id)
     assert view.operation.status is Status.SUCCEEDED
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(manifests)).scalar_one() == 1
-    assert exported_lines(services, view) == stored(services)
+    assert exported_lines(runtime, view) == stored(runtime)
 
 
 @pytest.mark.postgres
@@ -297,7 +297,7 @@ def test_a_lost_database_connection_mid_export_is_retried(
         partition_rows=3,
         part_rows=2,
     )
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     real = part_jobs.export_rows.stream_chunks
     killed: list[int] = []
@@ -319,17 +319,17 @@ def test_a_lost_database_connection_mid_export_is_retried(
 
     monkeypatch.setattr(part_jobs.export_rows, "stream_chunks", lose_the_connection_then_stream)
     try:
-        data.build_dataset(services, rows=ROWS)
-        operation_id = queue_export(services)
-        Worker(services).run(once=True)
+        data.build_dataset(runtime, rows=ROWS)
+        operation_id = queue_export(runtime)
+        Worker(runtime).run(once=True)
         assert killed and all(killed)
         assert any("failed" in r.getMessage() for r in caplog.records)  # then retried
-        view = status_of(services, operation_id)
+        view = status_of(runtime, operation_id)
         assert view.operation.status is Status.SUCCEEDED
-        assert exported_lines(services, view) == stored(services)
-        assert staging_entries(services) == []
+        assert exported_lines(runtime, view) == stored(runtime)
+        assert staging_entries(runtime) == []
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
         admin.dispose()
 
 
@@ -340,15 +340,15 @@ def test_an_idle_worker_is_woken_by_a_queued_export(pg_url: str, tmp_path: Any) 
     settings = load_settings(
         environ={}, data_dir=tmp_path / "data", database_url=pg_url, worker_listen_seconds=60
     )
-    services = open_services(settings)
+    runtime = open_runtime(settings)
     stopping = threading.Event()
-    wakeup = Wakeup(services.db, settings, stopping)
+    wakeup = Wakeup(runtime.db, settings, stopping)
     try:
         wakeup._connection()  # listening before the export is queued
         waiter = threading.Thread(target=wakeup.wait)
         waiter.start()
-        data.build_dataset(services, rows=1)
-        queue_export(services)
+        data.build_dataset(runtime, rows=1)
+        queue_export(runtime)
         waiter.join(30)  # far below the 60 s it would wait without a notification
         woke = not waiter.is_alive()
         stopping.set()
@@ -356,4 +356,4 @@ def test_an_idle_worker_is_woken_by_a_queued_export(pg_url: str, tmp_path: Any) 
         assert woke
     finally:
         wakeup.close()
-        services.db.dispose()
+        runtime.db.dispose()

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from billport.jobs.worker import Worker
 from billport.reconcile import reconcile, render_html, render_json
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support.data import DEMO_INVOICE, DEMO_TENANT, seed_demo
@@ -21,27 +21,27 @@ from tests.support.tokens import bearer
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings)
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings)
     seed_demo(opened.db, settings)
     yield opened
     opened.db.dispose()
 
 
-def invoice_and_rows(services: Services) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    app = create_app(services.settings, services=services, run_worker=False)
+def invoice_and_rows(runtime: Runtime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     with TestClient(app) as client:
-        pc = bearer(services, None, DEMO_TENANT, "partner-center")
+        pc = bearer(runtime, None, DEMO_TENANT, "partner-center")
         invoice = client.get(f"/v1/invoices/{DEMO_INVOICE}", headers=pc)
         assert invoice.status_code == 200, invoice.text
-        graph = bearer(services, None, DEMO_TENANT, "graph")
+        graph = bearer(runtime, None, DEMO_TENANT, "graph")
         started = client.post(
             "/v1.0/reports/partners/billing/reconciliation/billed/export",
             json={"invoiceId": DEMO_INVOICE, "attributeSet": "full"},
             headers=graph,
         )
         assert started.status_code == 202, started.text
-        assert Worker(services).run(once=True) >= 1
+        assert Worker(runtime).run(once=True) >= 1
         op = client.get(started.headers["Location"], headers=graph).json()
         assert op["status"] == "succeeded", op
         lines = download_rows(client, op["resourceLocation"])
@@ -49,8 +49,8 @@ def invoice_and_rows(services: Services) -> tuple[dict[str, Any], list[dict[str,
     return invoice.json(), [json.loads(line, parse_float=Decimal) for line in lines]
 
 
-def test_demo_invoice_reconciles_then_one_altered_line_is_named(services: Services) -> None:
-    invoice, rows = invoice_and_rows(services)
+def test_demo_invoice_reconciles_then_one_altered_line_is_named(runtime: Runtime) -> None:
+    invoice, rows = invoice_and_rows(runtime)
     assert len(rows) > 200
     rec = reconcile(invoice, rows, Decimal("0.01"))
     assert rec.ok, rec.findings()

@@ -11,16 +11,15 @@ from fastapi.testclient import TestClient
 
 from billport.errors import ConfigurationError
 from billport.jobs.worker import Worker
-from billport.runtime import Services
-from billport.sandbox.book import scenario_from_setting
-from billport.settings import Settings, load_settings
+from billport.runtime import Runtime
+from billport.settings import Settings, configured_scenario, load_settings
 from billport.store.tables import line_items, manifests, operations, partners
 from tests.support import exports as data
 from tests.support.clock import ManualClock
 from tests.support.sandbox import admin_headers, put_scenario, sandbox_app, start_export
 from tests.support.tokens import bearer
 
-App = tuple[TestClient, Services, ManualClock]
+App = tuple[TestClient, Runtime, ManualClock]
 ADMIN_ROUTES = [
     ("GET", "/_billport/scenario"),
     ("PUT", "/_billport/scenario"),
@@ -41,8 +40,8 @@ def app(settings: Settings) -> Iterator[App]:
         yield opened
 
 
-def count(services: Services, table: sa.Table) -> int:
-    with services.db.connect() as conn:
+def count(runtime: Runtime, table: sa.Table) -> int:
+    with runtime.db.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
@@ -50,9 +49,9 @@ def count(services: Services, table: sa.Table) -> int:
 def test_admin_routes_refuse_partner_tokens_and_anonymous_calls(
     app: App, method: str, path: str
 ) -> None:
-    client, services, _ = app
+    client, runtime, _ = app
     for audience in ("graph", "partner-center"):
-        partner = bearer(services, None, data.TENANT, audience)
+        partner = bearer(runtime, None, data.TENANT, audience)
         refused = client.request(method, path, headers=partner, json={"all": True})
         assert refused.status_code == 403, refused.text
         assert refused.json()["error"]["code"] == "Forbidden"
@@ -61,12 +60,12 @@ def test_admin_routes_refuse_partner_tokens_and_anonymous_calls(
     assert anonymous.json()["error"]["code"] == "InvalidAuthenticationToken"
     wrong = client.request(method, path, headers={"Authorization": "Bearer nope"}, json={})
     assert wrong.status_code == 401
-    assert count(services, partners) == 2  # nothing was reset
+    assert count(runtime, partners) == 2  # nothing was reset
 
 
 def test_scenario_round_trip_and_sources(app: App) -> None:
-    client, services, _ = app
-    headers = admin_headers(services)
+    client, runtime, _ = app
+    headers = admin_headers(runtime)
     assert client.get("/_billport/scenario", headers=headers).json() == {
         "scope": "server",
         "source": "default",
@@ -88,10 +87,10 @@ def test_scenario_round_trip_and_sources(app: App) -> None:
         "manifest": "both",
         "seed": 42,
     }
-    stored = put_scenario(client, services, document)
+    stored = put_scenario(client, runtime, document)
     assert stored["source"] == "server"
     assert stored["scenario"] == document
-    put_scenario(client, services, {"retryAfter": 9}, data.OTHER_TENANT)
+    put_scenario(client, runtime, {"retryAfter": 9}, data.OTHER_TENANT)
     tenant = client.get(f"/_billport/tenants/{data.OTHER_TENANT}/scenario", headers=headers)
     assert tenant.json()["source"] == "tenant"
     assert tenant.json()["scenario"] == {"progression": "immediate", "retryAfter": 9, "seed": 0}
@@ -101,7 +100,7 @@ def test_scenario_round_trip_and_sources(app: App) -> None:
     assert server["tenants"] == [data.OTHER_TENANT]
     dropped = client.delete(f"/_billport/tenants/{data.OTHER_TENANT}/scenario", headers=headers)
     assert dropped.json()["source"] == "server"
-    put_scenario(client, services, {"retryAfter": 9}, data.OTHER_TENANT)
+    put_scenario(client, runtime, {"retryAfter": 9}, data.OTHER_TENANT)
     cleared = client.delete("/_billport/scenario", headers=headers).json()
     assert (cleared["source"], cleared["tenants"]) == ("default", [])
 
@@ -135,18 +134,18 @@ def test_scenario_round_trip_and_sources(app: App) -> None:
     ],
 )
 def test_invalid_scenarios_are_refused_naming_the_key(app: App, document: object, key: str) -> None:
-    client, services, _ = app
+    client, runtime, _ = app
     for path in ("/_billport/scenario", f"/_billport/tenants/{data.TENANT}/scenario"):
-        response = client.put(path, json=document, headers=admin_headers(services))
+        response = client.put(path, json=document, headers=admin_headers(runtime))
         assert response.status_code == 400, response.text
         assert f"'{key}'" in response.json()["error"]["message"]
-    shown = client.get("/_billport/scenario", headers=admin_headers(services)).json()
+    shown = client.get("/_billport/scenario", headers=admin_headers(runtime)).json()
     assert shown["source"] == "default"  # nothing half-applied
 
 
 def test_malformed_json_is_400(app: App) -> None:
-    client, services, _ = app
-    headers = {**admin_headers(services), "Content-Type": "application/json"}
+    client, runtime, _ = app
+    headers = {**admin_headers(runtime), "Content-Type": "application/json"}
     response = client.put("/_billport/scenario", content=b"{nope", headers=headers)
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]["message"]
@@ -155,18 +154,18 @@ def test_malformed_json_is_400(app: App) -> None:
 def test_scenario_from_settings_is_the_default_until_overridden(settings: Settings) -> None:
     with sandbox_app(settings, scenario='{"progression": "polls:4", "retryAfter": 11}') as (
         client,
-        services,
+        runtime,
         _,
     ):
-        headers = admin_headers(services)
+        headers = admin_headers(runtime)
         shown = client.get("/_billport/scenario", headers=headers).json()
         assert shown["source"] == "settings"
-        location = start_export(client, services)
-        Worker(services).run(once=True)
-        polled = client.get(location, headers=data.graph_headers(services))
+        location = start_export(client, runtime)
+        Worker(runtime).run(once=True)
+        polled = client.get(location, headers=data.graph_headers(runtime))
         assert (polled.json()["status"], polled.headers["Retry-After"]) == ("running", "11")
-        put_scenario(client, services, {})
-        assert client.get(location, headers=data.graph_headers(services)).json()["status"] == (
+        put_scenario(client, runtime, {})
+        assert client.get(location, headers=data.graph_headers(runtime)).json()["status"] == (
             "succeeded"
         )
         client.delete("/_billport/scenario", headers=headers)
@@ -174,13 +173,13 @@ def test_scenario_from_settings_is_the_default_until_overridden(settings: Settin
 
 
 def test_reset_forgets_exports_blobs_and_the_log(app: App) -> None:
-    client, services, _ = app
-    location = start_export(client, services)
-    start_export(client, services)  # still queued when the reset comes
-    Worker(services).run(once=True)
-    client.get(location, headers=data.graph_headers(services))
-    assert list(services.settings.blob_dir.rglob("*.json.gz"))
-    response = client.post("/_billport/reset", headers=admin_headers(services))
+    client, runtime, _ = app
+    location = start_export(client, runtime)
+    start_export(client, runtime)  # still queued when the reset comes
+    Worker(runtime).run(once=True)
+    client.get(location, headers=data.graph_headers(runtime))
+    assert list(runtime.settings.blob_dir.rglob("*.json.gz"))
+    response = client.post("/_billport/reset", headers=admin_headers(runtime))
     assert response.status_code == 200
     body = response.json()
     assert (body["operations"], body["manifests"], body["blobs"], body["allData"]) == (
@@ -190,30 +189,30 @@ def test_reset_forgets_exports_blobs_and_the_log(app: App) -> None:
         False,
     )
     assert body["requests"] >= 3
-    assert count(services, operations) == count(services, manifests) == 0
-    assert not list(services.settings.blob_dir.rglob("*.json.gz"))
-    assert client.get(location, headers=data.graph_headers(services)).status_code == 404
-    assert count(services, line_items) > 0  # data stays
-    assert Worker(services).run(once=True) == 0  # the queued job went with its operation
+    assert count(runtime, operations) == count(runtime, manifests) == 0
+    assert not list(runtime.settings.blob_dir.rglob("*.json.gz"))
+    assert client.get(location, headers=data.graph_headers(runtime)).status_code == 404
+    assert count(runtime, line_items) > 0  # data stays
+    assert Worker(runtime).run(once=True) == 0  # the queued job went with its operation
 
 
 def test_reset_all_empties_the_data_and_seed_refills_it(app: App) -> None:
-    client, services, _ = app
-    headers = admin_headers(services)
+    client, runtime, _ = app
+    headers = admin_headers(runtime)
     refused = client.post("/_billport/seed", json={"lineItems": 100}, headers=headers)
     assert refused.status_code == 400
     assert '"reset": true' in refused.json()["error"]["message"]
     body = client.post("/_billport/reset", json={"all": True}, headers=headers).json()
     assert body["allData"] is True
-    assert count(services, partners) == count(services, line_items) == 0
+    assert count(runtime, partners) == count(runtime, line_items) == 0
     seeded = client.post(
         "/_billport/seed",
         json={"seed": 3, "lineItems": 400, "tenants": 2, "months": 2},
         headers=headers,
     )
     assert seeded.status_code == 200, seeded.text
-    assert seeded.json()["lineItems"] == count(services, line_items) == 400
-    assert len(seeded.json()["tenants"]) == count(services, partners) == 2
+    assert seeded.json()["lineItems"] == count(runtime, line_items) == 400
+    assert len(seeded.json()["tenants"]) == count(runtime, partners) == 2
 
 
 @pytest.mark.parametrize(
@@ -228,16 +227,16 @@ def test_reset_all_empties_the_data_and_seed_refills_it(app: App) -> None:
     ],
 )
 def test_seed_refuses_bad_options(app: App, body: object) -> None:
-    client, services, _ = app
-    response = client.post("/_billport/seed", json=body, headers=admin_headers(services))
+    client, runtime, _ = app
+    response = client.post("/_billport/seed", json=body, headers=admin_headers(runtime))
     assert response.status_code == 400
-    assert count(services, partners) == 2
+    assert count(runtime, partners) == 2
 
 
 @pytest.mark.parametrize("body", [{"all": "yes"}, {"everything": True}, [True]])
 def test_reset_refuses_bad_bodies(app: App, body: object) -> None:
-    client, services, _ = app
-    response = client.post("/_billport/reset", json=body, headers=admin_headers(services))
+    client, runtime, _ = app
+    response = client.post("/_billport/reset", json=body, headers=admin_headers(runtime))
     assert response.status_code == 400
 
 
@@ -245,7 +244,7 @@ def test_scenario_setting_reads_a_file_and_refuses_bad_ones(tmp_path: Path) -> N
     good = tmp_path / "scenario.json"
     good.write_text('{"progression": "after:5", "seed": 3}')
     loaded = load_settings(environ={"BILLPORT_SCENARIO": f"@{good}"})
-    scenario = scenario_from_setting(loaded.scenario)
+    scenario = configured_scenario(loaded.scenario)
     assert scenario is not None and str(scenario.progression) == "after:5"
     bad = tmp_path / "bad.json"
     bad.write_text('{"faults": [{"route": "/x", "kind": "429", "probability": 2}]}')

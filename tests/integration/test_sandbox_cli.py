@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from billport.cli import main
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -20,20 +20,20 @@ from tests.support.live_server import serve_in_thread
 from tests.support.sandbox import sandbox_app, start_export
 from tests.support.tokens import bearer
 
-Server = tuple[str, Services, ManualClock]
+Server = tuple[str, Runtime, ManualClock]
 
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[Server]:
-    with sandbox_app(settings) as (_, services, clock):
-        app = create_app(services.settings, services=services, run_worker=False)
+    with sandbox_app(settings) as (_, runtime, clock):
+        app = create_app(runtime.settings, runtime=runtime, run_worker=False)
         with serve_in_thread(app) as base:
-            yield base, services, clock
+            yield base, runtime, clock
 
 
 def run(server: Server, *args: str, stdin: str | None = None, token: str | None = None) -> Result:
-    base, services, _ = server
-    admin = ["--server", base, "--admin-token", token or services.keys.admin_token]
+    base, runtime, _ = server
+    admin = ["--server", base, "--admin-token", token or runtime.keys.admin_token]
     if args[0] == "scenario":
         command, rest = [args[0], args[1]], list(args[2:])
     else:
@@ -71,11 +71,11 @@ def test_scenario_errors_exit_2_with_the_server_message(server: Server) -> None:
 def test_requests_shows_the_log_and_checks_compliance(server: Server) -> None:
     import httpx
 
-    base, services, clock = server
+    base, runtime, clock = server
     with httpx.Client(base_url=base) as http:
         run(server, "scenario", "set", "-", stdin='{"progression": "polls:5", "retryAfter": 3}')
-        location = start_export(http, services)
-        headers = data.graph_headers(services)
+        location = start_export(http, runtime)
+        headers = data.graph_headers(runtime)
         http.get(location, headers=headers)
         clock.advance(3)
         http.get(location, headers=headers)
@@ -107,8 +107,8 @@ def test_token_admin_prints_the_data_dirs_admin_token(settings: Settings) -> Non
 
 
 def test_cli_reads_the_admin_token_from_the_data_dir(server: Server) -> None:
-    base, services, _ = server
-    args = ["scenario", "show", "--server", base, "--data-dir", str(services.settings.data_dir)]
+    base, runtime, _ = server
+    args = ["scenario", "show", "--server", base, "--data-dir", str(runtime.settings.data_dir)]
     result = CliRunner().invoke(main, args, env={})
     assert result.exit_code == 0, result.output
     missing = CliRunner().invoke(main, [*args[:-1], "/nonexistent-billport"], env={})

@@ -128,13 +128,13 @@ def test_announce_demo_prints_credentials_tokens_and_requests(
     import jwt
 
     from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
-    from billport.runtime import open_services
+    from billport.runtime import open_runtime
     from billport.seed.demo import announce_demo
 
-    services = open_services(settings, database)
-    ensure_demo(database, settings, services.clock)
+    runtime = open_runtime(settings, database)
+    ensure_demo(database, settings, runtime.clock)
     lines: list[str] = []
-    announce_demo(services, lines.append)
+    announce_demo(runtime, lines.append)
     text = "\n".join(lines)
     assert DEMO_TENANT in text and "Client secret:" in text
     assert "http://127.0.0.1:8000/v1/invoices?size=200&offset=0" in text

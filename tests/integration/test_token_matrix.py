@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from billport.auth.keys import KeyRing
 from billport.auth.validation import PERSONAL_ACCOUNT_TENANT
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.server.auth import GraphPrincipal, PartnerCenterPrincipal
 from billport.server.errors import install_error_handlers
 from billport.settings import Settings
@@ -30,15 +30,15 @@ PC = "/v1/probe"
 
 
 @pytest.fixture
-def services(settings: Settings, database: Database) -> Services:
+def runtime(settings: Settings, database: Database) -> Runtime:
     return auth_services(settings, database)
 
 
 @pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
+def client(runtime: Runtime) -> Iterator[TestClient]:
     app = FastAPI()
     install_error_handlers(app)
-    app.state.services = services
+    app.state.runtime = runtime
 
     @app.get(GRAPH)
     def graph_probe(principal: GraphPrincipal) -> dict[str, str]:
@@ -48,7 +48,7 @@ def client(services: Services) -> Iterator[TestClient]:
     def pc_probe(principal: PartnerCenterPrincipal) -> dict[str, str]:
         return {"tenant": principal.tenant_id, "client": principal.client_id}
 
-    make_partner(services.db, PARTNER_TENANT)
+    make_partner(runtime.db, PARTNER_TENANT)
     with TestClient(app) as test_client:
         yield test_client
 
@@ -62,42 +62,42 @@ def _forge(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[bytes
     return f"{signing_input}.{_b64(sign(signing_input.encode()))}"
 
 
-def _claims(services: Services, audience: str) -> dict[str, Any]:
-    return jwt.decode(token(services, None, audience=audience), options={"verify_signature": False})
+def _claims(runtime: Runtime, audience: str) -> dict[str, Any]:
+    return jwt.decode(token(runtime, None, audience=audience), options={"verify_signature": False})
 
 
-def _alg_none(services: Services, audience: str) -> str:
-    return _forge({"alg": "none", "typ": "JWT"}, _claims(services, audience), lambda _: b"")
+def _alg_none(runtime: Runtime, audience: str) -> str:
+    return _forge({"alg": "none", "typ": "JWT"}, _claims(runtime, audience), lambda _: b"")
 
 
-def _hs256_public_key(services: Services, audience: str) -> str:
+def _hs256_public_key(runtime: Runtime, audience: str) -> str:
     # The classic key-confusion attack: HMAC keyed with the server's *public* key.
-    secret = services.keys.public_key.public_bytes(
+    secret = runtime.keys.public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    header = {"alg": "HS256", "typ": "JWT", "kid": services.keys.kid}
-    claims = _claims(services, audience)
+    header = {"alg": "HS256", "typ": "JWT", "kid": runtime.keys.kid}
+    claims = _claims(runtime, audience)
     return _forge(header, claims, lambda m: hmac.new(secret, m, hashlib.sha256).digest())
 
 
-def _other_key(services: Services, audience: str) -> str:
+def _other_key(runtime: Runtime, audience: str) -> str:
     # Same kid as ours, signed by a key the server never saw.
-    claims = _claims(services, audience)
+    claims = _claims(runtime, audience)
     stranger = KeyRing.ephemeral().private_key
-    return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": services.keys.kid})
+    return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": runtime.keys.kid})
 
 
-def _tampered(services: Services, audience: str) -> str:
-    head, _, signature = token(services, None, audience=audience).split(".")
+def _tampered(runtime: Runtime, audience: str) -> str:
+    head, _, signature = token(runtime, None, audience=audience).split(".")
     # Move the token to another tenant, consistently, keeping the original signature.
-    issuer = f"{services.settings.dev_issuer}/{OTHER_TENANT}/v2.0"
-    claims = _claims(services, audience) | {"tid": OTHER_TENANT, "iss": issuer}
+    issuer = f"{runtime.settings.dev_issuer}/{OTHER_TENANT}/v2.0"
+    claims = _claims(runtime, audience) | {"tid": OTHER_TENANT, "iss": issuer}
     return f"{head}.{_b64(json.dumps(claims).encode())}.{signature}"
 
 
-def _unknown_kid(services: Services, audience: str) -> str:
+def _unknown_kid(runtime: Runtime, audience: str) -> str:
     return jwt.encode(
-        _claims(services, audience),
+        _claims(runtime, audience),
         KeyRing.ephemeral().private_key,
         algorithm="RS256",
         headers={"kid": "someone-else"},
@@ -105,21 +105,21 @@ def _unknown_kid(services: Services, audience: str) -> str:
 
 
 # name -> (make token | raw header, expected status, fragment of the message)
-Case = tuple[Callable[[Services, str], dict[str, str]], int, str]
+Case = tuple[Callable[[Runtime, str], dict[str, str]], int, str]
 
 
-def _auth(make: Callable[[Services, str], str]) -> Callable[[Services, str], dict[str, str]]:
-    return lambda services, audience: {"Authorization": f"Bearer {make(services, audience)}"}
+def _auth(make: Callable[[Runtime, str], str]) -> Callable[[Runtime, str], dict[str, str]]:
+    return lambda runtime, audience: {"Authorization": f"Bearer {make(runtime, audience)}"}
 
 
 def _issued(
     *, tenant: str = PARTNER_TENANT, hours: float = 0, **overrides: Any
-) -> Callable[[Services, str], dict[str, str]]:
+) -> Callable[[Runtime, str], dict[str, str]]:
     """A dev token issued ``hours`` away from the pinned clock, with claim overrides."""
 
-    def make(services: Services, audience: str) -> str:
-        now = services.clock() + timedelta(hours=hours)
-        return token(services, None, tenant, audience, now=now, **overrides)
+    def make(runtime: Runtime, audience: str) -> str:
+        now = runtime.clock() + timedelta(hours=hours)
+        return token(runtime, None, tenant, audience, now=now, **overrides)
 
     return _auth(make)
 
@@ -160,11 +160,9 @@ CASES: dict[str, Case] = {
 
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize(("path", "audience"), [(GRAPH, "graph"), (PC, "partner-center")])
-def test_refused(
-    client: TestClient, services: Services, name: str, path: str, audience: str
-) -> None:
+def test_refused(client: TestClient, runtime: Runtime, name: str, path: str, audience: str) -> None:
     case = CASES[name]
-    response = client.get(path, headers=case[0](services, audience))
+    response = client.get(path, headers=case[0](runtime, audience))
     assert response.status_code == case[1], response.text
     body = response.json()
     if path == PC:
@@ -186,43 +184,43 @@ def test_refused(
     [(GRAPH, "partner-center"), (PC, "graph")],
     ids=["pc-on-graph", "graph-on-pc"],
 )
-def test_wrong_audience(client: TestClient, services: Services, path: str, audience: str) -> None:
+def test_wrong_audience(client: TestClient, runtime: Runtime, path: str, audience: str) -> None:
     response = client.get(
-        path, headers={"Authorization": f"Bearer {token(services, None, audience=audience)}"}
+        path, headers={"Authorization": f"Bearer {token(runtime, None, audience=audience)}"}
     )
     assert response.status_code == 401
     assert "Invalid audience" in response.text
 
 
 @pytest.mark.parametrize(("path", "audience"), [(GRAPH, "graph"), (PC, "partner-center")])
-def test_valid_token(client: TestClient, services: Services, path: str, audience: str) -> None:
+def test_valid_token(client: TestClient, runtime: Runtime, path: str, audience: str) -> None:
     response = client.get(
-        path, headers={"Authorization": f"Bearer {token(services, None, audience=audience)}"}
+        path, headers={"Authorization": f"Bearer {token(runtime, None, audience=audience)}"}
     )
     assert response.status_code == 200, response.text
     assert response.json()["tenant"] == PARTNER_TENANT
 
 
-def test_graph_needs_permission(client: TestClient, services: Services) -> None:
-    headers = {"Authorization": f"Bearer {token(services, None, roles=('User.Read.All',))}"}
+def test_graph_needs_permission(client: TestClient, runtime: Runtime) -> None:
+    headers = {"Authorization": f"Bearer {token(runtime, None, roles=('User.Read.All',))}"}
     response = client.get(GRAPH, headers=headers)
     assert response.status_code == 403
     assert "PartnerBilling.Read.All" in response.json()["error"]["message"]
 
 
-def test_partner_center_needs_no_graph_role(client: TestClient, services: Services) -> None:
+def test_partner_center_needs_no_graph_role(client: TestClient, runtime: Runtime) -> None:
     headers = {
-        "Authorization": f"Bearer {token(services, None, audience='partner-center', roles=())}"
+        "Authorization": f"Bearer {token(runtime, None, audience='partner-center', roles=())}"
     }
     assert client.get(PC, headers=headers).status_code == 200
 
 
-def test_delegated_scope_accepted(client: TestClient, services: Services) -> None:
-    issued = token(services, None, roles=(), scp="User.Read PartnerBilling.Read.All")
+def test_delegated_scope_accepted(client: TestClient, runtime: Runtime) -> None:
+    issued = token(runtime, None, roles=(), scp="User.Read PartnerBilling.Read.All")
     response = client.get(GRAPH, headers={"Authorization": f"Bearer {issued}"})
     assert response.status_code == 200, response.text
 
 
-def test_lowercase_bearer_scheme(client: TestClient, services: Services) -> None:
-    response = client.get(GRAPH, headers={"Authorization": f"bearer {token(services, None)}"})
+def test_lowercase_bearer_scheme(client: TestClient, runtime: Runtime) -> None:
+    response = client.get(GRAPH, headers={"Authorization": f"bearer {token(runtime, None)}"})
     assert response.status_code == 200

@@ -10,25 +10,25 @@ import pytest
 from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
 from billport.jobs.worker import Worker
-from billport.runtime import Services, open_services
-from billport.services import exports
+from billport.runtime import Runtime, open_runtime
 from billport.settings import Settings
 from billport.store import operations as op_store
+from billport.usecases import operations
 from tests.support import exports as data
 
 
 @pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    opened = open_services(settings.replace(part_rows=2, lease_seconds=30))
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    opened = open_runtime(settings.replace(part_rows=2, lease_seconds=30))
     data.build_dataset(opened, rows=5)
     yield opened
     opened.db.dispose()
 
 
-def queue_export(services: Services) -> str:
-    op = exports.request_export(
-        services.db,
-        services.clock,
+def queue_export(runtime: Runtime) -> str:
+    op = operations.request_export(
+        runtime.db,
+        runtime.clock,
         data.TENANT,
         Dataset.BILLED_RECONCILIATION,
         {"invoiceId": data.MODERN},
@@ -36,86 +36,86 @@ def queue_export(services: Services) -> str:
     return op.operation_id
 
 
-def lease(services: Services, owner: str) -> op_store.Operation | None:
-    with services.db.begin() as conn:
-        return op_store.lease_next(conn, owner=owner, now=services.clock(), lease_seconds=30)
+def lease(runtime: Runtime, owner: str) -> op_store.Operation | None:
+    with runtime.db.begin() as conn:
+        return op_store.lease_next(conn, owner=owner, now=runtime.clock(), lease_seconds=30)
 
 
-def test_a_leased_job_is_not_leased_twice(services: Services) -> None:
-    queue_export(services)
-    assert lease(services, "a") is not None
-    assert lease(services, "b") is None
+def test_a_leased_job_is_not_leased_twice(runtime: Runtime) -> None:
+    queue_export(runtime)
+    assert lease(runtime, "a") is not None
+    assert lease(runtime, "b") is None
 
 
-def test_an_expired_lease_is_taken_over_and_every_row_exported_once(services: Services) -> None:
-    operation_id = queue_export(services)
-    crashed = lease(services, "crashed-worker")
+def test_an_expired_lease_is_taken_over_and_every_row_exported_once(runtime: Runtime) -> None:
+    operation_id = queue_export(runtime)
+    crashed = lease(runtime, "crashed-worker")
     assert crashed is not None
     # The crashed worker left a staged, unpublished part behind.
-    staged = services.blobs.stage(operation_id, "x/part-00000-dead.c000.json.gz")
+    staged = runtime.blobs.stage(operation_id, "x/part-00000-dead.c000.json.gz")
     staged.stream.write(b"partial")
     staged.close()
-    start = services.clock()
-    services.clock = lambda: start + timedelta(seconds=31)
-    assert Worker(services, name="rescuer").run(once=True) == 1
-    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    start = runtime.clock()
+    runtime.clock = lambda: start + timedelta(seconds=31)
+    assert Worker(runtime, name="rescuer").run(once=True) == 1
+    view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.SUCCEEDED
     assert view.operation.attempts == 2
     assert view.manifest is not None and view.manifest.row_count == 5
-    assert not (services.settings.blob_dir / "_staging" / operation_id).exists()
+    assert not (runtime.settings.blob_dir / "_staging" / operation_id).exists()
     # The crashed worker cannot finish it any more.
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         assert not op_store.finish_failed(
             conn,
             operation_id,
             owner=crashed.lease_owner or "",
             code="x",
             message="late",
-            now=services.clock(),
+            now=runtime.clock(),
         )
         assert not op_store.renew_lease(
             conn,
             operation_id,
             owner=crashed.lease_owner or "",
-            now=services.clock(),
+            now=runtime.clock(),
             lease_seconds=30,
         )
 
 
-def test_a_stopping_worker_hands_the_job_back(services: Services) -> None:
-    operation_id = queue_export(services)
-    worker = Worker(services)
+def test_a_stopping_worker_hands_the_job_back(runtime: Runtime) -> None:
+    operation_id = queue_export(runtime)
+    worker = Worker(runtime)
     worker.stopping.set()  # stop requested while the export runs: first batch boundary
     assert worker.run_once() is True
-    view = exports.read_operation(services.db, data.TENANT, operation_id)
+    view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.NOT_STARTED
     assert view.operation.lease_owner is None
-    assert Worker(services).run(once=True) == 1
-    assert exports.read_operation(services.db, data.TENANT, operation_id).operation.status is (
+    assert Worker(runtime).run(once=True) == 1
+    assert operations.read_operation(runtime.db, data.TENANT, operation_id).operation.status is (
         Status.SUCCEEDED
     )
 
 
 def test_unexpected_errors_are_retried_then_fail_cleanly(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    operation_id = queue_export(services)
+    operation_id = queue_export(runtime)
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk on fire")
 
     monkeypatch.setattr("billport.exports.runner.write_parts", broken)
-    services.settings = services.settings.replace(export_processes=1)  # the in-process writer
-    assert Worker(services).run(once=True) == 3  # three attempts, then failed
-    op = exports.read_operation(services.db, data.TENANT, operation_id).operation
+    runtime.settings = runtime.settings.replace(export_processes=1)  # the in-process writer
+    assert Worker(runtime).run(once=True) == 3  # three attempts, then failed
+    op = operations.read_operation(runtime.db, data.TENANT, operation_id).operation
     assert op.status is Status.FAILED
     assert op.error_code == "500"
     assert op.lease_owner is None
 
 
-def test_once_drains_the_queue(services: Services) -> None:
-    ids = [queue_export(services) for _ in range(3)]
-    assert Worker(services).run(once=True) == 3
+def test_once_drains_the_queue(runtime: Runtime) -> None:
+    ids = [queue_export(runtime) for _ in range(3)]
+    assert Worker(runtime).run(once=True) == 3
     for operation_id in ids:
-        status = exports.read_operation(services.db, data.TENANT, operation_id).operation.status
+        status = operations.read_operation(runtime.db, data.TENANT, operation_id).operation.status
         assert status is Status.SUCCEEDED

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 
 class ManualClock:
-    """Callable like ``services.clock``; ``advance(seconds)`` moves it forward."""
+    """Callable like ``runtime.clock``; ``advance(seconds)`` moves it forward."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start

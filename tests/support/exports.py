@@ -16,7 +16,7 @@ import orjson
 
 from billport.auth.issuer import GRAPH_AUDIENCE, issue_token
 from billport.billing.datasets import AttributeSet, Dataset, fields
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.store.clients import insert_client
 from billport.store.tables import invoices, line_items, partners
 
@@ -135,9 +135,9 @@ def add_lines(
         conn.execute(line_items.insert(), rows)
 
 
-def build_dataset(services: Services, rows: int = 7) -> None:
+def build_dataset(runtime: Runtime, rows: int = 7) -> None:
     """Two tenants; every dataset has ``rows`` line items for TENANT (current month 202611)."""
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         add_partner(conn, TENANT, True)
         add_partner(conn, OTHER_TENANT, False)
         add_invoice(conn, TENANT, MODERN, "modern")
@@ -151,10 +151,10 @@ def build_dataset(services: Services, rows: int = 7) -> None:
             add_lines(conn, TENANT, dataset, 3, month=202610, currency="EUR")
 
 
-def graph_headers(services: Services, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
+def graph_headers(runtime: Runtime, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
     token = issue_token(
-        services.keys,
-        services.settings,
+        runtime.keys,
+        runtime.settings,
         tenant_id=tenant,
         client_id="test-client",
         audience=GRAPH_AUDIENCE,
@@ -164,7 +164,7 @@ def graph_headers(services: Services, tenant: str = TENANT, **claims: Any) -> di
 
 
 def stored_docs(
-    services: Services, dataset: Dataset, attribute_set: AttributeSet, **where: Any
+    runtime: Runtime, dataset: Dataset, attribute_set: AttributeSet, **where: Any
 ) -> list[bytes]:
     column = line_items.c.doc_full if attribute_set is AttributeSet.FULL else line_items.c.doc_basic
     query = (
@@ -176,7 +176,7 @@ def stored_docs(
         )
         .order_by(line_items.c.id)
     )
-    with services.db.connect() as conn:
+    with runtime.db.connect() as conn:
         return [row[0] for row in conn.execute(query)]
 
 

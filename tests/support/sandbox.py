@@ -2,8 +2,8 @@
 
 Use with the ``settings`` fixture::
 
-    with sandbox_app(settings) as (client, services, clock):
-        put_scenario(client, services, {"progression": "polls:3"})
+    with sandbox_app(settings) as (client, runtime, clock):
+        put_scenario(client, runtime, {"progression": "polls:3"})
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from billport.runtime import Services, open_services
+from billport.runtime import Runtime, open_runtime
 from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
@@ -26,41 +26,41 @@ BILLING = "reports/partners/billing"
 @contextmanager
 def sandbox_app(
     settings: Settings, **changes: Any
-) -> Iterator[tuple[TestClient, Services, ManualClock]]:
+) -> Iterator[tuple[TestClient, Runtime, ManualClock]]:
     """App (no in-process worker) over ``build_dataset``; the clock starts at settings' now."""
-    services = open_services(settings.replace(part_rows=3, **changes))
-    clock = ManualClock(services.clock())
-    services.clock = clock
-    data.build_dataset(services)
-    app = create_app(services.settings, services=services, run_worker=False)
+    runtime = open_runtime(settings.replace(part_rows=3, **changes))
+    clock = ManualClock(runtime.clock())
+    runtime.clock = clock
+    data.build_dataset(runtime)
+    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     try:
         with TestClient(app) as client:
-            yield client, services, clock
+            yield client, runtime, clock
     finally:
-        services.db.dispose()
+        runtime.db.dispose()
 
 
-def admin_headers(services: Services) -> dict[str, str]:
-    return {"Authorization": f"Bearer {services.keys.admin_token}"}
+def admin_headers(runtime: Runtime) -> dict[str, str]:
+    return {"Authorization": f"Bearer {runtime.keys.admin_token}"}
 
 
 def put_scenario(
-    client: TestClient, services: Services, scenario: dict[str, Any], tenant: str | None = None
+    client: TestClient, runtime: Runtime, scenario: dict[str, Any], tenant: str | None = None
 ) -> dict[str, Any]:
     path = f"/_billport/tenants/{tenant}/scenario" if tenant else "/_billport/scenario"
-    response = client.put(path, json=scenario, headers=admin_headers(services))
+    response = client.put(path, json=scenario, headers=admin_headers(runtime))
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
 def start_export(
-    client: Any, services: Services, tenant: str = data.TENANT, body: Any = None, **headers: str
+    client: Any, runtime: Runtime, tenant: str = data.TENANT, body: Any = None, **headers: str
 ) -> str:
     """POST a billed reconciliation export; returns the operation URL."""
     response = client.post(
         f"/v1.0/{BILLING}/reconciliation/billed/export",
         json=body or {"invoiceId": data.MODERN},
-        headers={**data.graph_headers(services, tenant), **headers},
+        headers={**data.graph_headers(runtime, tenant), **headers},
     )
     assert response.status_code == 202, response.text
     return str(response.headers["Location"])

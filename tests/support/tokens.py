@@ -4,9 +4,9 @@ Typical use in an integration test (``settings``/``database`` fixtures from conf
 
     from tests.support.tokens import PARTNER_TENANT, bearer, make_partner
 
-    def test_list(client, services):
-        make_partner(services.db, PARTNER_TENANT)
-        headers = bearer(services, None, PARTNER_TENANT, "partner-center")
+    def test_list(client, runtime):
+        make_partner(runtime.db, PARTNER_TENANT)
+        headers = bearer(runtime, None, PARTNER_TENANT, "partner-center")
         response = client.get("/v1/invoices", headers=headers)
 
 API:
@@ -16,10 +16,10 @@ API:
   ``client_id``, ``secret``, ``tenant_id``).
 - ``token(services_or_keys, settings, tenant_id, audience="graph", **overrides) -> str``
 - ``bearer(...)`` (same arguments) ``-> {"Authorization": "Bearer <token>"}``
-- ``auth_services(settings, database) -> Services``: what the auth routes and dependencies
+- ``auth_services(settings, database) -> Runtime``: what the auth routes and dependencies
   need (settings, database, clock, signing keys), without a blob store.
 
-``services_or_keys`` is a ``Services`` (then ``settings`` may be None: its own are used) or a
+``services_or_keys`` is a ``Runtime`` (then ``settings`` may be None: its own are used) or a
 ``KeyRing``. ``audience`` is ``"graph"``, ``"partner-center"`` or a full audience URI. Tokens
 are issued at the settings' clock (``BILLPORT_NOW``, pinned by the ``settings`` fixture).
 ``overrides``: ``roles=``, ``now=``, ``lifetime=``, ``client_id=``; any other keyword
@@ -34,7 +34,7 @@ from typing import Any
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
 from billport.auth.keys import KeyRing
 from billport.clock import clock_from_settings
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store.clients import GRAPH_ROLE, Client, insert_client
 from billport.store.db import Database
@@ -47,9 +47,9 @@ AUDIENCES = {"graph": GRAPH_AUDIENCE, "partner-center": PARTNER_CENTER_AUDIENCE}
 _CREATED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def auth_services(settings: Settings, database: Database) -> Services:
-    """Services for identity and token-validation tests: no blob store."""
-    return Services(
+def auth_services(settings: Settings, database: Database) -> Runtime:
+    """Runtime for identity and token-validation tests: no blob store."""
+    return Runtime(
         settings=settings,
         db=database,
         clock=clock_from_settings(settings),
@@ -93,14 +93,14 @@ def make_partner(
 
 
 def token(
-    services_or_keys: Services | KeyRing,
+    services_or_keys: Runtime | KeyRing,
     settings: Settings | None,
     tenant_id: str = PARTNER_TENANT,
     audience: str = "graph",
     **overrides: Any,
 ) -> str:
     """An RS256 dev-issuer token; see the module docstring for ``overrides``."""
-    if isinstance(services_or_keys, Services):
+    if isinstance(services_or_keys, Runtime):
         keys, settings = services_or_keys.keys, settings or services_or_keys.settings
     else:
         keys = services_or_keys
@@ -122,7 +122,7 @@ def token(
 
 
 def bearer(
-    services_or_keys: Services | KeyRing,
+    services_or_keys: Runtime | KeyRing,
     settings: Settings | None,
     tenant_id: str = PARTNER_TENANT,
     audience: str = "graph",

@@ -1,4 +1,4 @@
-"""Graph export flow, Partner Center paging and token caching against scripted services."""
+"""Graph export flow, Partner Center paging and token caching against scripted runtime."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.scopes import Scope
 from billport.errors import ConfigurationError
 from billport.exports.blob_tasks import plan_tasks
-from billport.exports.layout import Scope
 from billport.settings import Settings, load_settings
 
 

@@ -19,7 +19,7 @@ from billport.server.routes.invoices import (
     json_number,
     page_uri,
 )
-from billport.services.invoices import InvoicePage
+from billport.usecases.invoices import InvoicePage
 
 SEED_RECURRING = Invoice(
     invoice_id="D02005YFHI",

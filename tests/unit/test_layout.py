@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime
 
 from billport.billing.datasets import AttributeSet, Dataset
-from billport.exports.layout import Scope, etag, part_name, root_path
+from billport.billing.scopes import Scope
+from billport.exports.layout import etag, part_name, root_path
 
 WHEN = datetime(2026, 11, 21, 8, 5, 9, tzinfo=UTC)
 

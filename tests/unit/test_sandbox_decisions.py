@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from billport.sandbox.compliance import LoggedRequest, compliance, report_json
+from billport.sandbox.compliance import compliance, report_json
 from billport.sandbox.faults import decide, needs_draw, rng_for
 from billport.sandbox.identity import client_label, tenant_of, unverified_claims
 from billport.sandbox.progression import revealed
 from billport.sandbox.scenario import Progression, parse_scenario
+from billport.store.request_log import LoggedRequest
 
 T0 = datetime(2026, 11, 21, 12, tzinfo=UTC)
 

@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from billport.errors import AuthenticationError, InvalidRequest, PermissionDenied
-from billport.runtime import Services
-from billport.sandbox import admin, book
-from billport.sandbox.compliance import compliance, report_json
+from billport.runtime import Runtime
+from billport.sandbox.compliance import report_json, stamp
 from billport.server.auth import bearer_token
+from billport.server.deps import get_runtime
 from billport.server.routes.graph import json_body
-from billport.server.services import get_services
-from billport.store import request_log
+from billport.store.request_log import LoggedRequest
+from billport.usecases import admin, request_log, scenarios
 
 _admin_scheme = HTTPBearer(
     auto_error=False,
@@ -36,8 +36,8 @@ def require_admin(
 ) -> None:
     """401 without a bearer token or with a wrong one; 403 for a partner's access token."""
     token = bearer_token(request)
-    services: Services = request.app.state.services
-    if hmac.compare_digest(token.encode(), services.keys.admin_token.encode()):
+    runtime: Runtime = request.app.state.runtime
+    if hmac.compare_digest(token.encode(), runtime.keys.admin_token.encode()):
         return
     if token.count(".") == 2:
         raise PermissionDenied(
@@ -47,7 +47,7 @@ def require_admin(
     raise AuthenticationError("Invalid admin token.")
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 TenantPath = Annotated[str, Path(alias="tenantId", min_length=1, max_length=36)]
 _OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -103,23 +103,23 @@ def _tenant(tenant_id: str) -> str:
     return cleaned
 
 
-def _server_view(services: Services) -> dict[str, Any]:
-    applied = book.applied_scenario(services.db, services.settings, None)
+def _server_view(runtime: Runtime) -> dict[str, Any]:
+    applied = scenarios.applied_scenario(runtime.db, runtime.settings, None)
     return {
         "scope": "server",
         **applied.to_json(),
-        "tenants": book.tenants_with_scenarios(services.db),
+        "tenants": scenarios.tenants_with_scenarios(runtime.db),
     }
 
 
-def _tenant_view(services: Services, tenant_id: str) -> dict[str, Any]:
-    applied = book.applied_scenario(services.db, services.settings, tenant_id)
+def _tenant_view(runtime: Runtime, tenant_id: str) -> dict[str, Any]:
+    applied = scenarios.applied_scenario(runtime.db, runtime.settings, tenant_id)
     return {"scope": "tenant", "tenantId": tenant_id, **applied.to_json()}
 
 
 @router.get("/scenario", summary="The server-wide scenario", operation_id="get_scenario")
-def get_scenario(services: ServicesDep) -> dict[str, Any]:
-    return _server_view(services)
+def get_scenario(runtime: RuntimeDep) -> dict[str, Any]:
+    return _server_view(runtime)
 
 
 @router.put(
@@ -128,9 +128,9 @@ def get_scenario(services: ServicesDep) -> dict[str, Any]:
     operation_id="put_scenario",
     openapi_extra=_body(_SCENARIO_SCHEMA),
 )
-def put_scenario(services: ServicesDep, body: Annotated[Any, Depends(json_body)]) -> dict[str, Any]:
-    book.set_scenario(services.db, services.clock, None, body)
-    return _server_view(services)
+def put_scenario(runtime: RuntimeDep, body: Annotated[Any, Depends(json_body)]) -> dict[str, Any]:
+    scenarios.set_scenario(runtime.db, runtime.clock, None, body)
+    return _server_view(runtime)
 
 
 @router.delete(
@@ -138,9 +138,9 @@ def put_scenario(services: ServicesDep, body: Annotated[Any, Depends(json_body)]
     summary="Drop every run-time scenario (server-wide and per tenant): back to settings",
     operation_id="delete_scenario",
 )
-def delete_scenario(services: ServicesDep) -> dict[str, Any]:
-    book.clear_scenario(services.db, services.clock, None)
-    return _server_view(services)
+def delete_scenario(runtime: RuntimeDep) -> dict[str, Any]:
+    scenarios.clear_scenario(runtime.db, runtime.clock, None)
+    return _server_view(runtime)
 
 
 @router.get(
@@ -148,8 +148,8 @@ def delete_scenario(services: ServicesDep) -> dict[str, Any]:
     summary="The scenario in force for one tenant",
     operation_id="get_tenant_scenario",
 )
-def get_tenant_scenario(services: ServicesDep, tenant_id: TenantPath) -> dict[str, Any]:
-    return _tenant_view(services, _tenant(tenant_id))
+def get_tenant_scenario(runtime: RuntimeDep, tenant_id: TenantPath) -> dict[str, Any]:
+    return _tenant_view(runtime, _tenant(tenant_id))
 
 
 @router.put(
@@ -159,13 +159,13 @@ def get_tenant_scenario(services: ServicesDep, tenant_id: TenantPath) -> dict[st
     openapi_extra=_body(_SCENARIO_SCHEMA),
 )
 def put_tenant_scenario(
-    services: ServicesDep,
+    runtime: RuntimeDep,
     body: Annotated[Any, Depends(json_body)],
     tenant_id: TenantPath,
 ) -> dict[str, Any]:
     tenant = _tenant(tenant_id)
-    book.set_scenario(services.db, services.clock, tenant, body)
-    return _tenant_view(services, tenant)
+    scenarios.set_scenario(runtime.db, runtime.clock, tenant, body)
+    return _tenant_view(runtime, tenant)
 
 
 @router.delete(
@@ -173,10 +173,10 @@ def put_tenant_scenario(
     summary="Drop one tenant's scenario: it follows the server-wide one again",
     operation_id="delete_tenant_scenario",
 )
-def delete_tenant_scenario(services: ServicesDep, tenant_id: TenantPath) -> dict[str, Any]:
+def delete_tenant_scenario(runtime: RuntimeDep, tenant_id: TenantPath) -> dict[str, Any]:
     tenant = _tenant(tenant_id)
-    book.clear_scenario(services.db, services.clock, tenant)
-    return _tenant_view(services, tenant)
+    scenarios.clear_scenario(runtime.db, runtime.clock, tenant)
+    return _tenant_view(runtime, tenant)
 
 
 _RESET_SCHEMA = {
@@ -192,16 +192,14 @@ _RESET_SCHEMA = {
     operation_id="reset_sandbox",
     openapi_extra=_body(_RESET_SCHEMA, required=False),
 )
-def reset(
-    services: ServicesDep, body: Annotated[Any, Depends(optional_json_body)]
-) -> dict[str, Any]:
+def reset(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]) -> dict[str, Any]:
     body = {} if body is None else body
     if not isinstance(body, dict) or set(body) - {"all"}:
         raise InvalidRequest('The reset body must be {"all": true|false} or empty.')
     all_data = body.get("all", False)
     if not isinstance(all_data, bool):
         raise InvalidRequest("'all' must be true or false.")
-    return admin.reset(services, all_data=all_data)
+    return admin.reset(runtime, all_data=all_data)
 
 
 _SEED_SCHEMA = {
@@ -226,21 +224,35 @@ _SEED_SCHEMA = {
     operation_id="seed_sandbox",
     openapi_extra=_body(_SEED_SCHEMA, required=False),
 )
-def seed(
-    services: ServicesDep, body: Annotated[Any, Depends(optional_json_body)]
-) -> dict[str, Any]:
-    return admin.seed(services, admin.parse_seed_request(body))
+def seed(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]) -> dict[str, Any]:
+    return admin.seed(runtime, admin.parse_seed_request(body))
 
 
 @router.get("/requests", summary="Recent API calls of every replica", operation_id="list_requests")
 def list_requests(
-    services: ServicesDep,
+    runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
     client: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    with services.db.connect() as conn:
-        rows = request_log.recent_requests(conn, limit=limit, client=client)
-    return {"count": len(rows), "value": [r.to_json() for r in rows]}
+    rows = request_log.recent_requests(runtime.db, limit=limit, client=client)
+    return {"count": len(rows), "value": [_request_json(r) for r in rows]}
+
+
+def _request_json(row: LoggedRequest) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "time": stamp(row.received_at),
+        "client": row.client,
+        "tenantId": row.tenant_id,
+        "method": row.method,
+        "path": row.path,
+        "status": row.status,
+        "latencyMs": row.latency_ms,
+        "injectedDelayMs": row.delay_ms,
+        "fault": row.fault,
+        "retryAfter": row.retry_after,
+        "requestId": row.request_id,
+    }
 
 
 @router.get(
@@ -249,8 +261,6 @@ def list_requests(
     operation_id="get_compliance",
 )
 def get_compliance(
-    services: ServicesDep, client: Annotated[str | None, Query(max_length=200)] = None
+    runtime: RuntimeDep, client: Annotated[str | None, Query(max_length=200)] = None
 ) -> dict[str, Any]:
-    with services.db.connect() as conn:
-        rows = request_log.recent_requests(conn, client=client)
-    return report_json(compliance(rows))
+    return report_json(request_log.compliance_report(runtime.db, client=client))

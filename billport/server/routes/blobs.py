@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 
 from billport.blobs import sas
 from billport.blobs.base import BlobInfo
-from billport.runtime import Services
+from billport.runtime import Runtime
+from billport.server.deps import get_runtime
 from billport.server.errors import blob_error
-from billport.server.services import get_services
 
 router = APIRouter(tags=["blobs"])
 STORAGE_VERSION = "2021-08-06"
@@ -56,13 +56,13 @@ def _headers(info: BlobInfo) -> dict[str, str]:
 
 
 def download(
-    path: str, request: Request, services: Annotated[Services, Depends(get_services)]
+    path: str, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Response:
     try:
-        sas.verify(services.keys.sas_key, path, request.query_params, now=services.clock())
+        sas.verify(runtime.keys.sas_key, path, request.query_params, now=runtime.clock())
     except sas.SasDenied as denied:
         return blob_error(request, 403, denied.code, denied.message)
-    info = services.blobs.info(path)
+    info = runtime.blobs.info(path)
     if info is None:
         return blob_error(request, 404, "BlobNotFound", "The specified blob does not exist.")
     headers = _headers(info)
@@ -84,7 +84,7 @@ def download(
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     return StreamingResponse(
-        services.blobs.read(path, start, end), status_code=status, headers=headers
+        runtime.blobs.read(path, start, end), status_code=status, headers=headers
     )
 
 

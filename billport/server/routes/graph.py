@@ -11,21 +11,21 @@ from fastapi.responses import JSONResponse
 
 from billport.billing.datasets import Dataset
 from billport.errors import InvalidRequest
-from billport.runtime import Services
-from billport.sandbox.book import Applied, applied_scenario
+from billport.runtime import Runtime
 from billport.server import graph_views
 from billport.server.auth import AUTH_RESPONSES, GraphPrincipal
-from billport.server.services import get_services
+from billport.server.deps import get_runtime
 from billport.server.urls import base_url
-from billport.services import exports
 from billport.store.manifests import Manifest
+from billport.usecases import operations
+from billport.usecases.scenarios import Applied, applied_scenario
 
 router = APIRouter()
 VERSIONS = ("v1.0", "beta")
 ACTIONS = ("export", "microsoft.graph.partners.billing.export")
 BILLING = "reports/partners/billing"
 GRAPH_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def json_body(request: Request) -> Any:
@@ -67,27 +67,29 @@ def _export_handler(dataset: Dataset, version: str) -> Callable[..., Response]:
     def export(
         request: Request,
         principal: GraphPrincipal,
-        services: ServicesDep,
+        runtime: RuntimeDep,
         body: Annotated[Any, Depends(json_body)],
     ) -> Response:
-        op = exports.request_export(services.db, services.clock, principal.tenant_id, dataset, body)
-        root = base_url(request, services.settings)
+        op = operations.request_export(
+            runtime.db, runtime.clock, principal.tenant_id, dataset, body
+        )
+        root = base_url(request, runtime.settings)
         location = f"{root}/{version}/{BILLING}/operations/{op.operation_id}"
         return Response(status_code=202, headers={"Location": location})
 
     return export
 
 
-def _scenario(request: Request, services: Services, tenant_id: str) -> Applied:
+def _scenario(request: Request, runtime: Runtime, tenant_id: str) -> Applied:
     """The tenant's sandbox scenario; the sandbox middleware usually resolved it already."""
     resolved = getattr(request.state, "scenario", None)
     if resolved is not None and resolved[0] == tenant_id:
         return resolved[1]  # type: ignore[no-any-return]
-    return applied_scenario(services.db, services.settings, tenant_id)
+    return applied_scenario(runtime.db, runtime.settings, tenant_id)
 
 
 def _manifest_body(
-    request: Request, services: Services, manifest: Manifest, applied: Applied
+    request: Request, runtime: Runtime, manifest: Manifest, applied: Applied
 ) -> dict[str, Any]:
     """Manifest JSON with a freshly minted SAS, as the real service does on every read.
 
@@ -96,11 +98,11 @@ def _manifest_body(
     """
     scenario = applied.scenario
     lifetime = scenario.sas_lifetime
-    location = services.blobs.download_location(
+    location = runtime.blobs.download_location(
         manifest.root_path,
-        base_url=base_url(request, services.settings),
-        now=services.clock(),
-        lifetime=services.settings.sas_lifetime if lifetime is None else lifetime,
+        base_url=base_url(request, runtime.settings),
+        now=runtime.clock(),
+        lifetime=runtime.settings.sas_lifetime if lifetime is None else lifetime,
     )
     return graph_views.manifest_json(
         manifest,
@@ -112,21 +114,21 @@ def _manifest_body(
 
 def _operation_handler(version: str) -> Callable[..., Response]:
     def get_operation(
-        operation_id: str, request: Request, principal: GraphPrincipal, services: ServicesDep
+        operation_id: str, request: Request, principal: GraphPrincipal, runtime: RuntimeDep
     ) -> Response:
-        applied = _scenario(request, services, principal.tenant_id)
+        applied = _scenario(request, runtime, principal.tenant_id)
         scenario = applied.scenario
-        view = exports.read_operation(
-            services.db,
+        view = operations.read_operation(
+            runtime.db,
             principal.tenant_id,
             operation_id,
             progression=scenario.progression,
-            now=services.clock(),
+            now=runtime.clock(),
         )
         manifest = None
         if view.manifest:
-            manifest = _manifest_body(request, services, view.manifest, applied)
-        root = f"{base_url(request, services.settings)}/{version}"
+            manifest = _manifest_body(request, runtime, view.manifest, applied)
+        root = f"{base_url(request, runtime.settings)}/{version}"
         body = graph_views.operation_json(
             view, service_root=root, manifest=manifest, mode=scenario.manifest or "both"
         )
@@ -134,7 +136,7 @@ def _operation_handler(version: str) -> Callable[..., Response]:
         if not view.operation.status.terminal:
             retry_after = scenario.retry_after
             headers["Retry-After"] = str(
-                services.settings.retry_after if retry_after is None else retry_after
+                runtime.settings.retry_after if retry_after is None else retry_after
             )
         return JSONResponse(body, headers=headers, media_type=GRAPH_JSON)
 
@@ -143,14 +145,14 @@ def _operation_handler(version: str) -> Callable[..., Response]:
 
 def _manifest_handler(version: str) -> Callable[..., Response]:
     def get_manifest(
-        manifest_id: str, request: Request, principal: GraphPrincipal, services: ServicesDep
+        manifest_id: str, request: Request, principal: GraphPrincipal, runtime: RuntimeDep
     ) -> Response:
-        manifest = exports.read_manifest(services.db, principal.tenant_id, manifest_id)
-        applied = _scenario(request, services, principal.tenant_id)
+        manifest = operations.read_manifest(runtime.db, principal.tenant_id, manifest_id)
+        applied = _scenario(request, runtime, principal.tenant_id)
         body = {
-            "@odata.context": f"{base_url(request, services.settings)}/{version}/$metadata"
+            "@odata.context": f"{base_url(request, runtime.settings)}/{version}/$metadata"
             "#reports/partners/billing/manifests/$entity",
-            **_manifest_body(request, services, manifest, applied),
+            **_manifest_body(request, runtime, manifest, applied),
         }
         return JSONResponse(body, media_type=GRAPH_JSON)
 

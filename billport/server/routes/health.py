@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 
 from billport import __version__
-from billport.runtime import Services
-from billport.server.services import get_services
+from billport.runtime import Runtime
+from billport.server.deps import get_runtime
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Health: the server answers and its database is reachable")
-def health(services: Annotated[Services, Depends(get_services)]) -> dict[str, str]:
-    with services.db.connect() as conn:
+def health(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, str]:
+    with runtime.db.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
-    return {"status": "ok", "version": __version__, "database": services.db.dialect}
+    return {"status": "ok", "version": __version__, "database": runtime.db.dialect}

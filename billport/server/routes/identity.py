@@ -23,13 +23,13 @@ from billport.auth.grant import (
     client_credentials,
 )
 from billport.auth.issuer import dev_issuer
-from billport.runtime import Services
-from billport.server.services import get_services
+from billport.runtime import Runtime
+from billport.server.deps import get_runtime
 from billport.store.clients import partner_exists
 
 router = APIRouter(tags=["identity"])
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -92,14 +92,14 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def oauth_error(services: Services, exc: OAuthError, headers: dict[str, str]) -> JSONResponse:
+def oauth_error(runtime: Runtime, exc: OAuthError, headers: dict[str, str]) -> JSONResponse:
     trace = str(uuid.uuid4())
     body = OAuthErrorBody(
         error=exc.error,
         error_description=f"{exc.description} Trace ID: {trace} "
-        f"Timestamp: {services.clock():%Y-%m-%d %H:%M:%SZ}",
+        f"Timestamp: {runtime.clock():%Y-%m-%d %H:%M:%SZ}",
         error_codes=[exc.code] if exc.code else [],
-        timestamp=f"{services.clock():%Y-%m-%d %H:%M:%SZ}",
+        timestamp=f"{runtime.clock():%Y-%m-%d %H:%M:%SZ}",
         trace_id=trace,
         correlation_id=str(uuid.uuid4()),
     )
@@ -135,8 +135,8 @@ def client_auth(
     return basic
 
 
-def base_url(request: Request, services: Services) -> str:
-    return (services.settings.public_url or str(request.base_url)).rstrip("/")
+def base_url(request: Request, runtime: Runtime) -> str:
+    return (runtime.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 @router.post(
@@ -148,7 +148,7 @@ def base_url(request: Request, services: Services) -> str:
 def token(
     tenant: str,
     request: Request,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     form: Annotated[TokenRequest, Form()],
 ) -> JSONResponse:
     basic = request.headers.get("authorization", "").lower().startswith("basic")
@@ -159,16 +159,16 @@ def token(
         )
         issued = client_credentials(
             grant,
-            db=services.db,
-            keys=services.keys,
-            settings=services.settings,
-            now=services.clock(),
+            db=runtime.db,
+            keys=runtime.keys,
+            settings=runtime.settings,
+            now=runtime.clock(),
         )
     except OAuthError as exc:
         challenge = (
             {"WWW-Authenticate": 'Basic realm="billport"'} if basic and exc.status == 401 else {}
         )
-        return oauth_error(services, exc, challenge)
+        return oauth_error(runtime, exc, challenge)
     body = TokenResponse(
         expires_in=issued.expires_in,
         ext_expires_in=issued.expires_in,
@@ -182,8 +182,8 @@ def token(
     response_model=JsonWebKeySet,
     summary="Dev issuer: public signing keys (JWKS)",
 )
-def keys(tenant: str, services: ServicesDep) -> JsonWebKeySet:
-    return JsonWebKeySet.model_validate(services.keys.jwks())
+def keys(tenant: str, runtime: RuntimeDep) -> JsonWebKeySet:
+    return JsonWebKeySet.model_validate(runtime.keys.jwks())
 
 
 @router.get(
@@ -193,26 +193,26 @@ def keys(tenant: str, services: ServicesDep) -> JsonWebKeySet:
     summary="Dev issuer: OpenID Connect discovery document",
 )
 def openid_configuration(
-    tenant: str, request: Request, services: ServicesDep
+    tenant: str, request: Request, runtime: RuntimeDep
 ) -> OpenIdConfiguration | JSONResponse:
-    if tenant.lower() not in TENANT_ALIASES and not _is_partner(services, tenant):
+    if tenant.lower() not in TENANT_ALIASES and not _is_partner(runtime, tenant):
         error = OAuthError(
             "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.", code=90002
         )
-        return oauth_error(services, error, {})
-    return discovery_document(base_url(request, services), tenant, services)
+        return oauth_error(runtime, error, {})
+    return discovery_document(base_url(request, runtime), tenant, runtime)
 
 
-def _is_partner(services: Services, tenant: str) -> bool:
-    with services.db.connect() as conn:
+def _is_partner(runtime: Runtime, tenant: str) -> bool:
+    with runtime.db.connect() as conn:
         return partner_exists(conn, tenant)
 
 
-def discovery_document(base: str, tenant: str, services: Services) -> OpenIdConfiguration:
+def discovery_document(base: str, tenant: str, runtime: Runtime) -> OpenIdConfiguration:
     """Entra's discovery shape; aliases like ``common`` get the ``{tenantid}`` issuer template."""
     issuer_tenant = "{tenantid}" if tenant.lower() in TENANT_ALIASES else tenant
     return OpenIdConfiguration(
-        issuer=dev_issuer(services.settings, issuer_tenant),
+        issuer=dev_issuer(runtime.settings, issuer_tenant),
         token_endpoint=f"{base}/{tenant}/oauth2/v2.0/token",
         jwks_uri=f"{base}/{tenant}/discovery/v2.0/keys",
         # Not served (app-only issuer), but MSAL refuses a discovery document without it.

@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from billport.billing.invoices import MAX_OFFSET, MAX_PAGE_SIZE, Invoice, InvoiceDetail
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.server.auth import PartnerCenterPrincipal
-from billport.server.services import get_services
-from billport.services import invoices as service
-from billport.services.invoices import InvoicePage
+from billport.server.deps import get_runtime
+from billport.usecases import invoices as service
+from billport.usecases.invoices import InvoicePage
 
 # --- wire shaping ------------------------------------------------------------------------
 
@@ -216,7 +216,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # --- routes ------------------------------------------------------------------------------
 
 router = APIRouter(tags=["partner-center"], default_response_class=PartnerCenterJSONResponse)
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.get(
@@ -227,13 +227,13 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 )
 def list_invoices(
     principal: PartnerCenterPrincipal,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
     offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
     filter: Annotated[str | None, Query(description="URL-encoded JSON filter")] = None,
 ) -> Response:
     page = service.list_invoices(
-        services.db, principal.tenant_id, size=size, offset=offset, filter_text=filter
+        runtime.db, principal.tenant_id, size=size, offset=offset, filter_text=filter
     )
     return PartnerCenterJSONResponse(collection_json(page))
 
@@ -246,8 +246,8 @@ def list_invoices(
 )
 def get_invoice(
     principal: PartnerCenterPrincipal,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     invoice_id: Annotated[str, Path(alias="invoiceId")],
 ) -> Response:
-    invoice = service.get_invoice(services.db, principal.tenant_id, invoice_id)
+    invoice = service.get_invoice(runtime.db, principal.tenant_id, invoice_id)
     return PartnerCenterJSONResponse(invoice_json(invoice))

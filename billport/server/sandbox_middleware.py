@@ -25,13 +25,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from billport.runtime import Services
-from billport.sandbox import book
-from billport.sandbox.compliance import LoggedRequest
+from billport.runtime import Runtime
 from billport.sandbox.faults import Decision, decide, needs_draw, rng_for
 from billport.sandbox.identity import client_label, tenant_of, unverified_claims
 from billport.server.errors import error_response, surface
-from billport.store import request_log
+from billport.store.request_log import LoggedRequest
+from billport.usecases import request_log, scenarios
 
 log = logging.getLogger("billport.sandbox")
 EXEMPT_PREFIXES = ("/_billport/", "/healthz", "/openapi.json", "/docs", "/redoc")
@@ -56,7 +55,7 @@ class _Outcome:
     status: int = 0
     retry_after: int | None = None
     answered: float = 0.0  # perf_counter when the response started
-    answered_at: datetime | None = None  # services.clock() then: what compliance measures from
+    answered_at: datetime | None = None  # runtime.clock() then: what compliance measures from
 
 
 def _retry_after(headers: list[tuple[bytes, bytes]]) -> int | None:
@@ -79,12 +78,12 @@ class SandboxMiddleware:
         if scope["type"] != "http" or exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
-        services: Services = scope["app"].state.services
+        runtime: Runtime = scope["app"].state.runtime
         started = time.perf_counter()
-        received_at = services.clock()
+        received_at = runtime.clock()
         claims = unverified_claims(_header(scope, b"authorization"))
         tenant = tenant_of(claims, scope["path"])
-        decision = await run_in_threadpool(_decide, services, tenant, scope)
+        decision = await run_in_threadpool(_decide, runtime, tenant, scope)
         if decision.delay_ms > 0:
             await anyio.sleep(decision.delay_ms / 1000)
         outcome = _Outcome()
@@ -94,7 +93,7 @@ class SandboxMiddleware:
                 outcome.status = message["status"]
                 outcome.retry_after = _retry_after(list(message.get("headers", [])))
                 outcome.answered = time.perf_counter()
-                outcome.answered_at = services.clock()
+                outcome.answered_at = runtime.clock()
             await send(message)
 
         def record(status: int) -> Awaitable[None]:
@@ -106,14 +105,14 @@ class SandboxMiddleware:
                 path=scope["path"],
                 status=status,
                 received_at=received_at,
-                answered_at=outcome.answered_at or services.clock(),
+                answered_at=outcome.answered_at or runtime.clock(),
                 latency_ms=round(((outcome.answered or time.perf_counter()) - started) * 1000),
                 delay_ms=round(decision.delay_ms),
                 fault=decision.fault,
                 retry_after=outcome.retry_after,
                 request_id=str(scope.get("state", {}).get("request_id", "")),
             )
-            return run_in_threadpool(_record, services, row)
+            return run_in_threadpool(_record, runtime, row)
 
         if decision.fault == "drop":
             await record(0)
@@ -134,32 +133,28 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _decide(services: Services, tenant: str | None, scope: Scope) -> Decision:
+def _decide(runtime: Runtime, tenant: str | None, scope: Scope) -> Decision:
     """The scenario's verdict on one request; a store failure injects nothing."""
     method, path = scope["method"], scope["path"]
     try:
-        applied = book.applied_scenario(services.db, services.settings, tenant)
+        applied = scenarios.applied_scenario(runtime.db, runtime.settings, tenant)
         scenario = applied.scenario
         scope.setdefault("state", {})["scenario"] = (tenant, applied)
         if not scenario.faults and scenario.latency is None:
             return Decision()
         draw = -1
         if needs_draw(scenario, method, path):
-            draw = book.next_draw(services.db, services.clock, applied.scope)
+            draw = scenarios.next_draw(runtime.db, runtime.clock, applied.scope)
         rng = rng_for(scenario.seed, draw)
-        return decide(scenario, method, path, rng, services.settings.retry_after)
+        return decide(scenario, method, path, rng, runtime.settings.retry_after)
     except Exception:
         log.exception("sandbox: could not apply the scenario; serving without faults")
         return Decision()
 
 
-def _record(services: Services, row: LoggedRequest) -> None:
-    keep = services.settings.request_log_size
-    if keep <= 0:
-        return
+def _record(runtime: Runtime, row: LoggedRequest) -> None:
     try:
-        with services.db.begin() as conn:
-            request_log.insert_request(conn, row, keep=keep)
+        request_log.record_request(runtime.db, row, keep=runtime.settings.request_log_size)
     except Exception:  # the log is a diagnostic: never fail a call because of it
         log.exception("sandbox: could not record %s %s", row.method, row.path)
 

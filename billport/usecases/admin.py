@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from billport.errors import InvalidRequest
-from billport.runtime import Services
+from billport.runtime import Runtime
 from billport.store import loading, resets
 from billport.store import request_log as request_store
 
@@ -20,18 +20,18 @@ SEED_LIMITS = {
 }
 
 
-def reset(services: Services, *, all_data: bool) -> dict[str, Any]:
+def reset(runtime: Runtime, *, all_data: bool) -> dict[str, Any]:
     """Forget every operation, manifest, exported blob and logged request.
 
     ``all_data`` also empties partners, clients, invoices and line items (then seed again).
     Rows go first, in one transaction, so no manifest ever points at deleted blobs.
     """
-    with services.db.begin() as conn:
+    with runtime.db.begin() as conn:
         operations, manifests = resets.delete_exports(conn)
         requests = request_store.delete_requests(conn)
         if all_data:
             loading.delete_tenant_data(conn)
-    blobs = services.blobs.delete_prefix("")
+    blobs = runtime.blobs.delete_prefix("")
     return {
         "operations": operations,
         "manifests": manifests,
@@ -87,13 +87,13 @@ def parse_seed_request(body: Any) -> SeedRequest:
     return request
 
 
-def seed(services: Services, request: SeedRequest) -> dict[str, Any]:
+def seed(runtime: Runtime, request: SeedRequest) -> dict[str, Any]:
     """Run ``billport seed`` with these options on the server's own store."""
     from billport.seed.append import append_to_invoice
     from billport.seed.demo import seed_demo_dataset
     from billport.seed.generator import SeedOptions, ensure_empty, seed_store
 
-    db, now = services.db, services.clock()
+    db, now = runtime.db, runtime.clock()
     if request.invoice:
         added = append_to_invoice(db, request.invoice, request.line_items, now, seed=request.seed)
         return {
@@ -103,7 +103,7 @@ def seed(services: Services, request: SeedRequest) -> dict[str, Any]:
             "lineItems": sum(added.added.values()),
         }
     if request.reset:
-        reset(services, all_data=True)
+        reset(runtime, all_data=True)
     try:
         ensure_empty(db)
     except InvalidRequest:

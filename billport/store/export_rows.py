@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from billport.exports.layout import Scope
+from billport.billing.scopes import Scope
 from billport.store.tables import invoices, line_items
 
 li = line_items.c

@@ -1,4 +1,4 @@
-"""Which scenario applies, and where scenarios are kept (the database, shared by replicas).
+"""Scenario use cases: which scenario applies, and storing scenarios (shared by replicas).
 
 Precedence for a request about tenant T: T's own scenario (``PUT /_billport/tenants/T/
 scenario``), else the server-wide one set at run time (``PUT /_billport/scenario``), else
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from billport.clock import Clock
-from billport.errors import ConfigurationError
-from billport.sandbox.scenario import InvalidScenario, Scenario, parse_scenario
-from billport.settings import Settings
+from billport.sandbox.scenario import Scenario, parse_scenario
+from billport.settings import Settings, configured_scenario
 from billport.store import scenarios as scenario_store
 from billport.store.db import Database
 from billport.store.scenarios import SERVER_SCOPE
@@ -39,32 +37,6 @@ class Applied:
         return {"source": self.source, "scenario": self.scenario.to_json()}
 
 
-@functools.lru_cache(maxsize=8)
-def scenario_from_setting(value: str) -> Scenario | None:
-    """``BILLPORT_SCENARIO``: a JSON document, or ``@path`` to a file holding one.
-
-    Read once per process (cached by the setting's text): edit the file, restart the server
-    or ``PUT`` the scenario.
-    """
-    text = value.strip()
-    if not text:
-        return None
-    where = "BILLPORT_SCENARIO"
-    if text.startswith("@"):
-        path = Path(text[1:]).expanduser()
-        where = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the scenario file {path}: {exc}") from None
-    try:
-        return parse_scenario(orjson.loads(text))
-    except orjson.JSONDecodeError as exc:
-        raise ConfigurationError(f"{where} is not valid JSON: {exc}") from None
-    except InvalidScenario as exc:
-        raise ConfigurationError(f"{where}: {exc.message}") from None
-
-
 @functools.lru_cache(maxsize=64)
 def _decode(document: str) -> Scenario:
     """Stored documents are already valid; caching spares a parse on every request."""
@@ -82,7 +54,7 @@ def applied_scenario(db: Database, settings: Settings, tenant_id: str | None) ->
     server = rows.get(SERVER_SCOPE)
     if server is not None and server.document is not None:
         return Applied(_decode(server.document), "server", SERVER_SCOPE)
-    configured = scenario_from_setting(settings.scenario)
+    configured = configured_scenario(settings.scenario)
     if configured is not None:
         return Applied(configured, "settings", SERVER_SCOPE)
     return Applied(Scenario(), "default", SERVER_SCOPE)
