@@ -165,7 +165,7 @@ def export_phase(data_dir: Path, processes: int) -> dict[str, float | int | str]
         "rows": stored.row_count,
         "bytes": stored.size_bytes,
         "root": stored.root_path,
-        "blobs": json.dumps([b["name"] for b in stored.blobs]),
+        "blobs": json.dumps([b.name for b in stored.blobs]),
         "peak_rss_mb": peak_mb,
     }
 

@@ -80,7 +80,7 @@ def export_parts(data_dir: Path, target: Path) -> int:
     assert stored is not None
     target.mkdir(parents=True, exist_ok=True)
     for blob in stored.blobs:
-        shutil.copyfile(data_dir / "blobs" / stored.root_path / blob["name"], target / blob["name"])
+        shutil.copyfile(data_dir / "blobs" / stored.root_path / blob.name, target / blob.name)
     runtime.db.dispose()
     return int(stored.row_count)
 

@@ -20,6 +20,8 @@ from billport.errors import ConfigurationError
 from billport.sandbox.scenario import Scenario, scenario_from_text
 
 ENV_PREFIX = "BILLPORT_"
+# Earlier names of settings, still read when the new name is not set.
+ENV_ALIASES = {"blob_rows": "BILLPORT_PART_ROWS"}
 MAX_DEFAULT_EXPORT_PROCESSES = 4
 # Azure's container naming rule: 3-63 of [a-z0-9-], starting and ending alphanumeric, no "--".
 _CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -49,14 +51,14 @@ class Settings:
     dev_issuer: str = "https://login.billport.local"  # `iss` prefix of dev tokens; never fetched
     trusted_issuer: str = ""  # external issuer (e.g. Entra ID / Keycloak) instead of the dev one
     trusted_jwks_url: str = ""
-    admin_token: str = ""
+    admin_token: str = field(default="", repr=False)
     # Exports and workers
     worker: bool = True  # `serve` runs one in-process worker
     lease_seconds: float = 30.0
     worker_poll_seconds: float = 0.5
-    part_rows: int = 250_000
-    # Scale-out: exports above partition_rows rows are split into parts of that many rows,
-    # leased independently by any worker (0 turns splitting off).
+    blob_rows: int = 250_000  # rows per exported blob (part-NNNNN); alias BILLPORT_PART_ROWS
+    # Scale-out: exports above partition_rows rows are split into partitions of that many
+    # rows, leased independently by any worker (0 turns splitting off).
     partition_rows: int = 1_000_000
     worker_listen_seconds: float = 5.0  # PostgreSQL LISTEN: longest idle wait before polling
     db_pool_size: int = 5
@@ -74,9 +76,9 @@ class Settings:
     blob_backend: str = "local"  # local | azure
     # Azure Blob Storage: a connection string, or an account URL + account key (the key signs
     # the download SAS tokens, so it is needed either way); the container is created if missing.
-    azure_connection_string: str = ""
+    azure_connection_string: str = field(default="", repr=False)
     azure_account_url: str = ""
-    azure_account_key: str = ""
+    azure_account_key: str = field(default="", repr=False)
     azure_container: str = "billport"
     # Sandbox: default scenario (JSON, or @path to a JSON file) and request-log retention
     scenario: str = ""
@@ -139,6 +141,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if f.name == "extra":
             continue
         raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is None and f.name in ENV_ALIASES:
+            raw = environ.get(ENV_ALIASES[f.name])
         if raw is not None:
             values[f.name] = _coerce(f.name, raw, getattr(defaults, f.name))
     for key, value in overrides.items():
@@ -148,8 +152,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raise ConfigurationError(f"unknown setting {key!r}")
         values[key] = Path(value) if key == "data_dir" else value
     settings = Settings(**values)
-    if settings.part_rows < 1:
-        raise ConfigurationError("BILLPORT_PART_ROWS must be at least 1")
+    if settings.blob_rows < 1:
+        raise ConfigurationError("BILLPORT_BLOB_ROWS must be at least 1")
     if settings.export_processes < 1:
         raise ConfigurationError("BILLPORT_EXPORT_PROCESSES must be at least 1")
     if settings.partition_rows < 0:

@@ -19,18 +19,15 @@ import ctypes
 import os
 import signal
 import sys
-from contextlib import closing
 from dataclasses import dataclass
 
-from billport.billing.scopes import Scope
 from billport.blobs.base import BlobStore
 from billport.blobs.factory import open_blob_store
 from billport.exports.layout import part_name
-from billport.exports.writer import ExportWriteError, WrittenPart, write_parts
+from billport.exports.ranges import BlobRange, write_range
+from billport.exports.writer import ExportWriteError, WrittenBlob
 from billport.settings import Settings
-from billport.store import export_rows
 from billport.store.db import Database
-from billport.store.export_rows import IdRange
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -41,49 +38,29 @@ class BlobTask:
 
     settings: Settings
     sas_key: bytes
-    scope: Scope
-    ids: IdRange
-    index: int  # the blob's number: ``part-{index:05d}-…``
-    blob_rows: int  # most rows a blob holds
+    target: BlobRange  # one blob's ids; ``target.first_blob`` is its number
     name: str
-    staging_key: str
-    root: str
+
+    @property
+    def index(self) -> int:
+        return self.target.first_blob
 
 
 def plan_tasks(
-    settings: Settings,
-    sas_key: bytes,
-    scope: Scope,
-    starts: list[int],
-    end: int,
-    *,
-    staging_key: str,
-    root: str,
-    blob_rows: int,
-    first_blob: int = 0,
+    settings: Settings, sas_key: bytes, target: BlobRange, starts: list[int], end: int
 ) -> list[BlobTask]:
-    """One task per blob; ``starts`` are the blobs' first ids, ``end`` is past the last id."""
-    ranges = zip(starts, [*starts[1:], end], strict=True)
+    """One task per blob of ``target``; ``starts`` are the blobs' first ids, ``end`` is past
+    the last id."""
     return [
-        BlobTask(
-            settings=settings,
-            sas_key=sas_key,
-            scope=scope,
-            ids=ids,
-            index=first_blob + offset,
-            blob_rows=blob_rows,
-            name=part_name(first_blob + offset),
-            staging_key=staging_key,
-            root=root,
-        )
-        for offset, ids in enumerate(ranges)
+        BlobTask(settings, sas_key, blob, part_name(blob.first_blob))
+        for blob in target.split(starts, end)
     ]
 
 
 _opened: tuple[Settings, bytes, Database, BlobStore] | None = None
 
 
-def _services(settings: Settings, sas_key: bytes) -> tuple[Database, BlobStore]:
+def _stores(settings: Settings, sas_key: bytes) -> tuple[Database, BlobStore]:
     """This process's database and blob store, opened once per settings."""
     global _opened
     if _opened is None or _opened[0] != settings or _opened[1] != sas_key:
@@ -94,27 +71,12 @@ def _services(settings: Settings, sas_key: bytes) -> tuple[Database, BlobStore]:
     return _opened[2], _opened[3]
 
 
-def write_blob(task: BlobTask) -> WrittenPart:
+def write_blob(task: BlobTask) -> WrittenBlob:
     """Runs in an export process: stage the task's blob and hand it back closed."""
-    db, blobs = _services(task.settings, task.sas_key)
-    with (
-        db.connect() as conn,
-        closing(
-            export_rows.stream_chunks(conn, task.scope, blob_rows=task.blob_rows, ids=task.ids)
-        ) as chunks,
-    ):  # closed before the connection goes back: PostgreSQL's COPY must end first
-        written = write_parts(
-            chunks,
-            store=blobs,
-            staging_key=task.staging_key,
-            root=task.root,
-            part_rows=task.blob_rows,
-            level=task.settings.gzip_level,
-            first_part=task.index,
-            names=[task.name],
-        )
+    db, blobs = _stores(task.settings, task.sas_key)
+    written = write_range(db, blobs, task.target, level=task.settings.gzip_level, names=[task.name])
     if len(written) != 1:  # an empty range: the data changed under the plan
-        raise ExportWriteError(f"blob {task.index} of {task.root} has no rows")
+        raise ExportWriteError(f"blob {task.index} of {task.target.root} has no rows")
     return written[0]
 
 

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 
 from billport.exports import blob_tasks
 from billport.exports.blob_tasks import BlobTask
-from billport.exports.writer import WrittenPart
+from billport.exports.writer import WrittenBlob
 
 log = logging.getLogger("billport.worker")
 POLL_SECONDS = 0.2  # how often the caller's heartbeat (and stop check) runs while children work
@@ -35,13 +35,13 @@ class ExportPool:
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def write(self, tasks: Sequence[BlobTask], beat: Callable[[], None]) -> list[WrittenPart]:
+    def write(self, tasks: Sequence[BlobTask], beat: Callable[[], None]) -> list[WrittenBlob]:
         """The blobs of ``tasks``, in task order; ``beat()`` runs every ``POLL_SECONDS``.
 
         ``beat`` may raise (lease lost, stopping): children are killed and the error raised.
         """
         executor = self._started()
-        futures: list[Future[WrittenPart]] = []
+        futures: list[Future[WrittenBlob]] = []
         try:
             futures = [executor.submit(blob_tasks.write_blob, task) for task in tasks]
             pending = set(futures)

@@ -16,18 +16,39 @@ import threading
 import uuid
 from types import FrameType
 
-from billport.exports.parts import PartJob, fail_planned
 from billport.exports.pool import ExportPool
-from billport.exports.runner import ExportJob, Failure, Interrupted, LeaseLost
+from billport.jobs.context import JobContext
+from billport.jobs.export_job import ExportJob
+from billport.jobs.lease import Failure, Interrupted, LeaseLost
+from billport.jobs.partition_job import PartitionJob, fail_planned
 from billport.jobs.wakeup import Wakeup
 from billport.runtime import Runtime
+from billport.sandbox.scenario import Scenario
 from billport.store import operations as op_store
-from billport.store import parts as part_store
-from billport.store.parts import Part
+from billport.store import partitions as partition_store
+from billport.store.partitions import Partition
+from billport.usecases.scenarios import applied_scenario
 
 log = logging.getLogger("billport.worker")
 MAX_ATTEMPTS = 3
 INTERNAL_ERROR = "500"
+
+
+def job_context(runtime: Runtime, pool: ExportPool | None = None) -> JobContext:
+    """What this process's jobs get: its stores, clock and settings, and its scenarios."""
+
+    def scenario_for(tenant_id: str) -> Scenario:
+        return applied_scenario(runtime.db, runtime.settings, tenant_id).scenario
+
+    return JobContext(
+        db=runtime.db,
+        blobs=runtime.blobs,
+        clock=runtime.clock,
+        settings=runtime.settings,
+        sas_key=runtime.keys.sas_key,
+        scenario_for=scenario_for,
+        pool=pool,
+    )
 
 
 class Worker:
@@ -39,6 +60,7 @@ class Worker:
         processes = runtime.settings.export_processes
         # Started on the first export that has more than one blob; see exports/pool.py.
         self.pool = ExportPool(processes) if processes > 1 else None
+        self.ctx = job_context(runtime, self.pool)
 
     def run_once(self) -> bool:
         """Lease and run one job; ``False`` when the queue is empty."""
@@ -51,7 +73,7 @@ class Worker:
         owner = self._owner()
         settings = self.runtime.settings
         with self.runtime.db.begin() as conn:
-            part = part_store.lease_next_part(
+            part = partition_store.lease_next_partition(
                 conn, owner=owner, now=self.runtime.clock(), lease_seconds=settings.lease_seconds
             )
         if part is None:
@@ -60,7 +82,7 @@ class Worker:
             self._fail_part(part, f"part {part.part_index} was abandoned {MAX_ATTEMPTS} times")
             return True
         try:
-            PartJob(self.runtime, part, owner, self.stopping.is_set, self.pool).run()
+            PartitionJob(self.ctx, part, owner, self.stopping.is_set).run()
         except LeaseLost:
             log.warning("lost part %s of %s", part.part_index, part.operation_id)
         except Interrupted:
@@ -73,18 +95,18 @@ class Worker:
                 self._fail_part(part, f"part {part.part_index} failed: {exc}")
         return True
 
-    def _release_part(self, part: Part, owner: str) -> None:
+    def _release_part(self, part: Partition, owner: str) -> None:
         try:
             with self.runtime.db.begin() as conn:
-                part_store.release_part(conn, part, owner=owner)
+                partition_store.release_partition(conn, part, owner=owner)
                 op_store.notify_workers(conn)
         except Exception:  # the database itself is gone: the lease will expire and be retaken
             log.exception("could not hand back part %s of %s", part.part_index, part.operation_id)
 
-    def _fail_part(self, part: Part, reason: str) -> None:
+    def _fail_part(self, part: Partition, reason: str) -> None:
         message = f"The export failed ({reason}): submit a new request."
         try:
-            fail_planned(self.runtime, part.operation_id, Failure(INTERNAL_ERROR, message))
+            fail_planned(self.ctx, part.operation_id, Failure(INTERNAL_ERROR, message))
         except Exception:
             log.exception("could not record the failure of %s", part.operation_id)
 
@@ -98,7 +120,7 @@ class Worker:
         if op is None:
             return False
         try:
-            ExportJob(self.runtime, op, owner, self.stopping.is_set, self.pool).run()
+            ExportJob(self.ctx, op, owner, self.stopping.is_set).run()
         except LeaseLost:
             log.warning("lost the lease on %s; another worker has it", op.operation_id)
         except Interrupted:

@@ -37,9 +37,7 @@ def manifest_json(
         "sasToken": sas_token,
         "partitionType": manifest.partition_type,
         "blobCount": len(manifest.blobs),
-        "blobs": [
-            {"name": b["name"], "partitionValue": b["partitionValue"]} for b in manifest.blobs
-        ],
+        "blobs": [{"name": b.name, "partitionValue": b.partition_value} for b in manifest.blobs],
     }
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,6 +13,38 @@ from billport.billing.datasets import Dataset
 from billport.store.tables import manifests
 
 man = manifests.c
+
+
+@dataclass(frozen=True)
+class ExportBlob:
+    """One blob of an export: ``part-NNNNN-….json.gz`` under its manifest's root path."""
+
+    name: str
+    rows: int
+    size: int  # bytes
+    partition_value: str = "default"
+
+
+# Stored manifests keep the keys they were first written with (existing stores read on).
+def encode_manifest_blobs(blobs: Sequence[ExportBlob]) -> str:
+    return json.dumps(
+        [
+            {
+                "name": b.name,
+                "partitionValue": b.partition_value,
+                "sizeInBytes": b.size,
+                "itemCount": b.rows,
+            }
+            for b in blobs
+        ]
+    )
+
+
+def decode_manifest_blobs(text: str) -> tuple[ExportBlob, ...]:
+    return tuple(
+        ExportBlob(b["name"], int(b["itemCount"]), int(b["sizeInBytes"]), b["partitionValue"])
+        for b in json.loads(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -27,7 +59,7 @@ class Manifest:
     data_format: str
     partition_type: str
     root_path: str
-    blobs: list[dict[str, Any]]
+    blobs: tuple[ExportBlob, ...]
     row_count: int
     size_bytes: int
     created_at: datetime
@@ -45,7 +77,7 @@ def _manifest(row: sa.Row) -> Manifest:  # type: ignore[type-arg]
         data_format=row.data_format,
         partition_type=row.partition_type,
         root_path=row.root_path,
-        blobs=json.loads(row.blobs),
+        blobs=decode_manifest_blobs(row.blobs),
         row_count=row.row_count,
         size_bytes=row.size_bytes,
         created_at=row.created_at,
@@ -65,7 +97,7 @@ def insert_manifest(conn: sa.Connection, m: Manifest) -> None:
             data_format=m.data_format,
             partition_type=m.partition_type,
             root_path=m.root_path,
-            blobs=json.dumps(m.blobs),
+            blobs=encode_manifest_blobs(m.blobs),
             row_count=m.row_count,
             size_bytes=m.size_bytes,
             created_at=m.created_at,

@@ -4,7 +4,7 @@ Leasing: PostgreSQL picks with ``FOR UPDATE SKIP LOCKED``; SQLite (one writer at
 uses a conditional update. Either way a lease is a unique token in ``lease_owner`` with an
 expiry; a worker that stops heartbeating loses the job to the next one that asks.
 
-A partitioned export hands its operation to its parts (``PARTS_OWNER``, no expiry): it is
+A partitioned export hands its operation to its parts (``PARTITIONS_OWNER``, no expiry): it is
 never leased again, and the last part (or the one that fails it) finishes it.
 """
 
@@ -20,7 +20,7 @@ from billport.billing.operations import Status
 from billport.store.tables import operations
 
 ops = operations.c
-PARTS_OWNER = "(export parts)"
+PARTITIONS_OWNER = "(export parts)"
 WAKE_CHANNEL = "billport_jobs"
 
 
@@ -215,13 +215,15 @@ def finish_failed(
     )
 
 
-def hand_to_parts(conn: sa.Connection, operation_id: str, *, owner: str, now: datetime) -> bool:
+def hand_to_partitions(
+    conn: sa.Connection, operation_id: str, *, owner: str, now: datetime
+) -> bool:
     """The planner gives the running job to its parts, if it still holds the lease."""
     return _update_if_held(
         conn,
         operation_id,
         owner,
-        lease_owner=PARTS_OWNER,
+        lease_owner=PARTITIONS_OWNER,
         lease_expires_at=None,
         last_action_at=now,
     )

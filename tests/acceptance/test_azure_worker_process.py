@@ -44,7 +44,7 @@ def run_worker(
 
 
 def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite) -> None:
-    azure = settings.replace(now="", part_rows=3, **azure_overrides(azurite))
+    azure = settings.replace(now="", blob_rows=3, **azure_overrides(azurite))
     runtime = open_runtime(azure)
     try:
         data.build_dataset(runtime, rows=7)
@@ -73,10 +73,10 @@ def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite)
         assert isinstance(store, AzureBlobStore)
         lines: list[bytes] = []
         for blob in view.manifest.blobs:
-            part = b"".join(store.read(f"{view.manifest.root_path}/{blob['name']}"))
-            assert len(part) == blob["sizeInBytes"]
+            part = b"".join(store.read(f"{view.manifest.root_path}/{blob.name}"))
+            assert len(part) == blob.size
             lines += gzip.decompress(part).splitlines()
-        assert [b["itemCount"] for b in view.manifest.blobs] == [3, 3, 1]
+        assert [b.rows for b in view.manifest.blobs] == [3, 3, 1]
         assert lines == data.stored_docs(
             runtime,
             Dataset.BILLED_USAGE,

@@ -52,7 +52,7 @@ def alive(pid: int) -> bool:
 def test_a_killed_workers_export_processes_die_with_it(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     url = f"sqlite:///{data_dir / 'billport.db'}"
-    knobs = dict(part_rows=300, export_processes=2, worker_poll_seconds=0.1)
+    knobs = dict(blob_rows=300, export_processes=2, worker_poll_seconds=0.1)
     runtime = open_runtime(load_settings(environ={}, data_dir=data_dir, **knobs))
     data.build_dataset(runtime, rows=1_000)  # 4 blobs
     op = operations.request_export(

@@ -39,7 +39,7 @@ INVOICES = {
     THIRD_TENANT: (THIRD_INVOICE, 7_000),
 }
 KNOBS: dict[str, object] = dict(
-    partition_rows=2_500, part_rows=1_000, lease_seconds=5, worker_listen_seconds=2
+    partition_rows=2_500, blob_rows=1_000, lease_seconds=5, worker_listen_seconds=2
 )
 
 
@@ -119,7 +119,7 @@ def test_two_servers_two_workers_several_tenants(
                     stored = get_manifest(conn, tenant, manifest["id"])
                 assert stored is not None
                 assert stored.row_count == rows >= INVOICES[tenant][1]
-                assert sum(b["itemCount"] for b in stored.blobs) == rows
+                assert sum(b.rows for b in stored.blobs) == rows
                 assert len(manifest_lines(client, manifest)) == rows
                 for stranger in INVOICES:
                     if stranger != tenant:

@@ -48,7 +48,7 @@ def test_a_killed_workers_part_is_redone_by_the_other(
     data_dir = tmp_path / "data"
     knobs = dict(
         partition_rows=PARTITION_ROWS,
-        part_rows=PARTITION_ROWS // 2,
+        blob_rows=PARTITION_ROWS // 2,
         lease_seconds=2,
         worker_poll_seconds=0.2,
         worker_listen_seconds=1,
@@ -80,7 +80,7 @@ def test_a_killed_workers_part_is_redone_by_the_other(
         assert len(manifest.blobs) == 2 * (ROWS // PARTITION_ROWS)
         exported: list[bytes] = []
         for blob in manifest.blobs:
-            body = b"".join(runtime.blobs.read(f"{manifest.root_path}/{blob['name']}"))
+            body = b"".join(runtime.blobs.read(f"{manifest.root_path}/{blob.name}"))
             exported += gzip.decompress(body).split(b"\n")[:-1]
         stored = data.stored_docs(
             runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
@@ -90,7 +90,7 @@ def test_a_killed_workers_part_is_redone_by_the_other(
         assert killed_part >= 0
         assert leftovers(runtime.blobs) == []
         assert published(runtime.blobs, manifest.root_path) == sorted(
-            b["name"] for b in manifest.blobs
+            b.name for b in manifest.blobs
         )
     finally:
         runtime.db.dispose()

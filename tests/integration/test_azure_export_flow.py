@@ -37,7 +37,7 @@ EXPORT = "/v1.0/reports/partners/billing/reconciliation/billed/export"
 @pytest.fixture
 def runtime(settings: Settings, azurite: Azurite) -> Iterator[Runtime]:
     # Azurite checks SAS expiry against the wall clock, so these tests run on it too.
-    azure = settings.replace(now="", part_rows=4, **azure_overrides(azurite))
+    azure = settings.replace(now="", blob_rows=4, **azure_overrides(azurite))
     opened = open_runtime(azure)
     data.build_dataset(opened, rows=9)
     yield opened
@@ -86,11 +86,11 @@ def test_parts_download_from_storage_with_the_sdk(client: TestClient, runtime: R
     assert manifest["rootDirectory"].startswith(f"{store.container.url}/billedreconfastpath/v1/")
     assert "sig=" in manifest["sasToken"] and "sp=r&" in manifest["sasToken"]
     stored = operations.read_manifest(runtime.db, data.TENANT, manifest["id"])
-    assert [b["itemCount"] for b in stored.blobs] == [4, 4, 1]
+    assert [b.rows for b in stored.blobs] == [4, 4, 1]
     lines: list[bytes] = []
     for blob, expected in zip(manifest["blobs"], stored.blobs, strict=True):
         content = download(manifest, blob)
-        assert len(content) == expected["sizeInBytes"]
+        assert len(content) == expected.size
         lines += gzip.decompress(content).splitlines()
     assert lines == data.stored_docs(
         runtime,
@@ -157,5 +157,5 @@ def test_a_crashed_exports_staged_blocks_never_appear(runtime: Runtime) -> None:
     assert store.info(dead_name) is None
     assert nothing_staged(store)  # blocks purged, markers gone
     published = {b.name for b in store.container.list_blobs()}
-    names = {f"{view.manifest.root_path}/{b['name']}" for b in view.manifest.blobs}
+    names = {f"{view.manifest.root_path}/{b.name}" for b in view.manifest.blobs}
     assert published == names

@@ -18,7 +18,7 @@ from tests.support.live_server import serve_in_thread
 
 
 def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> None:
-    runtime = open_runtime(settings.replace(part_rows=4))
+    runtime = open_runtime(settings.replace(blob_rows=4))
     data.build_dataset(runtime, rows=9)
     app = create_app(runtime.settings, runtime=runtime, run_worker=False)
     try:

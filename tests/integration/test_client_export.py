@@ -45,7 +45,7 @@ FORMATS = ("jsonl", "jsonl.gz", "csv", "parquet", "duckdb")
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(part_rows=3, worker_poll_seconds=0.02, sas_lifetime=60))
+    opened = open_runtime(settings.replace(blob_rows=3, worker_poll_seconds=0.02, sas_lifetime=60))
     data.build_dataset(opened)
     yield opened
     opened.db.dispose()

@@ -41,7 +41,7 @@ SCENARIO: dict[str, Any] = {
 def test_the_billport_client_waits_as_told_and_passes_compliance(
     settings: Settings, tmp_path: Path
 ) -> None:
-    runtime = open_runtime(settings.replace(now="", part_rows=3, worker_poll_seconds=0.05))
+    runtime = open_runtime(settings.replace(now="", blob_rows=3, worker_poll_seconds=0.05))
     try:
         data.build_dataset(runtime)
         app = create_app(runtime.settings, runtime=runtime, run_worker=True)

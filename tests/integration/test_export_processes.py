@@ -20,9 +20,10 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.billing.scopes import Scope
 from billport.exports.pool import ExportPool
-from billport.exports.runner import ExportJob, Interrupted, LeaseLost, resolve_scope
-from billport.exports.writer import write_parts
-from billport.jobs.worker import Worker
+from billport.exports.writer import write_blobs
+from billport.jobs.export_job import ExportJob, resolve_scope
+from billport.jobs.lease import Interrupted, LeaseLost
+from billport.jobs.worker import Worker, job_context
 from billport.runtime import Runtime, open_runtime
 from billport.settings import Settings
 from billport.store import export_rows
@@ -41,7 +42,7 @@ PART_ROWS = 3_000  # not a multiple of CHUNK_ROWS: the children must cut chunks 
 @pytest.fixture
 def runtime(settings: Settings, blob_backend: BlobBackend) -> Iterator[Runtime]:
     opened = open_runtime(
-        settings.replace(now="", part_rows=PART_ROWS, export_processes=2, **blob_backend.overrides)
+        settings.replace(now="", blob_rows=PART_ROWS, export_processes=2, **blob_backend.overrides)
     )
     data.build_dataset(opened, rows=ROWS)
     yield opened
@@ -84,16 +85,16 @@ def in_process_bodies(
     runtime: Runtime,
     scope: Scope,
     ids: tuple[int, int] | None = None,
-    part_rows: int = PART_ROWS,
+    blob_rows: int = PART_ROWS,
 ) -> list[bytes]:
-    """What the in-process writer (``write_parts`` over one stream) produces."""
+    """What the in-process writer (``write_blobs`` over one stream) produces."""
     with runtime.db.connect() as conn:
-        written = write_parts(
-            export_rows.stream_chunks(conn, scope, blob_rows=part_rows, ids=ids),
+        written = write_blobs(
+            export_rows.stream_chunks(conn, scope, blob_rows=blob_rows, ids=ids),
             store=runtime.blobs,
             staging_key="expected",
             root="billedreconfastpath/expected",
-            part_rows=part_rows,
+            blob_rows=blob_rows,
             level=runtime.settings.gzip_level,
         )
     bodies = []
@@ -114,11 +115,11 @@ def test_blobs_written_by_two_processes_equal_the_in_process_output(runtime: Run
     assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
     manifest = view.manifest
     assert manifest is not None and manifest.row_count == ROWS
-    names = [b["name"] for b in manifest.blobs]
+    names = [b.name for b in manifest.blobs]
     assert [n[:10] for n in names] == ["part-00000", "part-00001", "part-00002"]
-    assert [b["itemCount"] for b in manifest.blobs] == [3000, 3000, 1000]
+    assert [b.rows for b in manifest.blobs] == [3000, 3000, 1000]
     bodies = blob_bodies(runtime, manifest.root_path, names)
-    scope = resolve_scope(runtime, view.operation)
+    scope = resolve_scope(runtime.db, view.operation)
     assert isinstance(scope, Scope)
     assert bodies == in_process_bodies(runtime, scope)  # byte for byte
     rows = [line for body in bodies for line in gzip.decompress(body).split(b"\n")[:-1]]
@@ -126,7 +127,7 @@ def test_blobs_written_by_two_processes_equal_the_in_process_output(runtime: Run
         runtime, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, invoice_id=data.MODERN
     )
     assert rows == stored  # every row once, in id order
-    assert [b["sizeInBytes"] for b in manifest.blobs] == [len(b) for b in bodies]
+    assert [b.size for b in manifest.blobs] == [len(b) for b in bodies]
     assert leftovers(runtime.blobs) == []
     assert sorted(published_everywhere(runtime)) == sorted(
         f"{manifest.root_path}/{n}" for n in names
@@ -137,17 +138,17 @@ def test_parts_of_a_partitioned_export_write_their_blobs_in_processes_byte_for_b
     runtime: Runtime,
 ) -> None:
     # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500.
-    runtime.settings = runtime.settings.replace(partition_rows=5_000, part_rows=1_500)
+    runtime.settings = runtime.settings.replace(partition_rows=5_000, blob_rows=1_500)
     operation_id = queue_export(runtime)
     assert Worker(runtime).run(once=True) == 3  # the plan, then two parts
     view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
     manifest = view.manifest
     assert manifest is not None
-    assert [b["itemCount"] for b in manifest.blobs] == [1500, 1500, 1500, 500, 1500, 500]
-    names = [b["name"] for b in manifest.blobs]
+    assert [b.rows for b in manifest.blobs] == [1500, 1500, 1500, 500, 1500, 500]
+    names = [b.name for b in manifest.blobs]
     assert [int(n[5:10]) for n in names] == [0, 1, 2, 3, 4, 5]
-    scope = resolve_scope(runtime, view.operation)
+    scope = resolve_scope(runtime.db, view.operation)
     assert isinstance(scope, Scope)
     expected: list[bytes] = []
     with runtime.db.connect() as conn:
@@ -191,7 +192,7 @@ def test_a_killed_export_process_fails_the_attempt_which_is_retried_cleanly(
     assert manifest is not None and manifest.row_count == ROWS
     assert leftovers(runtime.blobs) == []
     assert sorted(published_everywhere(runtime)) == sorted(
-        f"{manifest.root_path}/{b['name']}" for b in manifest.blobs
+        f"{manifest.root_path}/{b.name}" for b in manifest.blobs
     )
 
 
@@ -200,7 +201,7 @@ def leased_job(runtime: Runtime, pool: ExportPool, stop: threading.Event) -> Exp
     with runtime.db.begin() as conn:
         op = op_store.lease_next(conn, owner="me", now=runtime.clock(), lease_seconds=30)
     assert op is not None
-    return ExportJob(runtime, op, "me", stop.is_set, pool)
+    return ExportJob(job_context(runtime, pool), op, "me", stop.is_set)
 
 
 class StopWhenChildrenRun(threading.Event):
@@ -257,7 +258,7 @@ def test_a_pool_recovers_after_its_children_died(runtime: Runtime) -> None:
         job.run()
     assert leftovers(runtime.blobs) == []
     assert published_everywhere(runtime) == []
-    again = ExportJob(runtime, job.op, "me", threading.Event().is_set, pool)
+    again = ExportJob(job_context(runtime, pool), job.op, "me", threading.Event().is_set)
     again.run()  # a fresh pool, same lease
     view = operations.read_operation(runtime.db, data.TENANT, job.op.operation_id)
     assert view.operation.status is Status.SUCCEEDED

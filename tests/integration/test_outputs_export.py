@@ -31,7 +31,7 @@ BILLING = "reports/partners/billing"
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(part_rows=3))
+    opened = open_runtime(settings.replace(blob_rows=3))
     data.build_dataset(opened)
     yield opened
     opened.db.dispose()

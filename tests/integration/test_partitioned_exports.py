@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.jobs.wakeup import Wakeup
-from billport.jobs.worker import Worker
+from billport.jobs.worker import Worker, job_context
 from billport.runtime import Runtime, open_runtime
 from billport.settings import Settings
-from billport.store import parts as part_store
+from billport.store import partitions as partition_store
+from billport.store.manifests import ExportBlob
 from billport.store.tables import export_parts, export_plans
 from billport.usecases import operations
 from tests.support import exports as data
@@ -29,7 +30,7 @@ ROWS = 10
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
     # Parts of 3 rows, blobs of 2 rows: parts hold 3+3+3+1 rows in blobs of 2,1 | 2,1 | 2,1 | 1.
-    opened = open_runtime(settings.replace(partition_rows=3, part_rows=2, lease_seconds=30))
+    opened = open_runtime(settings.replace(partition_rows=3, blob_rows=2, lease_seconds=30))
     data.build_dataset(opened, rows=ROWS)
     yield opened
     opened.db.dispose()
@@ -54,9 +55,9 @@ def exported_lines(runtime: Runtime, view: operations.OperationView) -> list[byt
     assert view.manifest is not None
     lines: list[bytes] = []
     for blob in view.manifest.blobs:
-        path = runtime.settings.blob_dir / view.manifest.root_path / blob["name"]
+        path = runtime.settings.blob_dir / view.manifest.root_path / blob.name
         content = gzip.decompress(path.read_bytes())
-        assert content.count(b"\n") == blob["itemCount"]
+        assert content.count(b"\n") == blob.rows
         lines += content.split(b"\n")[:-1]
     return lines
 
@@ -83,9 +84,11 @@ def staging_entries(runtime: Runtime) -> list[str]:
     return sorted(p.name for p in staging.iterdir()) if staging.exists() else []
 
 
-def lease_part(runtime: Runtime, owner: str) -> part_store.Part:
+def lease_part(runtime: Runtime, owner: str) -> partition_store.Partition:
     with runtime.db.begin() as conn:
-        part = part_store.lease_next_part(conn, owner=owner, now=runtime.clock(), lease_seconds=30)
+        part = partition_store.lease_next_partition(
+            conn, owner=owner, now=runtime.clock(), lease_seconds=30
+        )
     assert part is not None
     return part
 
@@ -101,16 +104,16 @@ def test_a_large_export_is_split_into_parts_and_published_once(runtime: Runtime)
     assert view.operation.status is Status.SUCCEEDED
     assert view.operation.lease_owner is None
     assert view.manifest is not None and view.manifest.row_count == ROWS
-    names = [b["name"][:10] for b in view.manifest.blobs]
+    names = [b.name[:10] for b in view.manifest.blobs]
     assert names == [f"part-{i:05d}" for i in range(7)]
-    assert [b["itemCount"] for b in view.manifest.blobs] == [2, 1, 2, 1, 2, 1, 1]
+    assert [b.rows for b in view.manifest.blobs] == [2, 1, 2, 1, 2, 1, 1]
     assert exported_lines(runtime, view) == stored(runtime)  # every row once, in id order
     assert plan_rows(runtime) == (0, 0)
     assert staging_entries(runtime) == []
 
 
 def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings) -> None:
-    runtime = open_runtime(settings.replace(partition_rows=ROWS, part_rows=4))
+    runtime = open_runtime(settings.replace(partition_rows=ROWS, blob_rows=4))
     try:
         data.build_dataset(runtime, rows=ROWS)
         operation_id = queue_export(runtime)
@@ -118,7 +121,7 @@ def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings
         view = status_of(runtime, operation_id)
         assert view.operation.status is Status.SUCCEEDED
         assert view.manifest is not None
-        assert [b["itemCount"] for b in view.manifest.blobs] == [4, 4, 2]
+        assert [b.rows for b in view.manifest.blobs] == [4, 4, 2]
         assert plan_rows(runtime) == (0, 0)
     finally:
         runtime.db.dispose()
@@ -140,7 +143,7 @@ def test_an_abandoned_part_is_redone_alone_and_its_leftovers_removed(runtime: Ru
     Worker(runtime).run_once()  # plan
     crashed = lease_part(runtime, "crashed-worker")
     with runtime.db.connect() as conn:
-        plan = part_store.get_plan(conn, operation_id)
+        plan = partition_store.get_plan(conn, operation_id)
     assert plan is not None
     # The crashed worker left a partial staged blob and one it published but never reported.
     partial = runtime.blobs.stage(crashed.staging_key, f"{plan.root_path}/part-00000-x")
@@ -151,8 +154,8 @@ def test_an_abandoned_part_is_redone_alone_and_its_leftovers_removed(runtime: Ru
     orphan.close()
     runtime.blobs.publish(orphan)
     with runtime.db.begin() as conn:
-        assert part_store.record_part_blobs(
-            conn, crashed, owner="crashed-worker", blobs=[{"name": "part-00000-orphan"}]
+        assert partition_store.record_partition_blobs(
+            conn, crashed, owner="crashed-worker", blobs=[ExportBlob("part-00000-orphan", 0, 25)]
         )
     # The other parts are written while the crashed lease is still live.
     assert Worker(runtime).run(once=True) == 3
@@ -165,27 +168,27 @@ def test_an_abandoned_part_is_redone_alone_and_its_leftovers_removed(runtime: Ru
     assert exported_lines(runtime, view) == stored(runtime)
     published = runtime.settings.blob_dir / plan.root_path
     assert sorted(p.name for p in published.iterdir()) == sorted(
-        b["name"]
+        b.name
         for b in view.manifest.blobs  # type: ignore[union-attr]
     )
     assert staging_entries(runtime) == []
     with runtime.db.begin() as conn:  # the crashed worker can no longer touch the part
-        assert not part_store.finish_part(conn, crashed, owner="crashed-worker")
+        assert not partition_store.finish_partition(conn, crashed, owner="crashed-worker")
 
 
 def test_a_part_that_keeps_failing_fails_the_export_cleanly(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from billport.exports import parts as part_jobs
+    from billport.exports import ranges
 
-    real = part_jobs.write_parts
+    real = ranges.write_blobs
 
     def fail_part_one(*args: Any, **kwargs: Any) -> Any:
-        if kwargs["first_part"] == 2:  # part 1 (blobs from 2 on)
+        if kwargs["first_blob"] == 2:  # part 1 (blobs from 2 on)
             raise OSError("disk on fire")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(part_jobs, "write_parts", fail_part_one)
+    monkeypatch.setattr(ranges, "write_blobs", fail_part_one)
     runtime.settings = runtime.settings.replace(export_processes=1)  # the in-process writer
     operation_id = queue_export(runtime)
     Worker(runtime).run(once=True)
@@ -207,12 +210,13 @@ def test_a_part_running_when_its_export_fails_stops_without_publishing(
     operation_id = queue_export(runtime)
     Worker(runtime).run_once()  # plan
     survivor = lease_part(runtime, "slow-worker")
-    from billport.exports.parts import PartJob, fail_planned
-    from billport.exports.runner import Failure, LeaseLost
+    from billport.jobs.lease import Failure, LeaseLost
+    from billport.jobs.partition_job import PartitionJob, fail_planned
 
-    assert fail_planned(runtime, operation_id, Failure("500", "stop"))
+    ctx = job_context(runtime)
+    assert fail_planned(ctx, operation_id, Failure("500", "stop"))
     with pytest.raises(LeaseLost):
-        PartJob(runtime, survivor, "slow-worker", lambda: False).run()
+        PartitionJob(ctx, survivor, "slow-worker", lambda: False).run()
     assert list(runtime.settings.blob_dir.rglob("*.json.gz")) == []
     assert staging_entries(runtime) == []
     assert status_of(runtime, operation_id).operation.status is Status.FAILED
@@ -225,7 +229,7 @@ def test_a_stopping_worker_hands_its_part_back(runtime: Runtime) -> None:
     worker.stopping.set()
     assert worker.run_once() is True
     with runtime.db.connect() as conn:
-        parts = part_store.list_parts(conn, operation_id)
+        parts = partition_store.list_partitions(conn, operation_id)
     assert [p.status for p in parts] == ["pending"] * 4
     assert [p.attempts for p in parts] == [1, 0, 0, 0]
     assert Worker(runtime).run(once=True) == 4
@@ -237,7 +241,7 @@ def test_a_stopping_worker_hands_its_part_back(runtime: Runtime) -> None:
 def test_parts_finishing_together_publish_exactly_once(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from billport.exports import parts as part_jobs
+    from billport.jobs import partition_job as part_jobs
     from billport.store.tables import manifests
 
     operation_id = queue_export(runtime)
@@ -250,7 +254,7 @@ def test_parts_finishing_together_publish_exactly_once(
         together.wait()  # every part reaches "am I the last?" at the same moment
         return real_lock(conn, op_id)
 
-    real_finish = part_jobs.part_store.finish_part
+    real_finish = part_jobs.partition_store.finish_partition
 
     def finish_slowly(*args: Any, **kwargs: Any) -> bool:
         done = real_finish(*args, **kwargs)
@@ -258,12 +262,14 @@ def test_parts_finishing_together_publish_exactly_once(
         return done
 
     monkeypatch.setattr(part_jobs.op_store, "lock_operation", lock_all_at_once)
-    monkeypatch.setattr(part_jobs.part_store, "finish_part", finish_slowly)
+    monkeypatch.setattr(part_jobs.partition_store, "finish_partition", finish_slowly)
     errors: list[BaseException] = []
 
-    def finish(part: part_store.Part) -> None:
+    def finish(part: partition_store.Partition) -> None:
         try:
-            part_jobs.PartJob(runtime, part, part.lease_owner or "", lambda: False).run()
+            part_jobs.PartitionJob(
+                job_context(runtime), part, part.lease_owner or "", lambda: False
+            ).run()
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -284,7 +290,7 @@ def test_parts_finishing_together_publish_exactly_once(
 def test_a_lost_database_connection_mid_export_is_retried(
     pg_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from billport.exports import parts as part_jobs
+    from billport.jobs import partition_job as part_jobs
     from billport.settings import load_settings
     from tests.conftest import PG_ADMIN_URL
 
@@ -295,7 +301,7 @@ def test_a_lost_database_connection_mid_export_is_retried(
         now="2026-11-21T12:00:00Z",
         worker=False,
         partition_rows=3,
-        part_rows=2,
+        blob_rows=2,
     )
     runtime = open_runtime(settings)
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

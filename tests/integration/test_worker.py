@@ -19,7 +19,7 @@ from tests.support import exports as data
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(part_rows=2, lease_seconds=30))
+    opened = open_runtime(settings.replace(blob_rows=2, lease_seconds=30))
     data.build_dataset(opened, rows=5)
     yield opened
     opened.db.dispose()
@@ -104,7 +104,7 @@ def test_unexpected_errors_are_retried_then_fail_cleanly(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr("billport.exports.runner.write_parts", broken)
+    monkeypatch.setattr("billport.exports.ranges.write_blobs", broken)
     runtime.settings = runtime.settings.replace(export_processes=1)  # the in-process writer
     assert Worker(runtime).run(once=True) == 3  # three attempts, then failed
     op = operations.read_operation(runtime.db, data.TENANT, operation_id).operation

@@ -28,7 +28,7 @@ def sandbox_app(
     settings: Settings, **changes: Any
 ) -> Iterator[tuple[TestClient, Runtime, ManualClock]]:
     """App (no in-process worker) over ``build_dataset``; the clock starts at settings' now."""
-    runtime = open_runtime(settings.replace(part_rows=3, **changes))
+    runtime = open_runtime(settings.replace(blob_rows=3, **changes))
     clock = ManualClock(runtime.clock())
     runtime.clock = clock
     data.build_dataset(runtime)

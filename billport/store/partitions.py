@@ -9,13 +9,14 @@ update, and every change is conditional on the lease token.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
 from billport.billing.operations import Status
+from billport.store.manifests import ExportBlob
 from billport.store.tables import export_parts, export_plans, operations
 
 parts_c = export_parts.c
@@ -33,7 +34,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Part:
+class Partition:
     operation_id: str
     part_index: int
     lo_id: int
@@ -43,15 +44,15 @@ class Part:
     lease_owner: str | None
     lease_expires_at: datetime | None
     attempts: int
-    blobs: list[dict[str, Any]]  # [{name, rows, size}], recorded before publishing
+    blobs: tuple[ExportBlob, ...]  # recorded before publishing
 
     @property
     def staging_key(self) -> str:
         return f"{self.operation_id}-p{self.part_index:05d}"
 
 
-def _part(row: sa.Row) -> Part:  # type: ignore[type-arg]
-    return Part(
+def _partition(row: sa.Row) -> Partition:  # type: ignore[type-arg]
+    return Partition(
         operation_id=row.operation_id,
         part_index=row.part_index,
         lo_id=row.lo_id,
@@ -61,7 +62,7 @@ def _part(row: sa.Row) -> Part:  # type: ignore[type-arg]
         lease_owner=row.lease_owner,
         lease_expires_at=row.lease_expires_at,
         attempts=row.attempts,
-        blobs=json.loads(row.blobs) if row.blobs else [],
+        blobs=_decode_blobs(row.blobs),
     )
 
 
@@ -116,14 +117,14 @@ def get_plan(conn: sa.Connection, operation_id: str) -> Plan | None:
     )
 
 
-def list_parts(conn: sa.Connection, operation_id: str) -> list[Part]:
+def list_partitions(conn: sa.Connection, operation_id: str) -> list[Partition]:
     """Every part of a plan, in part order."""
     query = (
         sa.select(export_parts)
         .where(parts_c.operation_id == operation_id)
         .order_by(parts_c.part_index)
     )
-    return [_part(row) for row in conn.execute(query)]
+    return [_partition(row) for row in conn.execute(query)]
 
 
 def count_unfinished(conn: sa.Connection, operation_id: str) -> int:
@@ -139,9 +140,9 @@ def _leasable(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(parts_c.status == PENDING, expired)
 
 
-def lease_next_part(
+def lease_next_partition(
     conn: sa.Connection, *, owner: str, now: datetime, lease_seconds: float
-) -> Part | None:
+) -> Partition | None:
     """Take the first waiting (or abandoned) part of the oldest running export."""
     candidate = (
         sa.select(parts_c.operation_id, parts_c.part_index)
@@ -168,10 +169,10 @@ def lease_next_part(
     )
     if result.rowcount != 1:
         return None  # another worker won the race
-    return _part(conn.execute(sa.select(export_parts).where(*key)).one())
+    return _partition(conn.execute(sa.select(export_parts).where(*key)).one())
 
 
-def _update_if_held(conn: sa.Connection, part: Part, owner: str, **values: object) -> bool:
+def _update_if_held(conn: sa.Connection, part: Partition, owner: str, **values: object) -> bool:
     """Change a running part only while ``owner`` still holds its lease."""
     result = conn.execute(
         export_parts.update()
@@ -186,8 +187,8 @@ def _update_if_held(conn: sa.Connection, part: Part, owner: str, **values: objec
     return result.rowcount == 1
 
 
-def renew_part_lease(
-    conn: sa.Connection, part: Part, *, owner: str, now: datetime, lease_seconds: float
+def renew_partition_lease(
+    conn: sa.Connection, part: Partition, *, owner: str, now: datetime, lease_seconds: float
 ) -> bool:
     """Heartbeat; ``False`` once the part was taken over or its export finished."""
     return _update_if_held(
@@ -195,19 +196,24 @@ def renew_part_lease(
     )
 
 
-def record_part_blobs(
-    conn: sa.Connection, part: Part, *, owner: str, blobs: list[dict[str, Any]]
+def record_partition_blobs(
+    conn: sa.Connection, part: Partition, *, owner: str, blobs: Sequence[ExportBlob]
 ) -> bool:
     """Note the blobs about to be published, so a takeover can remove them if we crash."""
-    return _update_if_held(conn, part, owner, blobs=json.dumps(blobs))
+    encoded = json.dumps([{"name": b.name, "rows": b.rows, "size": b.size} for b in blobs])
+    return _update_if_held(conn, part, owner, blobs=encoded)
 
 
-def finish_part(conn: sa.Connection, part: Part, *, owner: str) -> bool:
+def _decode_blobs(text: str | None) -> tuple[ExportBlob, ...]:
+    return tuple(ExportBlob(b["name"], b["rows"], b["size"]) for b in json.loads(text or "[]"))
+
+
+def finish_partition(conn: sa.Connection, part: Partition, *, owner: str) -> bool:
     """Mark the part done (its recorded blobs are published)."""
     return _update_if_held(conn, part, owner, status=DONE, lease_owner=None, lease_expires_at=None)
 
 
-def release_part(conn: sa.Connection, part: Part, *, owner: str) -> bool:
+def release_partition(conn: sa.Connection, part: Partition, *, owner: str) -> bool:
     """Hand a part back (clean stop, retryable error)."""
     return _update_if_held(
         conn, part, owner, status=PENDING, lease_owner=None, lease_expires_at=None
