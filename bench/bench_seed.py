@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.seed.generator import SeedOptions, make_plan, seed_store
 from billport.settings import load_settings
-from billport.store import loading
+from billport.store import resets
 from billport.store.db import Database
 from billport.store.tables import line_items
 
@@ -91,7 +91,7 @@ def main() -> None:
         settings = load_settings(environ={}, data_dir=Path(tmp), database_url=args.database_url)
         db = Database.from_settings(settings)
         with db.begin() as conn:
-            loading.delete_tenant_data(conn)  # a reused PostgreSQL database
+            resets.delete_data(conn)  # a reused PostgreSQL database
         options = SeedOptions(
             seed=1,
             line_items=args.line_items,
@@ -109,7 +109,7 @@ def main() -> None:
             settings = settings.replace(data_dir=Path(tmp) / "baseline")
         else:
             with db.begin() as conn:
-                loading.delete_tenant_data(conn)
+                resets.delete_data(conn)
         db.dispose()
         baseline_db = Database.from_settings(settings)
         baseline = naive_rate(baseline_db, args.baseline_rows)

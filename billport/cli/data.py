@@ -7,7 +7,6 @@ import time
 import click
 
 from billport.cli.options import build_settings, store_options
-from billport.errors import InvalidRequest
 
 
 @click.command()
@@ -58,7 +57,10 @@ from billport.errors import InvalidRequest
     help="Add billed line items to this modern invoice of the default tenant.",
 )
 @click.option(
-    "--reset", is_flag=True, help="Delete all partners, invoices, line items and exports first."
+    "--reset",
+    is_flag=True,
+    help="Delete all partners, invoices, line items, exports (with their blobs) and the "
+    "request log first; scenarios stay.",
 )
 @click.option(
     "--parallel/--no-parallel",
@@ -85,52 +87,43 @@ def seed(
     On a store that already has partners, seed refuses unless --reset (replace everything)
     or --invoice ID (append line items to one invoice) is given.
     """
-    from billport.clock import clock_from_settings
-    from billport.seed.append import append_to_invoice
-    from billport.seed.demo import seed_demo_dataset
-    from billport.seed.generator import SeedOptions, ensure_empty, seed_store
-    from billport.store import loading
-    from billport.store.db import Database
+    from billport.runtime import open_runtime
+    from billport.usecases.admin import SeedRequest
+    from billport.usecases.admin import seed as seed_use_case
 
-    if demo and invoice_id:
-        raise InvalidRequest("--demo and --invoice cannot be combined")
-    settings = build_settings(data_dir=data_dir, database_url=database_url)
-    now = clock_from_settings(settings)()
-    db = Database.from_settings(settings)
+    request = SeedRequest(
+        seed=seed_value,
+        line_items=line_items,
+        tenants=tenants,
+        customers=customers,
+        months=months,
+        demo=demo,
+        reset=reset,
+        invoice=invoice_id,
+        parallel=parallel,
+    )
+    runtime = open_runtime(build_settings(data_dir=data_dir, database_url=database_url))
     started = time.perf_counter()
     try:
-        if invoice_id:
-            report = append_to_invoice(db, invoice_id, line_items, now, seed=seed_value)
-            verb = "created" if report.created_invoice else "extended"
-            click.echo(
-                f"{verb} invoice {report.invoice_id} of tenant {report.tenant_id}: "
-                f"+{line_items} billed reconciliation and +{line_items} billed usage "
-                f"line items, totalCharges {report.total_charges}"
-            )
-            return
-        if reset:
-            with db.begin() as conn:
-                loading.delete_tenant_data(conn)
-        ensure_empty(db)
-        if demo:
-            result = seed_demo_dataset(db, now)
-        else:
-            options = SeedOptions(
-                seed=seed_value,
-                line_items=line_items,
-                tenants=tenants,
-                customers=customers,
-                months=months,
-                parallel=parallel,
-            )
-            result = seed_store(db, options, now)
-        elapsed = time.perf_counter() - started
-        default = next(p for p in result.partners if p.is_default)
-        click.echo(
-            f"seeded {len(result.partners)} tenants, {len(result.invoices)} invoices, "
-            f"{result.total_line_items} line items in {elapsed:.1f}s "
-            f"({result.total_line_items / max(elapsed, 1e-9):,.0f} rows/s)"
-        )
-        click.echo(f"default tenant: {default.tenant_id}")
+        seeded = seed_use_case(runtime.db, runtime.blobs, runtime.clock(), request)
     finally:
-        db.dispose()
+        runtime.db.dispose()
+    if seeded.appended is not None:
+        report = seeded.appended
+        verb = "created" if report.created_invoice else "extended"
+        click.echo(
+            f"{verb} invoice {report.invoice_id} of tenant {report.tenant_id}: "
+            f"+{line_items} billed reconciliation and +{line_items} billed usage "
+            f"line items, totalCharges {report.total_charges}"
+        )
+        return
+    assert seeded.store is not None
+    result = seeded.store
+    elapsed = time.perf_counter() - started
+    default = next(p for p in result.partners if p.is_default)
+    click.echo(
+        f"seeded {len(result.partners)} tenants, {len(result.invoices)} invoices, "
+        f"{result.total_line_items} line items in {elapsed:.1f}s "
+        f"({result.total_line_items / max(elapsed, 1e-9):,.0f} rows/s)"
+    )
+    click.echo(f"default tenant: {default.tenant_id}")

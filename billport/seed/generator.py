@@ -108,8 +108,9 @@ def ensure_empty(db: Database) -> None:
     with db.connect() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(partners_table)).scalar():
             raise InvalidRequest(
-                "the store already holds data: use --reset to replace it, "
-                "or --invoice ID to add line items to one invoice"
+                "The store already holds data: reset it first (billport seed --reset, or "
+                '"reset": true in POST /_billport/seed) to replace it, or name an invoice '
+                '(--invoice ID, or "invoice") to add line items to it.'
             )
 
 

@@ -226,10 +226,3 @@ def write_line_items(conn: sa.Connection, batches: Iterable[Sequence[LineItemRow
         sink(batch)
         count += len(batch)
     return count
-
-
-def delete_tenant_data(conn: sa.Connection) -> None:
-    """Empty every seeded table (``seed --reset``); operations and manifests go too."""
-    for table in ("manifests", "operations", "line_items", "invoices", "clients", "customers",
-                  "partners", "products", "meters"):  # fmt: skip
-        conn.execute(sa.text(f"DELETE FROM {table}"))

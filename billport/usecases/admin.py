@@ -1,14 +1,22 @@
-"""Admin use cases: reset the sandbox between test runs, and seed it over HTTP."""
+"""Admin use cases: reset the sandbox between test runs, and seed it.
+
+Both exist once: the admin API (``POST /_billport/reset``, ``POST /_billport/seed``) and
+the CLI (``billport seed [--reset]``) call these functions.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from billport.blobs.base import BlobStore
 from billport.errors import InvalidRequest
-from billport.runtime import Runtime
-from billport.store import loading, resets
-from billport.store import request_log as request_store
+from billport.seed.append import AppendReport, append_to_invoice
+from billport.seed.demo import seed_demo_dataset
+from billport.seed.generator import SeedOptions, SeedReport, ensure_empty, seed_store
+from billport.store import request_log, resets
+from billport.store.db import Database
 
 MAX_SEED_LINE_ITEMS = 2_000_000  # larger stores: `billport seed`, which does not hold a request
 SEED_LIMITS = {
@@ -20,25 +28,29 @@ SEED_LIMITS = {
 }
 
 
-def reset(runtime: Runtime, *, all_data: bool) -> dict[str, Any]:
-    """Forget every operation, manifest, exported blob and logged request.
+@dataclass(frozen=True)
+class ResetReport:
+    operations: int
+    manifests: int
+    blobs: int
+    requests: int
+    all_data: bool
 
-    ``all_data`` also empties partners, clients, invoices and line items (then seed again).
+
+def reset(db: Database, blobs: BlobStore, *, all_data: bool) -> ResetReport:
+    """Forget every export (operations, their plans and partitions, manifests, blobs) and
+    every logged request; ``all_data`` also empties partners, clients, invoices and line
+    items (then seed again). Scenarios stay.
+
     Rows go first, in one transaction, so no manifest ever points at deleted blobs.
     """
-    with runtime.db.begin() as conn:
+    with db.begin() as conn:
         operations, manifests = resets.delete_exports(conn)
-        requests = request_store.delete_requests(conn)
+        requests = request_log.delete_requests(conn)
         if all_data:
-            loading.delete_tenant_data(conn)
-    blobs = runtime.blobs.delete_prefix("")
-    return {
-        "operations": operations,
-        "manifests": manifests,
-        "blobs": blobs,
-        "requests": requests,
-        "allData": all_data,
-    }
+            resets.delete_data(conn)
+    removed = blobs.delete_prefix("")
+    return ResetReport(operations, manifests, removed, requests, all_data)
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class SeedRequest:
     demo: bool = False
     reset: bool = False
     invoice: str | None = None
+    parallel: bool = False  # render rows in a forked process (PostgreSQL; the CLI's option)
 
 
 def parse_seed_request(body: Any) -> SeedRequest:
@@ -81,52 +94,38 @@ def parse_seed_request(body: Any) -> SeedRequest:
         if not isinstance(invoice, str) or not 1 <= len(invoice.strip()) <= 20:
             raise InvalidRequest("'invoice' must be an invoice id of 1 to 20 characters.")
         values["invoice"] = invoice.strip()
-    request = SeedRequest(**values)
+    return SeedRequest(**values)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What a seed did: a whole store (``store``), or line items added to one invoice."""
+
+    store: SeedReport | None = None
+    appended: AppendReport | None = None
+
+
+def seed(db: Database, blobs: BlobStore, now: datetime, request: SeedRequest) -> Seeded:
+    """Seed synthetic data: a whole store (after a reset when asked), or more line items
+    for one invoice. A store that already holds data is refused unless reset."""
     if request.demo and request.invoice:
         raise InvalidRequest("'demo' and 'invoice' cannot be combined.")
-    return request
-
-
-def seed(runtime: Runtime, request: SeedRequest) -> dict[str, Any]:
-    """Run ``billport seed`` with these options on the server's own store."""
-    from billport.seed.append import append_to_invoice
-    from billport.seed.demo import seed_demo_dataset
-    from billport.seed.generator import SeedOptions, ensure_empty, seed_store
-
-    db, now = runtime.db, runtime.clock()
     if request.invoice:
-        added = append_to_invoice(db, request.invoice, request.line_items, now, seed=request.seed)
-        return {
-            "tenantId": added.tenant_id,
-            "invoiceId": added.invoice_id,
-            "createdInvoice": added.created_invoice,
-            "lineItems": sum(added.added.values()),
-        }
-    if request.reset:
-        reset(runtime, all_data=True)
-    try:
-        ensure_empty(db)
-    except InvalidRequest:
-        raise InvalidRequest(
-            'The store already holds data: send "reset": true to replace it, or "invoice" '
-            "to add line items to one invoice."
-        ) from None
-    if request.demo:
-        report = seed_demo_dataset(db, now)
-    else:
-        options = SeedOptions(
-            seed=request.seed,
-            line_items=request.line_items,
-            tenants=request.tenants,
-            customers=request.customers,
-            months=request.months,
-            parallel=False,
+        appended = append_to_invoice(
+            db, request.invoice, request.line_items, now, seed=request.seed
         )
-        report = seed_store(db, options, now)
-    default = next(p for p in report.partners if p.is_default)
-    return {
-        "tenants": [p.tenant_id for p in report.partners],
-        "defaultTenant": default.tenant_id,
-        "invoices": len(report.invoices),
-        "lineItems": report.total_line_items,
-    }
+        return Seeded(appended=appended)
+    if request.reset:
+        reset(db, blobs, all_data=True)
+    ensure_empty(db)
+    if request.demo:
+        return Seeded(store=seed_demo_dataset(db, now))
+    options = SeedOptions(
+        seed=request.seed,
+        line_items=request.line_items,
+        tenants=request.tenants,
+        customers=request.customers,
+        months=request.months,
+        parallel=request.parallel,
+    )
+    return Seeded(store=seed_store(db, options, now))

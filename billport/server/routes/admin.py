@@ -199,7 +199,14 @@ def reset(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]
     all_data = body.get("all", False)
     if not isinstance(all_data, bool):
         raise InvalidRequest("'all' must be true or false.")
-    return admin.reset(runtime, all_data=all_data)
+    report = admin.reset(runtime.db, runtime.blobs, all_data=all_data)
+    return {
+        "operations": report.operations,
+        "manifests": report.manifests,
+        "blobs": report.blobs,
+        "requests": report.requests,
+        "allData": report.all_data,
+    }
 
 
 _SEED_SCHEMA = {
@@ -225,7 +232,23 @@ _SEED_SCHEMA = {
     openapi_extra=_body(_SEED_SCHEMA, required=False),
 )
 def seed(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]) -> dict[str, Any]:
-    return admin.seed(runtime, admin.parse_seed_request(body))
+    seeded = admin.seed(runtime.db, runtime.blobs, runtime.clock(), admin.parse_seed_request(body))
+    if seeded.appended is not None:
+        added = seeded.appended
+        return {
+            "tenantId": added.tenant_id,
+            "invoiceId": added.invoice_id,
+            "createdInvoice": added.created_invoice,
+            "lineItems": sum(added.added.values()),
+        }
+    assert seeded.store is not None
+    report = seeded.store
+    return {
+        "tenants": [p.tenant_id for p in report.partners],
+        "defaultTenant": next(p for p in report.partners if p.is_default).tenant_id,
+        "invoices": len(report.invoices),
+        "lineItems": report.total_line_items,
+    }
 
 
 @router.get("/requests", summary="Recent API calls of every replica", operation_id="list_requests")
