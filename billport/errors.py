@@ -7,7 +7,13 @@ BillportError
 ├── AuthenticationError     no/invalid/expired token (401)
 ├── PermissionDenied        valid token, not allowed (403)
 ├── NotFound                unknown or another tenant's resource (404)
-└── StoreError              database trouble
+├── StoreError              the database or blob storage refused a request (500)
+└── ServiceUnavailable      a backing service cannot be reached: retry later (503)
+    ├── DatabaseUnavailable
+    └── StorageUnavailable
+
+Errors of the database driver and the Azure SDK are translated into these where they
+enter billport (``store.db.Database``, ``blobs.azure``), so no surface ever shows them raw.
 """
 
 from __future__ import annotations
@@ -49,3 +55,15 @@ class NotFound(BillportError):
 
 class StoreError(BillportError):
     code = "generalException"
+
+
+class ServiceUnavailable(BillportError):
+    code = "serviceNotAvailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    pass
+
+
+class StorageUnavailable(ServiceUnavailable):
+    pass

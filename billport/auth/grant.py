@@ -8,8 +8,9 @@ from datetime import datetime
 
 from billport.auth.issuer import GRAPH_AUDIENCE, audience_for_scope, issue_token
 from billport.auth.keys import KeyRing
+from billport.auth.partners import is_partner
 from billport.settings import Settings
-from billport.store.clients import get_client, partner_exists
+from billport.store.clients import get_client
 from billport.store.db import Database
 
 # Entra's multi-tenant aliases: meaningless for an app-only grant, which needs one tenant.
@@ -76,9 +77,7 @@ def _check_tenant(db: Database, tenant: str) -> None:
             "grant; use /{tenant id}.",
             code=50194,
         )
-    with db.connect() as conn:
-        known = partner_exists(conn, tenant)
-    if not known:
+    if not is_partner(db, tenant):
         raise OAuthError(
             "invalid_request",
             f"AADSTS90002: Tenant '{tenant}' not found. Check that the tenant id is correct.",

@@ -151,6 +151,9 @@ class KeyRing:
         self._jwk = rsa_jwk_members(self.public_key)
         self.kid = jwk_thumbprint(self._jwk)
 
+    def __repr__(self) -> str:  # never the private key, the SAS key or the admin token
+        return f"KeyRing(kid={self.kid!r}, trusted={self.trusted is not None})"
+
     @classmethod
     def load_or_create(cls, settings: Settings) -> KeyRing:
         """Load the keys from ``settings.keys_dir``, creating missing files (mode 0600)."""

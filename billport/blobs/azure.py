@@ -25,10 +25,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO, cast
 
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.storage.blob import (
     BlobBlock,
     BlobServiceClient,
@@ -41,7 +49,7 @@ from azure.storage.blob import (
 
 from billport.blobs.azure_blocks import BlockStream
 from billport.blobs.base import BlobInfo, DownloadLocation, StagedBlob
-from billport.errors import ConfigurationError, NotFound
+from billport.errors import ConfigurationError, NotFound, StorageUnavailable, StoreError
 from billport.settings import Settings
 
 STAGING = "_staging"
@@ -96,6 +104,22 @@ class AzureStagedBlob:
         self._stream = stream
 
 
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Azure SDK errors become billport's where they enter: no connection or a 5xx/503 is
+    :class:`StorageUnavailable` (retry later), any other refusal a :class:`StoreError`."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnavailable("Blob storage is unavailable; retry later.") from exc
+    except HttpResponseError as exc:
+        if exc.status_code is not None and exc.status_code >= 500:
+            raise StorageUnavailable("Blob storage is unavailable; retry later.") from exc
+        raise StoreError(f"Blob storage refused the request ({exc.status_code}).") from exc
+    except AzureError as exc:
+        raise StoreError(f"Blob storage failed ({type(exc).__name__}).") from exc
+
+
 def _no_upload(*_args: Any, **_kwargs: Any) -> None:
     raise ValueError("a staged blob from another process takes no more blocks")
 
@@ -125,68 +149,74 @@ class AzureBlobStore:
         return "/".join(parts)
 
     def stage(self, staging_key: str, final_path: str) -> AzureStagedBlob:
-        name = self._name(final_path)
-        marker = f"{STAGING}/{staging_key}/{uuid.uuid4().hex}"
-        # The marker first: a crash at any later point leaves something discard can follow.
-        self.container.upload_blob(marker, name.encode("utf-8"), overwrite=True)
-        blob = self.container.get_blob_client(name)
-        stream = BlockStream(blob.stage_block, self.block_size, UPLOADS_IN_FLIGHT)
-        return AzureStagedBlob(stream, name, marker)
+        with _translated():
+            name = self._name(final_path)
+            marker = f"{STAGING}/{staging_key}/{uuid.uuid4().hex}"
+            # The marker first: a crash at any later point leaves something discard can follow.
+            self.container.upload_blob(marker, name.encode("utf-8"), overwrite=True)
+            blob = self.container.get_blob_client(name)
+            stream = BlockStream(blob.stage_block, self.block_size, UPLOADS_IN_FLIGHT)
+            return AzureStagedBlob(stream, name, marker)
 
     def publish(self, staged: StagedBlob) -> None:
-        if not isinstance(staged, AzureStagedBlob):
-            raise TypeError("publish() takes a blob staged by this store")
-        blocks = [BlobBlock(block_id=ident) for ident in staged.block_ids]
-        blob = self.container.get_blob_client(staged.final_path)
-        blob.commit_block_list(blocks, content_settings=PART_CONTENT)
-        # Published: dropping the marker takes the part out of discard_staging's reach.
-        self._delete_quietly(staged.marker)
+        with _translated():
+            if not isinstance(staged, AzureStagedBlob):
+                raise TypeError("publish() takes a blob staged by this store")
+            blocks = [BlobBlock(block_id=ident) for ident in staged.block_ids]
+            blob = self.container.get_blob_client(staged.final_path)
+            blob.commit_block_list(blocks, content_settings=PART_CONTENT)
+            # Published: dropping the marker takes the part out of discard_staging's reach.
+            self._delete_quietly(staged.marker)
 
     def discard_staging(self, staging_key: str) -> None:
-        for marker in self.container.list_blobs(name_starts_with=f"{STAGING}/{staging_key}/"):
-            try:
-                target = self.container.download_blob(marker.name).readall().decode("utf-8")
-            except ResourceNotFoundError:
-                continue  # another worker discarded it meanwhile
-            # Put Blob drops the target's uncommitted blocks; the empty blob is then deleted.
-            self.container.upload_blob(target, b"", overwrite=True)
-            self._delete_quietly(target)
-            self._delete_quietly(marker.name)
+        with _translated():
+            for marker in self.container.list_blobs(name_starts_with=f"{STAGING}/{staging_key}/"):
+                try:
+                    target = self.container.download_blob(marker.name).readall().decode("utf-8")
+                except ResourceNotFoundError:
+                    continue  # another worker discarded it meanwhile
+                # Put Blob drops the target's uncommitted blocks; the empty blob is then deleted.
+                self.container.upload_blob(target, b"", overwrite=True)
+                self._delete_quietly(target)
+                self._delete_quietly(marker.name)
 
     def info(self, path: str) -> BlobInfo | None:
-        try:
-            props = self.container.get_blob_client(self._name(path)).get_blob_properties()
-        except (NotFound, ResourceNotFoundError):
-            return None
-        return BlobInfo(
-            path=path, size=props.size, etag=props.etag, last_modified=props.last_modified
-        )
+        with _translated():
+            try:
+                props = self.container.get_blob_client(self._name(path)).get_blob_properties()
+            except (NotFound, ResourceNotFoundError):
+                return None
+            return BlobInfo(
+                path=path, size=props.size, etag=props.etag, last_modified=props.last_modified
+            )
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        blob = self.container.get_blob_client(self._name(path))
-        length = None if end is None else end - start + 1
-        try:
-            size = blob.get_blob_properties().size
-            if start >= size or length == 0:
-                return
-            if length is not None:
-                length = min(length, size - start)
-            yield from blob.download_blob(offset=start, length=length).chunks()
-        except ResourceNotFoundError:
-            raise NotFound("The specified blob does not exist.") from None
+        with _translated():
+            blob = self.container.get_blob_client(self._name(path))
+            length = None if end is None else end - start + 1
+            try:
+                size = blob.get_blob_properties().size
+                if start >= size or length == 0:
+                    return
+                if length is not None:
+                    length = min(length, size - start)
+                yield from blob.download_blob(offset=start, length=length).chunks()
+            except ResourceNotFoundError:
+                raise NotFound("The specified blob does not exist.") from None
 
     def delete_prefix(self, prefix: str) -> int:
-        base = self._name(prefix) if prefix.strip("/") else ""
-        count = 0
-        for blob in self.container.list_blobs(name_starts_with=base or None):
-            name = blob.name
-            if name.startswith(f"{STAGING}/"):
-                continue
-            if base and name != base and not name.startswith(base + "/"):
-                continue  # "a/bc" is not under "a/b"
-            if self._delete_quietly(name):
-                count += 1
-        return count
+        with _translated():
+            base = self._name(prefix) if prefix.strip("/") else ""
+            count = 0
+            for blob in self.container.list_blobs(name_starts_with=base or None):
+                name = blob.name
+                if name.startswith(f"{STAGING}/"):
+                    continue
+                if base and name != base and not name.startswith(base + "/"):
+                    continue  # "a/bc" is not under "a/b"
+                if self._delete_quietly(name):
+                    count += 1
+            return count
 
     def download_location(
         self, root_path: str, *, base_url: str, now: datetime, lifetime: int

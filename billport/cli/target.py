@@ -226,8 +226,7 @@ def dev_client(
     """
     if not database_url and not (data_dir / "billport.db").is_file():
         return None
-    from sqlalchemy.exc import SQLAlchemyError
-
+    from billport.errors import DatabaseUnavailable, StoreError
     from billport.settings import load_settings
     from billport.store.clients import clients_of_tenant, default_tenant_id
     from billport.store.db import Database
@@ -238,7 +237,7 @@ def dev_client(
         with db.connect() as conn:
             tenant_id = tenant or default_tenant_id(conn)
             clients = clients_of_tenant(conn, tenant_id) if tenant_id else []
-    except SQLAlchemyError:  # an unreadable or unmigrated store has no credentials to offer
+    except (StoreError, DatabaseUnavailable):  # an unreadable or unmigrated store has none
         return None
     finally:
         db.dispose()

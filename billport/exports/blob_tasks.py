@@ -19,7 +19,7 @@ import ctypes
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from billport.blobs.base import BlobStore
 from billport.blobs.factory import open_blob_store
@@ -37,7 +37,7 @@ class BlobTask:
     """Everything a child needs to write one blob; pickled to the export process."""
 
     settings: Settings
-    sas_key: bytes
+    sas_key: bytes = field(repr=False)
     target: BlobRange  # one blob's ids; ``target.first_blob`` is its number
     name: str
 

@@ -4,7 +4,7 @@ a job stages an id range: in its own process, or one blob per export process."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from billport.blobs.base import BlobStore
 from billport.clock import Clock
@@ -26,7 +26,7 @@ class JobContext:
     blobs: BlobStore
     clock: Clock
     settings: Settings  # export tunables (rows per blob and partition, gzip level, lease)
-    sas_key: bytes  # export processes open their own blob store with it
+    sas_key: bytes = field(repr=False)  # export processes open their own blob store with it
     scenario_for: Callable[[str], Scenario]  # tenant id -> the scenario in force
     pool: ExportPool | None = None  # export processes; None writes in the worker's process
 

@@ -18,10 +18,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
+from billport.auth.partners import is_partner
 from billport.auth.validation import Principal, validate_token
 from billport.errors import AuthenticationError, PermissionDenied
 from billport.runtime import Runtime
-from billport.store.clients import partner_exists
 
 __all__ = [
     "AUTH_RESPONSES",
@@ -71,9 +71,7 @@ def _authenticate(request: Request, audience: str) -> Principal:
         settings=runtime.settings,
         now=runtime.clock(),
     )
-    with runtime.db.connect() as conn:
-        known = partner_exists(conn, principal.tenant_id)
-    if not known:
+    if not is_partner(runtime.db, principal.tenant_id):
         raise PermissionDenied(
             f"Tenant {principal.tenant_id} is not a partner tenant known to this service."
         )

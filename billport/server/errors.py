@@ -3,17 +3,25 @@
 - Partner Center (``/v1/...``): ``{"code", "description", "data", "source"}``
 - Graph (``/v1.0/...``, ``/beta/...``): ``{"error": {"code", "message", "innerError"}}``
 - Blob downloads (``/blobs/...``): Azure Storage XML ``<Error><Code/><Message/></Error>``
-- everything else (identity, admin): the Graph envelope
+- the development issuer's OAuth2 endpoints: ``{"error", "error_description", ...}``
+  (:func:`oauth2_error`, returned by those routes for OAuth2 errors they detect)
+- everything else (admin, the issuer's other failures): the Graph envelope
+
+Times in error bodies come from the app's injected clock, like every other time it shows.
+A 503 (the database or blob storage cannot be reached) carries ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -23,17 +31,41 @@ from billport.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    ServiceUnavailable,
 )
+
+log = logging.getLogger("billport.server")
 
 STATUS_BY_ERROR: list[tuple[type[BillportError], int]] = [
     (InvalidRequest, 400),
     (AuthenticationError, 401),
     (PermissionDenied, 403),
     (NotFound, 404),
+    (ServiceUnavailable, 503),
 ]
 
 # Partner Center numeric codes per HTTP status (spec §5.4).
-PARTNER_CENTER_CODES = {400: 800002, 401: 800001, 403: 2032, 404: 1000, 405: 800002, 500: 800003}
+PARTNER_CENTER_CODES = {
+    400: 800002,
+    401: 800001,
+    403: 2032,
+    404: 1000,
+    405: 800002,
+    500: 800003,
+    503: 800003,
+}
+
+# Azure Storage error codes per HTTP status, when the caller names none.
+BLOB_CODES = {
+    400: "InvalidQueryParameterValue",
+    403: "AuthenticationFailed",
+    404: "BlobNotFound",
+    405: "UnsupportedHttpVerb",
+    416: "InvalidRange",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServerBusy",
+}
 
 GRAPH_CODES = {
     400: "BadRequest",
@@ -47,16 +79,36 @@ GRAPH_CODES = {
 }
 
 
+def now(request: Request) -> datetime:
+    """The app's clock (a pinned or manual one in the sandbox and tests)."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return runtime.clock() if runtime is not None else datetime.now(UTC)
+
+
 def request_id(request: Request) -> str:
     """The id of this request (set by the request-id middleware)."""
     return getattr(request.state, "request_id", None) or str(uuid.uuid4())
 
 
+_IDENTITY_PATH = re.compile(r"^/[^/]+/(oauth2/|discovery/|v2\.0/\.well-known/)")
+# OAuth2 error codes (RFC 6749 §5.2, Entra ID) for errors not raised as an OAuthError.
+OAUTH2_ERRORS = {
+    400: "invalid_request",
+    401: "invalid_client",
+    404: "invalid_request",
+    405: "invalid_request",
+    503: "temporarily_unavailable",
+}
+
+
 def surface(path: str) -> str:
+    """Which API a path belongs to, hence the shape of its errors."""
     if path.startswith("/v1/"):
         return "partner-center"
     if path.startswith("/blobs/"):
         return "blob"
+    if _IDENTITY_PATH.match(path):
+        return "oauth2"
     return "graph"
 
 
@@ -79,7 +131,7 @@ def graph_error(
             "code": code or GRAPH_CODES.get(status, "generalException"),
             "message": message,
             "innerError": {
-                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "date": now(request).strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": request_id(request),
                 "client-request-id": request.headers.get("client-request-id")
                 or request_id(request),
@@ -94,7 +146,7 @@ def blob_error(request: Request, status: int, code: str, message: str) -> Respon
     xml = (
         '<?xml version="1.0" encoding="utf-8"?>'
         f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}\n"
-        f"RequestId:{rid}\nTime:{datetime.now(UTC).isoformat()}</Message></Error>"
+        f"RequestId:{rid}\nTime:{now(request).isoformat()}</Message></Error>"
     )
     headers = {"x-ms-error-code": code, "x-ms-request-id": rid}
     if request.method == "HEAD":
@@ -107,14 +159,25 @@ def error_response(
 ) -> Response:
     """Shape an error for the surface the request came in on."""
     kind = surface(request.url.path)
-    if kind == "partner-center":
-        return partner_center_error(request, status, message)
-    if kind == "blob":
-        return blob_error(request, status, code or "AuthenticationFailed", message)
-    response = graph_error(request, status, message, code)
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="billport"'
+    if kind == "oauth2":
+        error = OAUTH2_ERRORS.get(status, "server_error")
+        response: Response = oauth2_error(request, status, error, message)
+    elif kind == "blob":
+        response = blob_error(
+            request, status, code or BLOB_CODES.get(status, "InternalError"), message
+        )
+    elif kind == "partner-center":
+        response = partner_center_error(request, status, message)
+    else:
+        response = graph_error(request, status, message, code)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="billport"'
     return response
+
+
+def _retry_after(request: Request) -> int:
+    runtime = getattr(request.app.state, "runtime", None)
+    return runtime.settings.retry_after if runtime is not None else 5
 
 
 def status_for(exc: BillportError) -> int:
@@ -128,8 +191,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BillportError)
     async def _domain(request: Request, exc: BillportError) -> Response:
         status = status_for(exc)
-        code = exc.code if surface(request.url.path) != "partner-center" else None
-        return error_response(request, status, exc.message, code)
+        if status >= 500:  # the driver's or SDK's error is the cause: keep it for the log
+            log.error("%s %s: %s", request.method, request.url.path, exc.message, exc_info=exc)
+        code = exc.code if surface(request.url.path) == "graph" else None
+        response = error_response(request, status, exc.message, code)
+        if isinstance(exc, ServiceUnavailable):
+            response.headers["Retry-After"] = str(_retry_after(request))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -152,3 +220,42 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         return error_response(request, 500, "An unexpected error occurred.")
+
+
+class OAuthErrorBody(BaseModel):
+    """Entra ID's OAuth2 error body (RFC 6749 §5.2 plus its tracing fields)."""
+
+    error: str
+    error_description: str
+    error_codes: list[int]
+    timestamp: str
+    trace_id: str
+    correlation_id: str
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth2_error(
+    request: Request,
+    status: int,
+    error: str,
+    description: str,
+    *,
+    code: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An OAuth2 error as Entra ID answers it (``error``, ``error_description``, codes)."""
+    trace = str(uuid.uuid4())
+    stamp = f"{now(request):%Y-%m-%d %H:%M:%SZ}"
+    body = OAuthErrorBody(
+        error=error,
+        error_description=f"{description} Trace ID: {trace} Timestamp: {stamp}",
+        error_codes=[code] if code else [],
+        timestamp=stamp,
+        trace_id=trace,
+        correlation_id=str(uuid.uuid4()),
+    )
+    return JSONResponse(
+        body.model_dump(), status_code=status, headers={**NO_STORE, **(headers or {})}
+    )

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from billport.runtime import Runtime
 from billport.sandbox.faults import Decision, decide, needs_draw, rng_for
 from billport.sandbox.identity import client_label, tenant_of, unverified_claims
-from billport.server.errors import error_response, surface
+from billport.server.errors import error_response
 from billport.store.request_log import LoggedRequest
 from billport.usecases import request_log, scenarios
 
@@ -38,7 +38,6 @@ FAULT_MESSAGES = {
     "429": ("Too many requests: throttled by the billport sandbox scenario.", 429),
     "503": ("The service is temporarily unavailable (billport sandbox scenario).", 503),
 }
-BLOB_CODES = {"429": "TooManyRequests", "503": "ServerBusy"}
 
 
 class DropConnection(BaseException):
@@ -165,8 +164,7 @@ def _fault_app(decision: Decision) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        code = BLOB_CODES[decision.fault or "503"] if surface(scope["path"]) == "blob" else None
-        response = error_response(request, status, message, code)
+        response = error_response(request, status, message)
         if decision.retry_after is not None:
             response.headers["Retry-After"] = str(decision.retry_after)
         response.headers["x-billport-fault"] = decision.fault or ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ class Client:
     client_id: str
     tenant_id: str
     display_name: str
-    secret: str
+    secret: str = field(repr=False)
     roles: tuple[str, ...]
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from billport.errors import ConfigurationError
+from billport.errors import ConfigurationError, DatabaseUnavailable, StoreError
 from billport.settings import Settings
 
 if TYPE_CHECKING:  # alembic loads only to migrate: export processes never do
@@ -110,6 +110,24 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
             lock.commit()
 
 
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Driver errors become billport's: a database that cannot be reached (connection lost,
+    server down, SQLite locked past its timeout) is :class:`DatabaseUnavailable` (retry
+    later); any other database error is a :class:`StoreError`. The driver's error stays
+    the ``__cause__`` for the log."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise DatabaseUnavailable("The database is unavailable; retry later.") from exc
+    except sa.exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailable("The database connection was lost; retry later.") from exc
+        raise StoreError(f"The database refused the request ({type(exc.orig).__name__}).") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"A database error occurred ({type(exc).__name__}).") from exc
+
+
 class Database:
     """The store's handle: one engine, transactions on demand."""
 
@@ -130,12 +148,12 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
         """A connection inside one transaction, committed on success."""
-        with self.engine.begin() as conn:
+        with translated_errors(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with translated_errors(), self.engine.connect() as conn:
             yield conn
 
     def dispose(self) -> None:

@@ -1,14 +1,14 @@
 """The development issuer's endpoints, at Entra ID's paths: token, JWKS, OpenID configuration.
 
 Errors here use the OAuth2 shape (``{"error", "error_description", ...}``) like Entra, not
-the Graph envelope, so they are returned directly rather than raised.
+the Graph envelope (``server.errors.oauth2_error``): OAuth2 errors are returned directly,
+anything else raised is shaped the same way by the app's error handlers.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -23,14 +23,14 @@ from billport.auth.grant import (
     client_credentials,
 )
 from billport.auth.issuer import dev_issuer
+from billport.auth.partners import is_partner
 from billport.runtime import Runtime
 from billport.server.deps import get_runtime
-from billport.store.clients import partner_exists
+from billport.server.errors import NO_STORE, OAuthErrorBody, oauth2_error
 
 router = APIRouter(tags=["identity"])
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class TokenRequest(BaseModel):
@@ -47,15 +47,6 @@ class TokenResponse(BaseModel):
     expires_in: int
     ext_expires_in: int
     access_token: str
-
-
-class OAuthErrorBody(BaseModel):
-    error: str
-    error_description: str
-    error_codes: list[int]
-    timestamp: str
-    trace_id: str
-    correlation_id: str
 
 
 class JsonWebKey(BaseModel):
@@ -92,18 +83,10 @@ OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def oauth_error(runtime: Runtime, exc: OAuthError, headers: dict[str, str]) -> JSONResponse:
-    trace = str(uuid.uuid4())
-    body = OAuthErrorBody(
-        error=exc.error,
-        error_description=f"{exc.description} Trace ID: {trace} "
-        f"Timestamp: {runtime.clock():%Y-%m-%d %H:%M:%SZ}",
-        error_codes=[exc.code] if exc.code else [],
-        timestamp=f"{runtime.clock():%Y-%m-%d %H:%M:%SZ}",
-        trace_id=trace,
-        correlation_id=str(uuid.uuid4()),
+def oauth_error(request: Request, exc: OAuthError, headers: dict[str, str]) -> JSONResponse:
+    return oauth2_error(
+        request, exc.status, exc.error, exc.description, code=exc.code, headers=headers
     )
-    return JSONResponse(body.model_dump(), status_code=exc.status, headers={**NO_STORE, **headers})
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -168,7 +151,7 @@ def token(
         challenge = (
             {"WWW-Authenticate": 'Basic realm="billport"'} if basic and exc.status == 401 else {}
         )
-        return oauth_error(runtime, exc, challenge)
+        return oauth_error(request, exc, challenge)
     body = TokenResponse(
         expires_in=issued.expires_in,
         ext_expires_in=issued.expires_in,
@@ -195,17 +178,12 @@ def keys(tenant: str, runtime: RuntimeDep) -> JsonWebKeySet:
 def openid_configuration(
     tenant: str, request: Request, runtime: RuntimeDep
 ) -> OpenIdConfiguration | JSONResponse:
-    if tenant.lower() not in TENANT_ALIASES and not _is_partner(runtime, tenant):
+    if tenant.lower() not in TENANT_ALIASES and not is_partner(runtime.db, tenant):
         error = OAuthError(
             "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.", code=90002
         )
-        return oauth_error(runtime, error, {})
+        return oauth_error(request, error, {})
     return discovery_document(base_url(request, runtime), tenant, runtime)
-
-
-def _is_partner(runtime: Runtime, tenant: str) -> bool:
-    with runtime.db.connect() as conn:
-        return partner_exists(conn, tenant)
 
 
 def discovery_document(base: str, tenant: str, runtime: Runtime) -> OpenIdConfiguration:
