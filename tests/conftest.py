@@ -3,6 +3,9 @@
 PostgreSQL databases are cloned from a template migrated once per session (procrastinate's
 trick), so a test pays for ``CREATE DATABASE ... TEMPLATE`` instead of a full migration.
 Set ``BILLPORT_TEST_POSTGRES=0`` to skip PostgreSQL locally; CI always runs it.
+
+A test that needs a Runtime, the app or a live server over these settings opens them with
+tests/support/factory.py (``opened``, ``app_client``, ``live_server``), never by hand.
 """
 
 from __future__ import annotations

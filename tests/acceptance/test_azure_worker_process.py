@@ -17,11 +17,11 @@ import pytest
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.blobs.azure import AzureBlobStore
-from billport.runtime import open_runtime
 from billport.settings import Settings
 from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import REPO_ROOT, Azurite, azure_overrides
+from tests.support.factory import opened
 
 pytestmark = pytest.mark.azure
 TIMEOUT = 120
@@ -45,8 +45,7 @@ def run_worker(
 
 def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite) -> None:
     azure = settings.replace(now="", blob_rows=3, **azure_overrides(azurite))
-    runtime = open_runtime(azure)
-    try:
+    with opened(azure) as runtime:
         data.build_dataset(runtime, rows=7)
         op = operations.request_export(
             runtime.db,
@@ -85,8 +84,6 @@ def test_a_worker_process_exports_to_azure(settings: Settings, azurite: Azurite)
             invoice_id=data.MODERN,
         )
         assert not (azure.data_dir / "blobs").exists()  # nothing went to the local backend
-    finally:
-        runtime.db.dispose()
 
 
 def test_a_misconfigured_backend_stops_the_worker(settings: Settings) -> None:

@@ -10,7 +10,9 @@ manifest's row count matches the store (and the downloaded lines).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,13 @@ import pytest
 import sqlalchemy as sa
 
 from billport.billing.datasets import Dataset
-from billport.runtime import Runtime, open_runtime
+from billport.runtime import Runtime
 from billport.settings import load_settings
 from billport.store.manifests import get_manifest
 from billport.store.tables import line_items
 from tests.support import exports as data
 from tests.support.azurite import BlobBackend
+from tests.support.factory import opened
 from tests.support.processes import bulk_lines, manifest_lines, process_env, processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -43,18 +46,20 @@ KNOBS: dict[str, object] = dict(
 )
 
 
-def open_store(pg_url: str, data_dir: Path, backend: BlobBackend) -> Runtime:
+@contextmanager
+def opened_store(pg_url: str, data_dir: Path, backend: BlobBackend) -> Iterator[Runtime]:
+    """The test's Runtime over the tenants and invoices of ``INVOICES``."""
     settings = load_settings(
         environ={}, data_dir=data_dir, database_url=pg_url, **KNOBS, **backend.overrides
     )
-    runtime = open_runtime(settings)
-    data.build_dataset(runtime, rows=0)
-    with runtime.db.begin() as conn:
-        data.add_partner(conn, THIRD_TENANT, False)
-        data.add_invoice(conn, THIRD_TENANT, THIRD_INVOICE, "modern")
-        for tenant, (invoice, rows) in INVOICES.items():
-            bulk_lines(conn, tenant, invoice, rows)
-    return runtime
+    with opened(settings) as runtime:
+        data.build_dataset(runtime, rows=0)
+        with runtime.db.begin() as conn:
+            data.add_partner(conn, THIRD_TENANT, False)
+            data.add_invoice(conn, THIRD_TENANT, THIRD_INVOICE, "modern")
+            for tenant, (invoice, rows) in INVOICES.items():
+                bulk_lines(conn, tenant, invoice, rows)
+        yield runtime
 
 
 def stored_count(runtime: Runtime, tenant: str, invoice: str) -> int:
@@ -87,55 +92,54 @@ def via(base: str, location: str) -> str:
 def test_two_servers_two_workers_several_tenants(
     pg_url: str, tmp_path: Path, blob_backend: BlobBackend
 ) -> None:
-    runtime = open_store(pg_url, tmp_path / "data", blob_backend)
     env = process_env(pg_url, tmp_path / "data", **KNOBS, **blob_backend.overrides)
-    try:
-        with processes(tmp_path, env) as procs, httpx.Client(timeout=30) as client:
-            servers = [procs.serve("serve-a"), procs.serve("serve-b")]
-            procs.start("w1", "worker", "--name", "w1")
-            procs.start("w2", "worker", "--name", "w2")
-            jobs = [
-                (tenant, invoice, servers[n % 2], data.graph_headers(runtime, tenant))
-                for n, (tenant, (invoice, _rows)) in enumerate(INVOICES.items())
-                for _ in range(2)  # each tenant twice: the second may reuse the manifest
-            ]
+    with (
+        opened_store(pg_url, tmp_path / "data", blob_backend) as runtime,
+        processes(tmp_path, env) as procs,
+        httpx.Client(timeout=30) as client,
+    ):
+        servers = [procs.serve("serve-a"), procs.serve("serve-b")]
+        procs.start("w1", "worker", "--name", "w1")
+        procs.start("w2", "worker", "--name", "w2")
+        jobs = [
+            (tenant, invoice, servers[n % 2], data.graph_headers(runtime, tenant))
+            for n, (tenant, (invoice, _rows)) in enumerate(INVOICES.items())
+            for _ in range(2)  # each tenant twice: the second may reuse the manifest
+        ]
 
-            def post(job: tuple[str, str, str, dict[str, str]]) -> str:
-                _tenant, invoice, base, headers = job
-                response = client.post(base + EXPORT, json={"invoiceId": invoice}, headers=headers)
-                assert response.status_code == 202, response.text
-                return response.headers["Location"]
+        def post(job: tuple[str, str, str, dict[str, str]]) -> str:
+            _tenant, invoice, base, headers = job
+            response = client.post(base + EXPORT, json={"invoiceId": invoice}, headers=headers)
+            assert response.status_code == 202, response.text
+            return response.headers["Location"]
 
-            with ThreadPoolExecutor(len(jobs)) as pool:
-                locations = list(pool.map(post, jobs))
-            for (tenant, invoice, base, headers), location in zip(jobs, locations, strict=True):
-                other = servers[1] if base == servers[0] else servers[0]
-                done = poll(client, via(other, location), headers)
-                assert done["status"] == "succeeded", done
-                manifest = done["resourceLocation"]
-                assert manifest["partnerTenantId"] == tenant
-                rows = stored_count(runtime, tenant, invoice)
-                with runtime.db.connect() as conn:
-                    stored = get_manifest(conn, tenant, manifest["id"])
-                assert stored is not None
-                assert stored.row_count == rows >= INVOICES[tenant][1]
-                assert sum(b.rows for b in stored.blobs) == rows
-                assert len(manifest_lines(client, manifest)) == rows
-                for stranger in INVOICES:
-                    if stranger != tenant:
-                        denied = client.get(location, headers=data.graph_headers(runtime, stranger))
-                        assert denied.status_code == 404
-    finally:
-        runtime.db.dispose()
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            locations = list(pool.map(post, jobs))
+        for (tenant, invoice, base, headers), location in zip(jobs, locations, strict=True):
+            other = servers[1] if base == servers[0] else servers[0]
+            done = poll(client, via(other, location), headers)
+            assert done["status"] == "succeeded", done
+            manifest = done["resourceLocation"]
+            assert manifest["partnerTenantId"] == tenant
+            rows = stored_count(runtime, tenant, invoice)
+            with runtime.db.connect() as conn:
+                stored = get_manifest(conn, tenant, manifest["id"])
+            assert stored is not None
+            assert stored.row_count == rows >= INVOICES[tenant][1]
+            assert sum(b.rows for b in stored.blobs) == rows
+            assert len(manifest_lines(client, manifest)) == rows
+            for stranger in INVOICES:
+                if stranger != tenant:
+                    denied = client.get(location, headers=data.graph_headers(runtime, stranger))
+                    assert denied.status_code == 404
 
 
 def test_a_server_restart_loses_no_operation_or_manifest(
     pg_url: str, tmp_path: Path, blob_backend: BlobBackend
 ) -> None:
-    runtime = open_store(pg_url, tmp_path / "data", blob_backend)
     env = process_env(pg_url, tmp_path / "data", **KNOBS, **blob_backend.overrides)
-    headers = data.graph_headers(runtime, data.TENANT)
-    try:
+    with opened_store(pg_url, tmp_path / "data", blob_backend) as runtime:
+        headers = data.graph_headers(runtime, data.TENANT)
         with processes(tmp_path, env) as procs, httpx.Client(timeout=30, headers=CLOSE) as client:
             first = procs.serve("serve-1")
             response = client.post(first + EXPORT, json={"invoiceId": data.MODERN}, headers=headers)
@@ -155,5 +159,3 @@ def test_a_server_restart_loses_no_operation_or_manifest(
             assert again["resourceLocation"]["id"] == done["resourceLocation"]["id"]
             lines = manifest_lines(client, again["resourceLocation"])
             assert len(lines) == INVOICES[data.TENANT][1]
-    finally:
-        runtime.db.dispose()

@@ -15,9 +15,9 @@ from schemathesis import checks
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, issue_token
 from billport.runtime import open_runtime
-from billport.server.app import create_app
 from billport.settings import load_settings
 from tests.support import exports as data
+from tests.support.factory import app_for
 
 TOKENS: dict[str, str] = {}
 _WORKDIR = tempfile.TemporaryDirectory(prefix="billport-fuzz-")
@@ -28,13 +28,13 @@ def _load_schema() -> schemathesis.BaseSchema:
     app_settings = load_settings(
         environ={}, data_dir=Path(_WORKDIR.name) / "data", now="2026-11-21T12:00:00Z", worker=False
     )
-    runtime = open_runtime(app_settings)
+    runtime = open_runtime(app_settings)  # not ``opened``: it lives as long as the session
     data.build_dataset(runtime)
     for name, audience in (("graph", GRAPH_AUDIENCE), ("pc", PARTNER_CENTER_AUDIENCE)):
         TOKENS[name] = issue_token(
             runtime.keys, app_settings, tenant_id=data.TENANT, client_id="fuzz", audience=audience
         )
-    app = create_app(app_settings, runtime=runtime, run_worker=False)
+    app = app_for(runtime)
     app.state.runtime = runtime  # schemathesis' ASGI transport does not run the lifespan
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 

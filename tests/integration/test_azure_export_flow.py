@@ -22,13 +22,13 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.blobs.azure import STAGING, AzureBlobStore
 from billport.jobs.worker import Worker
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store import operations as op_store
 from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import Azurite, azure_overrides
+from tests.support.factory import app_client, opened
 
 pytestmark = pytest.mark.azure
 EXPORT = "/v1.0/reports/partners/billing/reconciliation/billed/export"
@@ -38,16 +38,14 @@ EXPORT = "/v1.0/reports/partners/billing/reconciliation/billed/export"
 def runtime(settings: Settings, azurite: Azurite) -> Iterator[Runtime]:
     # Azurite checks SAS expiry against the wall clock, so these tests run on it too.
     azure = settings.replace(now="", blob_rows=4, **azure_overrides(azurite))
-    opened = open_runtime(azure)
-    data.build_dataset(opened, rows=9)
-    yield opened
-    opened.db.dispose()
+    with opened(azure) as runtime:
+        data.build_dataset(runtime, rows=9)
+        yield runtime
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-    with TestClient(app) as test_client:
+    with app_client(runtime) as test_client:
         yield test_client
 
 

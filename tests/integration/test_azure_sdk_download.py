@@ -10,19 +10,15 @@ from azure.storage.blob import BlobClient
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.jobs.worker import Worker
-from billport.runtime import open_runtime
-from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
-from tests.support.live_server import serve_in_thread
+from tests.support.factory import live_server, opened
 
 
 def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> None:
-    runtime = open_runtime(settings.replace(blob_rows=4))
-    data.build_dataset(runtime, rows=9)
-    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-    try:
-        with serve_in_thread(app) as base, httpx.Client(base_url=base) as http:
+    with opened(settings, blob_rows=4) as runtime:
+        data.build_dataset(runtime, rows=9)
+        with live_server(runtime) as base, httpx.Client(base_url=base) as http:
             headers = data.graph_headers(runtime)
             response = http.post(
                 "/v1.0/reports/partners/billing/reconciliation/billed/"
@@ -60,5 +56,3 @@ def test_blob_client_from_blob_url_downloads_every_part(settings: Settings) -> N
                 assert error.status_code == 403
             else:
                 raise AssertionError("a tampered SAS must be refused")
-    finally:
-        runtime.db.dispose()

@@ -33,11 +33,10 @@ from billport.client import (
     WaitOptions,
 )
 from billport.client.credentials import GRAPH_SCOPE
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from tests.support import exports as data
-from tests.support.live_server import serve_in_thread
+from tests.support.factory import app_client, live_server, opened
 from tests.support.tokens import token
 
 FORMATS = ("jsonl", "jsonl.gz", "csv", "parquet", "duckdb")
@@ -45,16 +44,14 @@ FORMATS = ("jsonl", "jsonl.gz", "csv", "parquet", "duckdb")
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(blob_rows=3, worker_poll_seconds=0.02, sas_lifetime=60))
-    data.build_dataset(opened)
-    yield opened
-    opened.db.dispose()
+    with opened(settings, blob_rows=3, worker_poll_seconds=0.02, sas_lifetime=60) as runtime:
+        data.build_dataset(runtime)
+        yield runtime
 
 
 @pytest.fixture
 def server(runtime: Runtime) -> Iterator[str]:
-    app = create_app(runtime.settings, runtime=runtime, run_worker=True)
-    with serve_in_thread(app) as url:
+    with live_server(runtime, worker=True) as url:
         yield url
 
 
@@ -291,14 +288,11 @@ def test_ctrl_c_leaves_state_that_resume_continues(
 
 
 def test_msal_entra_credential_against_the_dev_issuer(runtime: Runtime) -> None:
-    from fastapi.testclient import TestClient
-
     with runtime.db.connect() as conn:
         from billport.store.clients import clients_of_tenant
 
         client = clients_of_tenant(conn, data.TENANT)[0]
-    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-    with TestClient(app, base_url="https://testserver") as test_client:  # msal wants https
+    with app_client(runtime, base_url="https://testserver") as test_client:  # msal wants https
         credential = EntraCredential(
             data.TENANT,
             client.client_id,

@@ -13,26 +13,23 @@ from click.testing import CliRunner
 
 from billport.billing.datasets import Dataset
 from billport.cli import main
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store.tables import line_items
 from tests.support.data import DEMO_INVOICE, seed_demo
-from tests.support.live_server import serve_in_thread
+from tests.support.factory import live_server, opened
 
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(worker_poll_seconds=0.02))
-    seed_demo(opened.db, opened.settings)
-    yield opened
-    opened.db.dispose()
+    with opened(settings, worker_poll_seconds=0.02) as runtime:
+        seed_demo(runtime.db, runtime.settings)
+        yield runtime
 
 
 @pytest.fixture
 def args(runtime: Runtime) -> Iterator[list[str]]:
-    app = create_app(runtime.settings, runtime=runtime, run_worker=True)
-    with serve_in_thread(app) as url:
+    with live_server(runtime, worker=True) as url:
         yield [
             "--server", url,
             "--data-dir", str(runtime.settings.data_dir),

@@ -21,11 +21,9 @@ from billport.client import (
     StaticToken,
     iter_rows,
 )
-from billport.runtime import open_runtime
-from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
-from tests.support.live_server import serve_in_thread
+from tests.support.factory import live_server, opened
 from tests.support.sandbox import admin_headers
 from tests.support.tokens import token
 
@@ -41,11 +39,9 @@ SCENARIO: dict[str, Any] = {
 def test_the_billport_client_waits_as_told_and_passes_compliance(
     settings: Settings, tmp_path: Path
 ) -> None:
-    runtime = open_runtime(settings.replace(now="", blob_rows=3, worker_poll_seconds=0.05))
-    try:
+    with opened(settings, now="", blob_rows=3, worker_poll_seconds=0.05) as runtime:
         data.build_dataset(runtime)
-        app = create_app(runtime.settings, runtime=runtime, run_worker=True)
-        with serve_in_thread(app) as base, httpx.Client(timeout=10) as admin:
+        with live_server(runtime, worker=True) as base, httpx.Client(timeout=10) as admin:
             put = admin.put(
                 f"{base}/_billport/scenario", json=SCENARIO, headers=admin_headers(runtime)
             )
@@ -72,8 +68,6 @@ def test_the_billport_client_waits_as_told_and_passes_compliance(
                 params={"client": CLIENT_ID},
                 headers=admin_headers(runtime),
             ).json()
-    finally:
-        runtime.db.dispose()
     faults = [entry for entry in log["value"] if entry.get("fault") == "429"]
     assert faults, "the scenario should have throttled at least one call"
     assert report["compliant"] is True, report

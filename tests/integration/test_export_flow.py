@@ -12,26 +12,24 @@ from fastapi.testclient import TestClient
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.jobs.worker import Worker
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from tests.support import exports as data
+from tests.support.factory import app_client, opened
 
 BILLING = "reports/partners/billing"
 
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(blob_rows=3))
-    data.build_dataset(opened)
-    yield opened
-    opened.db.dispose()
+    with opened(settings, blob_rows=3) as runtime:
+        data.build_dataset(runtime)
+        yield runtime
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-    with TestClient(app) as test_client:
+    with app_client(runtime) as test_client:
         yield test_client
 
 

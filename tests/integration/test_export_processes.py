@@ -24,7 +24,7 @@ from billport.exports.writer import write_blobs
 from billport.jobs.export_job import ExportJob, resolve_scope
 from billport.jobs.lease import Interrupted, LeaseLost
 from billport.jobs.worker import Worker, job_context
-from billport.runtime import Runtime, open_runtime
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store import export_rows
 from billport.store import operations as op_store
@@ -34,6 +34,7 @@ from billport.usecases import operations
 from tests.support import exports as data
 from tests.support.azurite import BlobBackend
 from tests.support.blob_checks import leftovers
+from tests.support.factory import opened
 
 ROWS = 7_000
 PART_ROWS = 3_000  # not a multiple of CHUNK_ROWS: the children must cut chunks the same way
@@ -41,12 +42,10 @@ PART_ROWS = 3_000  # not a multiple of CHUNK_ROWS: the children must cut chunks 
 
 @pytest.fixture
 def runtime(settings: Settings, blob_backend: BlobBackend) -> Iterator[Runtime]:
-    opened = open_runtime(
-        settings.replace(now="", blob_rows=PART_ROWS, export_processes=2, **blob_backend.overrides)
-    )
-    data.build_dataset(opened, rows=ROWS)
-    yield opened
-    opened.db.dispose()
+    changes = dict(now="", blob_rows=PART_ROWS, export_processes=2, **blob_backend.overrides)
+    with opened(settings, **changes) as runtime:
+        data.build_dataset(runtime, rows=ROWS)
+        yield runtime
 
 
 def queue_export(runtime: Runtime) -> str:

@@ -13,11 +13,12 @@ import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.scopes import Scope
-from billport.runtime import Runtime, open_runtime
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store import export_rows
 from billport.store.export_rows import Chunk
 from tests.support import exports as data
+from tests.support.factory import opened
 
 BILLED = Scope(data.TENANT, Dataset.BILLED_RECONCILIATION, AttributeSet.FULL, 202610, data.MODERN)
 UNBILLED = Scope(data.TENANT, Dataset.UNBILLED_USAGE, AttributeSet.BASIC, 202611, None, "USD")
@@ -25,19 +26,20 @@ UNBILLED = Scope(data.TENANT, Dataset.UNBILLED_USAGE, AttributeSet.BASIC, 202611
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings)
-    with opened.db.begin() as conn:
-        data.add_partner(conn, data.TENANT, True)
-        data.add_invoice(conn, data.TENANT, data.MODERN, "modern")
-        for round_ in range(3):  # interleave scopes: the scope's ids have gaps
-            data.add_lines(conn, data.TENANT, Dataset.BILLED_RECONCILIATION, 9, invoice=data.MODERN)
-            data.add_lines(conn, data.TENANT, Dataset.BILLED_USAGE, 2, invoice=data.MODERN)
-            data.add_lines(conn, data.TENANT, Dataset.UNBILLED_USAGE, 4 + round_, month=202611)
-            data.add_lines(
-                conn, data.TENANT, Dataset.UNBILLED_USAGE, 3, month=202611, currency="EUR"
-            )
-    yield opened
-    opened.db.dispose()
+    with opened(settings) as runtime:
+        with runtime.db.begin() as conn:
+            data.add_partner(conn, data.TENANT, True)
+            data.add_invoice(conn, data.TENANT, data.MODERN, "modern")
+            for round_ in range(3):  # interleave scopes: the scope's ids have gaps
+                data.add_lines(
+                    conn, data.TENANT, Dataset.BILLED_RECONCILIATION, 9, invoice=data.MODERN
+                )
+                data.add_lines(conn, data.TENANT, Dataset.BILLED_USAGE, 2, invoice=data.MODERN)
+                data.add_lines(conn, data.TENANT, Dataset.UNBILLED_USAGE, 4 + round_, month=202611)
+                data.add_lines(
+                    conn, data.TENANT, Dataset.UNBILLED_USAGE, 3, month=202611, currency="EUR"
+                )
+        yield runtime
 
 
 def chunks(runtime: Runtime, scope: Scope, **kwargs: object) -> list[Chunk]:

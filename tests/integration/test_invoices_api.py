@@ -12,11 +12,11 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store.tables import invoices
 from tests.support import tokens
+from tests.support.factory import app_client, opened
 from tests.support.tokens import make_partner
 
 TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
@@ -117,10 +117,9 @@ def insert_fixture_data(runtime: Runtime) -> None:
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings)
-    insert_fixture_data(opened)
-    yield opened
-    opened.db.dispose()
+    with opened(settings) as runtime:
+        insert_fixture_data(runtime)
+        yield runtime
 
 
 def bearer(runtime: Runtime, tenant: str = TENANT, **claims: Any) -> dict[str, str]:
@@ -128,9 +127,8 @@ def bearer(runtime: Runtime, tenant: str = TENANT, **claims: Any) -> dict[str, s
 
 
 @pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    app = create_app(settings, runtime=runtime, run_worker=False)
-    with TestClient(app, headers=bearer(runtime)) as test_client:
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with app_client(runtime, headers=bearer(runtime)) as test_client:
         yield test_client
 
 

@@ -16,13 +16,14 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
 from billport.jobs.wakeup import Wakeup
 from billport.jobs.worker import Worker, job_context
-from billport.runtime import Runtime, open_runtime
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store import partitions as partition_store
 from billport.store.manifests import ExportBlob
 from billport.store.tables import export_parts, export_plans
 from billport.usecases import operations
 from tests.support import exports as data
+from tests.support.factory import opened
 
 ROWS = 10
 
@@ -30,10 +31,9 @@ ROWS = 10
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
     # Parts of 3 rows, blobs of 2 rows: parts hold 3+3+3+1 rows in blobs of 2,1 | 2,1 | 2,1 | 1.
-    opened = open_runtime(settings.replace(partition_rows=3, blob_rows=2, lease_seconds=30))
-    data.build_dataset(opened, rows=ROWS)
-    yield opened
-    opened.db.dispose()
+    with opened(settings, partition_rows=3, blob_rows=2, lease_seconds=30) as runtime:
+        data.build_dataset(runtime, rows=ROWS)
+        yield runtime
 
 
 def queue_export(runtime: Runtime) -> str:
@@ -113,8 +113,7 @@ def test_a_large_export_is_split_into_parts_and_published_once(runtime: Runtime)
 
 
 def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings) -> None:
-    runtime = open_runtime(settings.replace(partition_rows=ROWS, blob_rows=4))
-    try:
+    with opened(settings, partition_rows=ROWS, blob_rows=4) as runtime:
         data.build_dataset(runtime, rows=ROWS)
         operation_id = queue_export(runtime)
         assert Worker(runtime).run_once() is True
@@ -123,8 +122,6 @@ def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings
         assert view.manifest is not None
         assert [b.rows for b in view.manifest.blobs] == [4, 4, 2]
         assert plan_rows(runtime) == (0, 0)
-    finally:
-        runtime.db.dispose()
 
 
 def test_an_unchanged_export_reuses_the_partitioned_manifest(runtime: Runtime) -> None:
@@ -303,7 +300,6 @@ def test_a_lost_database_connection_mid_export_is_retried(
         partition_rows=3,
         blob_rows=2,
     )
-    runtime = open_runtime(settings)
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     real = part_jobs.export_rows.stream_chunks
     killed: list[int] = []
@@ -324,19 +320,19 @@ def test_a_lost_database_connection_mid_export_is_retried(
         yield from real(*args, **kwargs)  # on the connection the worker checked out: dead
 
     monkeypatch.setattr(part_jobs.export_rows, "stream_chunks", lose_the_connection_then_stream)
-    try:
-        data.build_dataset(runtime, rows=ROWS)
-        operation_id = queue_export(runtime)
-        Worker(runtime).run(once=True)
-        assert killed and all(killed)
-        assert any("failed" in r.getMessage() for r in caplog.records)  # then retried
-        view = status_of(runtime, operation_id)
-        assert view.operation.status is Status.SUCCEEDED
-        assert exported_lines(runtime, view) == stored(runtime)
-        assert staging_entries(runtime) == []
-    finally:
-        runtime.db.dispose()
-        admin.dispose()
+    with opened(settings) as runtime:
+        try:
+            data.build_dataset(runtime, rows=ROWS)
+            operation_id = queue_export(runtime)
+            Worker(runtime).run(once=True)
+            assert killed and all(killed)
+            assert any("failed" in r.getMessage() for r in caplog.records)  # then retried
+            view = status_of(runtime, operation_id)
+            assert view.operation.status is Status.SUCCEEDED
+            assert exported_lines(runtime, view) == stored(runtime)
+            assert staging_entries(runtime) == []
+        finally:
+            admin.dispose()
 
 
 @pytest.mark.postgres
@@ -346,20 +342,19 @@ def test_an_idle_worker_is_woken_by_a_queued_export(pg_url: str, tmp_path: Any) 
     settings = load_settings(
         environ={}, data_dir=tmp_path / "data", database_url=pg_url, worker_listen_seconds=60
     )
-    runtime = open_runtime(settings)
-    stopping = threading.Event()
-    wakeup = Wakeup(runtime.db, settings, stopping)
-    try:
-        wakeup._connection()  # listening before the export is queued
-        waiter = threading.Thread(target=wakeup.wait)
-        waiter.start()
-        data.build_dataset(runtime, rows=1)
-        queue_export(runtime)
-        waiter.join(30)  # far below the 60 s it would wait without a notification
-        woke = not waiter.is_alive()
-        stopping.set()
-        waiter.join(5)
-        assert woke
-    finally:
-        wakeup.close()
-        runtime.db.dispose()
+    with opened(settings) as runtime:
+        stopping = threading.Event()
+        wakeup = Wakeup(runtime.db, settings, stopping)
+        try:
+            wakeup._connection()  # listening before the export is queued
+            waiter = threading.Thread(target=wakeup.wait)
+            waiter.start()
+            data.build_dataset(runtime, rows=1)
+            queue_export(runtime)
+            waiter.join(30)  # far below the 60 s it would wait without a notification
+            woke = not waiter.is_alive()
+            stopping.set()
+            waiter.join(5)
+            assert woke
+        finally:
+            wakeup.close()

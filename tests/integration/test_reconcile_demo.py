@@ -8,29 +8,26 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from billport.jobs.worker import Worker
 from billport.reconcile import reconcile, render_html, render_json
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from tests.support.data import DEMO_INVOICE, DEMO_TENANT, seed_demo
 from tests.support.exports import download_rows
+from tests.support.factory import app_client, opened
 from tests.support.tokens import bearer
 
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings)
-    seed_demo(opened.db, settings)
-    yield opened
-    opened.db.dispose()
+    with opened(settings) as runtime:
+        seed_demo(runtime.db, settings)
+        yield runtime
 
 
 def invoice_and_rows(runtime: Runtime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-    with TestClient(app) as client:
+    with app_client(runtime) as client:
         pc = bearer(runtime, None, DEMO_TENANT, "partner-center")
         invoice = client.get(f"/v1/invoices/{DEMO_INVOICE}", headers=pc)
         assert invoice.status_code == 200, invoice.text

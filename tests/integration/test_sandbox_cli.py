@@ -12,11 +12,10 @@ from click.testing import CliRunner, Result
 
 from billport.cli import main
 from billport.runtime import Runtime
-from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
 from tests.support.clock import ManualClock
-from tests.support.live_server import serve_in_thread
+from tests.support.factory import live_server
 from tests.support.sandbox import sandbox_app, start_export
 from tests.support.tokens import bearer
 
@@ -25,10 +24,8 @@ Server = tuple[str, Runtime, ManualClock]
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[Server]:
-    with sandbox_app(settings) as (_, runtime, clock):
-        app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-        with serve_in_thread(app) as base:
-            yield base, runtime, clock
+    with sandbox_app(settings) as (_, runtime, clock), live_server(runtime) as base:
+        yield base, runtime, clock
 
 
 def run(server: Server, *args: str, stdin: str | None = None, token: str | None = None) -> Result:

@@ -11,11 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from billport.runtime import Runtime
-from billport.server.app import create_app
 from billport.settings import Settings
 from tests.support import exports as data
 from tests.support.clock import ManualClock
-from tests.support.live_server import serve_in_thread
+from tests.support.factory import live_server
 from tests.support.sandbox import BILLING, admin_headers, put_scenario, sandbox_app, start_export
 
 App = tuple[TestClient, Runtime, ManualClock]
@@ -151,8 +150,7 @@ def test_latency_range_is_seeded_and_per_route(app: App) -> None:
 def test_dropped_connection_on_a_real_server(settings: Settings) -> None:
     with sandbox_app(settings) as (client, runtime, _):
         put_scenario(client, runtime, {"faults": [{"route": "/v1.0/*", "kind": "drop"}]})
-        app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-        with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=5) as http:
+        with live_server(runtime) as base, httpx.Client(base_url=base, timeout=5) as http:
             with pytest.raises(httpx.RemoteProtocolError, match="without sending"):
                 post_export(http, runtime)
             assert http.get("/healthz").status_code == 200  # the server is fine

@@ -16,6 +16,7 @@ from billport.settings import Settings
 from billport.store.db import Database
 from billport.store.tables import invoices, line_items, partners
 from tests.support.data import DEMO_INVOICE, DEMO_TENANT, seed_demo
+from tests.support.factory import opened
 
 
 def _invoice(conn: sa.Connection, invoice_id: str) -> sa.Row:  # type: ignore[type-arg]
@@ -128,13 +129,12 @@ def test_announce_demo_prints_credentials_tokens_and_requests(
     import jwt
 
     from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
-    from billport.runtime import open_runtime
     from billport.seed.demo import announce_demo
 
-    runtime = open_runtime(settings, database)
-    ensure_demo(database, settings, runtime.clock)
     lines: list[str] = []
-    announce_demo(runtime, lines.append)
+    with opened(settings, database) as runtime:
+        ensure_demo(database, settings, runtime.clock)
+        announce_demo(runtime, lines.append)
     text = "\n".join(lines)
     assert DEMO_TENANT in text and "Client secret:" in text
     assert "http://127.0.0.1:8000/v1/invoices?size=200&offset=0" in text

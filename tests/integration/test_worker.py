@@ -10,19 +10,19 @@ import pytest
 from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
 from billport.jobs.worker import Worker
-from billport.runtime import Runtime, open_runtime
+from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store import operations as op_store
 from billport.usecases import operations
 from tests.support import exports as data
+from tests.support.factory import opened
 
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    opened = open_runtime(settings.replace(blob_rows=2, lease_seconds=30))
-    data.build_dataset(opened, rows=5)
-    yield opened
-    opened.db.dispose()
+    with opened(settings, blob_rows=2, lease_seconds=30) as runtime:
+        data.build_dataset(runtime, rows=5)
+        yield runtime
 
 
 def queue_export(runtime: Runtime) -> str:

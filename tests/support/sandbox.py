@@ -14,11 +14,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from billport.runtime import Runtime, open_runtime
-from billport.server.app import create_app
+from billport.runtime import Runtime
 from billport.settings import Settings
 from tests.support import exports as data
 from tests.support.clock import ManualClock
+from tests.support.factory import app_client, opened
 
 BILLING = "reports/partners/billing"
 
@@ -28,16 +28,12 @@ def sandbox_app(
     settings: Settings, **changes: Any
 ) -> Iterator[tuple[TestClient, Runtime, ManualClock]]:
     """App (no in-process worker) over ``build_dataset``; the clock starts at settings' now."""
-    runtime = open_runtime(settings.replace(blob_rows=3, **changes))
-    clock = ManualClock(runtime.clock())
-    runtime.clock = clock
-    data.build_dataset(runtime)
-    app = create_app(runtime.settings, runtime=runtime, run_worker=False)
-    try:
-        with TestClient(app) as client:
+    with opened(settings, blob_rows=3, **changes) as runtime:
+        clock = ManualClock(runtime.clock())
+        runtime.clock = clock
+        data.build_dataset(runtime)
+        with app_client(runtime) as client:
             yield client, runtime, clock
-    finally:
-        runtime.db.dispose()
 
 
 def admin_headers(runtime: Runtime) -> dict[str, str]:
