@@ -8,14 +8,12 @@ from click.testing import CliRunner
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, token_for_tenant
 from billport.auth.keys import KeyRing
 from billport.auth.validation import Principal, validate_token
+from billport.cli import main
 from billport.clock import clock_from_settings
 from billport.errors import ConfigurationError, NotFound
 from billport.settings import Settings
 from billport.store.db import Database
 from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, make_partner
-
-# Skips only while a sibling command module of the CLI package has not landed yet.
-main = pytest.importorskip("billport.cli", exc_type=ImportError).main
 
 
 def _invoke(settings: Settings, *args: str) -> tuple[int, str, str]:
