@@ -84,19 +84,3 @@ def test_extra_first_line_keys_become_columns() -> None:
     columns = columns_for(Dataset.BILLED_USAGE, AttributeSet.BASIC, ["partnerid", "Tags", "New"])
     assert columns.names[-2:] == ("Tags", "New")
     assert [f.type for f in columns.fields[-2:]] == ["string", "string"]
-
-
-@pytest.mark.parametrize("module_name", ["billport.outputs", "billport.reconcile"])
-def test_public_surface_is_complete(module_name: str) -> None:
-    import importlib
-    import types
-
-    module = importlib.import_module(module_name)
-    public = {
-        name
-        for name, value in vars(module).items()
-        if not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
-        and name != "annotations"
-    }
-    assert set(module.__all__) == public
