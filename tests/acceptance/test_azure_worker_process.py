@@ -23,7 +23,7 @@ from tests.support import exports as data
 from tests.support.azurite import REPO_ROOT, Azurite, azure_overrides
 from tests.support.factory import opened
 
-pytestmark = pytest.mark.azure
+pytestmark = [pytest.mark.azure, pytest.mark.slow]
 TIMEOUT = 120
 
 

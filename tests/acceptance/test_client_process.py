@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_SIDE = (
     "fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "psycopg", "msal",
@@ -82,7 +83,6 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         log.close()
 
 
-@pytest.mark.slow
 def test_export_out_of_the_box_against_serve_demo(demo_server: tuple[str, Path]) -> None:
     import pyarrow.parquet as pq
 

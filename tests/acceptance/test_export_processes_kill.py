@@ -12,6 +12,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
 from billport.settings import load_settings
@@ -20,6 +22,7 @@ from tests.support import exports as data
 from tests.support.factory import opened
 from tests.support.processes import process_env, processes
 
+pytestmark = pytest.mark.slow
 DEADLINE = 30.0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
@@ -19,6 +20,7 @@ from billport.settings import load_settings
 from tests.support import exports as data
 from tests.support.factory import app_for
 
+pytestmark = pytest.mark.slow
 TOKENS: dict[str, str] = {}
 _WORKDIR = tempfile.TemporaryDirectory(prefix="billport-fuzz-")
 

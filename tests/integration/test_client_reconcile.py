@@ -63,6 +63,7 @@ def alter_one_line(runtime: Runtime, amount: Decimal) -> str:
     return name
 
 
+@pytest.mark.slow  # three CLI reconciles of the demo invoice (export, download, compare)
 def test_reconcile_passes_on_demo_data_and_names_the_customer_after_a_change(
     runtime: Runtime, args: list[str]
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.client import (
@@ -27,6 +28,7 @@ from tests.support.factory import live_server, opened
 from tests.support.sandbox import admin_headers
 from tests.support.tokens import token
 
+pytestmark = pytest.mark.slow  # a live server on the real clock, held polls of 1 s each
 CLIENT_ID = "7b1e2f3a-0000-4000-8000-0000000c0a11"
 SCENARIO: dict[str, Any] = {
     "progression": "polls:3",

@@ -36,6 +36,7 @@ from tests.support.azurite import BlobBackend
 from tests.support.blob_checks import leftovers
 from tests.support.factory import opened
 
+pytestmark = pytest.mark.slow  # each test builds 7,000 rows and starts export processes
 ROWS = 7_000
 PART_ROWS = 3_000  # not a multiple of CHUNK_ROWS: the children must cut chunks the same way
 
