@@ -37,7 +37,7 @@ class ExportRequest:
 
 def _enum_value(kind: type[enum.Enum], name: str, raw: Any) -> Any:
     """Graph enum members, matched case-insensitively; ``unknownFutureValue`` is refused."""
-    allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+    allowed = ", ".join(m.value for m in kind)
     if not isinstance(raw, str):
         raise InvalidRequest(f"Invalid value for '{name}': expected one of {allowed}.")
     for member in kind:

@@ -77,7 +77,7 @@ class LocalBlobStore:
         staging_dir.mkdir(parents=True, exist_ok=True)
         return LocalStagedBlob(staging_dir / uuid.uuid4().hex, final_path)
 
-    def publish(self, staged: LocalStagedBlob) -> None:  # type: ignore[override]
+    def publish(self, staged: LocalStagedBlob) -> None:
         target = self._resolve(staged.final_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.temp_path, target)

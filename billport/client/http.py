@@ -38,7 +38,7 @@ class RetryPolicy:
 
     def backoff_delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
-        ceiling = min(self.max_backoff, self.backoff * 2**retry)
+        ceiling = min(self.max_backoff, self.backoff * 2.0**retry)
         return ceiling / 2 + rng() * ceiling / 2
 
 

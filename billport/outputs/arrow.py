@@ -121,7 +121,7 @@ def fast_batches(
 
 
 def _is_time(kind: pa.DataType) -> bool:
-    return pa.types.is_timestamp(kind)
+    return bool(pa.types.is_timestamp(kind))
 
 
 def slow_batches(

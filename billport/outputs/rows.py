@@ -17,11 +17,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from isal import igzip, isal_zlib
+from isal import isal_zlib
 
 from billport.billing.datasets import AttributeSet, Dataset, Field, fields
 from billport.billing.fieldnames import PERCENT, canonical_key, is_rate_alias
 from billport.outputs.errors import OutputError
+from billport.outputs.gzipfile import open_gzip
 
 Converter = Callable[[Any], Any]
 # One decoder for every line (json.loads with parse_float builds a new one per call).
@@ -185,7 +186,7 @@ def open_part(path: Path) -> IO[bytes]:
     with open(path, "rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return igzip.open(path, "rb")
+        return open_gzip(path, "rb")
     return open(path, "rb")
 
 

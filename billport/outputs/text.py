@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from isal import igzip
+
+from billport.outputs.gzipfile import open_gzip
 
 GZIP_LEVEL = 1  # ISA-L level 1: the export's own compressor (docs/performance.md)
 
@@ -36,7 +37,7 @@ def write_jsonl(
     """One JSON object per row with keys in column order; returns the row count."""
     count = 0
     handle: IO[bytes] = (
-        igzip.open(target, "wb", compresslevel=GZIP_LEVEL) if gzip else open(target, "wb")  # noqa: SIM115
+        open_gzip(target, "wb", GZIP_LEVEL) if gzip else open(target, "wb")  # noqa: SIM115
     )
     option = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
     buffer: list[bytes] = []

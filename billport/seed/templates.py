@@ -66,7 +66,7 @@ def picker(indexes: Sequence[int]) -> Picker:
     if len(indexes) == 1:
         index = indexes[0]
         return lambda values: (values[index],)
-    return itemgetter(*indexes)  # type: ignore[return-value]
+    return itemgetter(*indexes)
 
 
 @dataclass(frozen=True)
