@@ -37,54 +37,137 @@ def default_export_processes() -> int:
     return max(1, min((os.cpu_count() or 1) // 2, MAX_DEFAULT_EXPORT_PROCESSES))
 
 
+def setting(
+    default: Any = dataclasses.MISSING,
+    doc: str = "",
+    *,
+    shown: str | None = None,
+    secret: bool = False,
+    factory: Any = dataclasses.MISSING,
+) -> Any:
+    """One setting, declared once: its default, what it means (``doc``) and how the docs show
+    the default (``shown``, else the value). The variable name comes from the field name,
+    ``foo_bar`` -> ``BILLPORT_FOO_BAR``; ``secret`` keeps the value out of ``repr()``."""
+    metadata = {"doc": doc, "shown": shown}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, repr=not secret, metadata=metadata)
+    return field(default=default, repr=not secret, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every tunable of billport. Field ``foo_bar`` is read from ``BILLPORT_FOO_BAR``."""
+    """Every tunable of billport. Field ``foo_bar`` is read from ``BILLPORT_FOO_BAR``;
+    ``docs/settings.md`` shows the table :func:`settings_table` renders from these fields."""
 
-    data_dir: Path = Path("./billport-data")
-    database_url: str = ""  # empty: SQLite file in data_dir
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_url: str = ""  # base URL used in Location / rootDirectory; empty: from request
+    data_dir: Path = setting(
+        Path("./billport-data"),
+        "SQLite database, local blobs (`blobs/`), signing keys (`keys/`)",
+        shown="`./billport-data`",
+    )
+    database_url: str = setting(
+        "",
+        "e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/billport`",
+        shown="SQLite file in the data dir",
+    )
+    host: str = setting("127.0.0.1", "where `serve` listens")
+    port: int = setting(8000, "where `serve` listens")
+    public_url: str = setting(
+        "",
+        "base URL in `Location`, navigation links and `rootDirectory` (behind a load balancer)",
+        shown="from the request",
+    )
     # Authentication
-    token_lifetime: int = 3600
-    dev_issuer: str = "https://login.billport.local"  # `iss` prefix of dev tokens; never fetched
-    trusted_issuer: str = ""  # external issuer (e.g. Entra ID / Keycloak) instead of the dev one
-    trusted_jwks_url: str = ""
-    admin_token: str = field(default="", repr=False)
+    token_lifetime: int = setting(3600, "seconds a dev-issuer token lives")
+    dev_issuer: str = setting(
+        "https://login.billport.local",
+        "issuer prefix of dev tokens (`{prefix}/{tenant}/v2.0`); never fetched",
+    )
+    trusted_issuer: str = setting(
+        "",
+        "trust an external issuer (Entra ID, Keycloak) instead of the dev one; see "
+        "[authentication](authentication.md)",
+    )
+    trusted_jwks_url: str = setting("", "the external issuer's JWKS URL")
+    admin_token: str = setting(
+        "",
+        "bearer token of the admin API (`/_billport/`); empty: one generated into the keys "
+        "directory (`billport token --admin`)",
+        secret=True,
+    )
     # Exports and workers
-    worker: bool = True  # `serve` runs one in-process worker
-    lease_seconds: float = 30.0
-    worker_poll_seconds: float = 0.5
-    blob_rows: int = 250_000  # rows per exported blob (part-NNNNN); alias BILLPORT_PART_ROWS
-    # Scale-out: exports above partition_rows rows are split into partitions of that many
-    # rows, leased independently by any worker (0 turns splitting off).
-    partition_rows: int = 1_000_000
-    worker_listen_seconds: float = 5.0  # PostgreSQL LISTEN: longest idle wait before polling
-    db_pool_size: int = 5
-    db_max_overflow: int = 10
-    db_pool_recycle: int = 1800  # seconds; -1 keeps connections forever
-    db_pool_pre_ping: bool = True
-    db_pool_timeout: float = 30.0
-    gzip_level: int = 1
-    # Processes that write one export's blobs at once (1: in the worker's own process,
-    # which reads and compresses in two threads, so it keeps about two cores busy).
-    export_processes: int = field(default_factory=default_export_processes)
-    retry_after: int = 5
-    sas_lifetime: int = 3600
-    data_format: str = "compressedJSON"
-    blob_backend: str = "local"  # local | azure
+    worker: bool = setting(True, "`serve` runs an in-process export worker")
+    lease_seconds: float = setting(30.0, "job lease; heartbeats every third of it")
+    worker_poll_seconds: float = setting(0.5, "idle worker's poll interval")
+    blob_rows: int = setting(
+        250_000,
+        "maximum rows per exported blob (`part-NNNNN-….json.gz`); the earlier name "
+        "`BILLPORT_PART_ROWS` is still read when this one is not set",
+    )
+    partition_rows: int = setting(
+        1_000_000,
+        "exports above this many rows are split into partitions of this size, leased "
+        "independently by any worker; `0` turns splitting off ([deploy](deploy.md))",
+    )
+    worker_listen_seconds: float = setting(
+        5.0, "PostgreSQL: longest `LISTEN` wait of an idle worker before it polls anyway"
+    )
+    db_pool_size: int = setting(5, "PostgreSQL connections kept per process")
+    db_max_overflow: int = setting(10, "PostgreSQL connections opened beyond the pool")
+    db_pool_recycle: int = setting(
+        1800, "seconds before a pooled PostgreSQL connection is replaced (`-1`: never)"
+    )
+    db_pool_pre_ping: bool = setting(
+        True, "test a pooled connection before use; replaces ones killed while idle"
+    )
+    db_pool_timeout: float = setting(30.0, "seconds to wait for a free pooled connection")
+    gzip_level: int = setting(1, "ISA-L compression level (0–3)")
+    export_processes: int = setting(
+        doc="processes that write one export's blobs at once when it has more than one "
+        "blob; `1` writes in the worker's own process, which reads and compresses in two "
+        "threads ([architecture](architecture.md#export-processes))",
+        shown="half the cores (at least 1, at most 4)",
+        factory=default_export_processes,
+    )
+    retry_after: int = setting(5, "`Retry-After` seconds on running operations")
+    sas_lifetime: int = setting(3600, "seconds a download token lives")
+    data_format: str = setting(
+        "compressedJSON",
+        "manifest `dataFormat` (`compressedJSON` as observed live, or `compressedJSONLines` "
+        "as documented)",
+    )
+    blob_backend: str = setting(
+        "local",
+        "`local` (files under the data dir) or `azure` (Azure Blob Storage); see "
+        "[Blob storage](#blob-storage)",
+    )
     # Azure Blob Storage: a connection string, or an account URL + account key (the key signs
     # the download SAS tokens, so it is needed either way); the container is created if missing.
-    azure_connection_string: str = field(default="", repr=False)
-    azure_account_url: str = ""
-    azure_account_key: str = field(default="", repr=False)
-    azure_container: str = "billport"
-    # Sandbox: default scenario (JSON, or @path to a JSON file) and request-log retention
-    scenario: str = ""
-    request_log_size: int = 10_000  # newest calls kept for the request log; 0 turns it off
-    # Clock: ISO-8601 instant that pins "now" (unbilled periods, demo); empty = wall clock
-    now: str = ""
+    azure_connection_string: str = setting(
+        "", "Azure: a storage connection string with `AccountName` and `AccountKey`", secret=True
+    )
+    azure_account_url: str = setting(
+        "", "Azure, instead of a connection string: `https://<account>.blob.core.windows.net`"
+    )
+    azure_account_key: str = setting("", "Azure: the account key with the account URL", secret=True)
+    azure_container: str = setting(
+        "billport", "Azure container for exported blobs; created if missing"
+    )
+    # Sandbox
+    scenario: str = setting(
+        "",
+        "the server-wide sandbox scenario: a JSON document or `@path` to one "
+        "([sandbox](sandbox.md)); overridden at run time through `/_billport/`",
+    )
+    request_log_size: int = setting(
+        10_000,
+        "API calls kept in the request log for `/_billport/requests` and the compliance "
+        "report; `0` turns the log off",
+    )
+    now: str = setting(
+        "",
+        "ISO-8601 instant that pins the clock (unbilled periods, tests, demos)",
+        shown="wall clock",
+    )
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -108,6 +191,26 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (docs/settings.md holds it; a test compares)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    defaults = Settings()
+    for f in dataclasses.fields(Settings):
+        if f.name == "extra":
+            continue
+        shown = f.metadata["shown"]
+        if shown is None:
+            value = getattr(defaults, f.name)
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+        default = f"`{shown}`" if shown and f.metadata["shown"] is None else (shown or "empty")
+        rows.append(f"| `{env_name(f.name)}` | {default} | {f.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
 
 
 def _coerce(name: str, raw: str, target: Any) -> Any:

@@ -26,6 +26,24 @@ TOP_LEVEL_KEYS = frozenset(
     {"progression", "retryAfter", "failures", "faults", "latencyMs", "sasLifetime",
      "dataFormat", "manifest", "seed"}
 )  # fmt: skip
+# The OpenAPI schema of a scenario document, from the same limits the parser applies
+# (the parser stays the authority: it also checks rule contents and names the bad key).
+SCENARIO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A scenario document; see docs/sandbox.md. Unknown keys are refused.",
+    "additionalProperties": False,
+    "properties": {
+        "progression": {"type": "string", "example": "polls:3"},
+        "retryAfter": {"type": "integer", "minimum": 0, "maximum": MAX_RETRY_AFTER},
+        "failures": {"type": "array", "items": {"type": "object"}},
+        "faults": {"type": "array", "items": {"type": "object"}},
+        "latencyMs": {"oneOf": [{"type": "integer"}, {"type": "array"}]},
+        "sasLifetime": {"type": "integer", "minimum": 0, "maximum": MAX_SAS_LIFETIME},
+        "dataFormat": {"type": "string", "enum": list(DATA_FORMATS)},
+        "manifest": {"type": "string", "enum": list(MANIFEST_MODES)},
+        "seed": {"type": "integer"},
+    },
+}
 
 
 class InvalidScenario(InvalidRequest):

@@ -68,12 +68,28 @@ class SeedRequest:
     parallel: bool = False  # render rows in a forked process (PostgreSQL; the CLI's option)
 
 
+FLAGS = ("demo", "reset")
+# The OpenAPI schema of POST /_billport/seed, from the limits parse_seed_request applies.
+SEED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **{
+            key: {"type": "integer", "minimum": low, "maximum": high}
+            for key, (low, high) in SEED_LIMITS.items()
+        },
+        **{key: {"type": "boolean"} for key in FLAGS},
+        "invoice": {"type": "string", "minLength": 1, "maxLength": 20},
+    },
+    "additionalProperties": False,
+}
+
+
 def parse_seed_request(body: Any) -> SeedRequest:
     if body is None:
         return SeedRequest()
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    allowed = set(SEED_LIMITS) | {"demo", "reset", "invoice"}
+    allowed = set(SEED_SCHEMA["properties"])
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise InvalidRequest(f"Unknown seed option '{unknown[0]}'.")
@@ -84,7 +100,7 @@ def parse_seed_request(body: Any) -> SeedRequest:
             if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
                 raise InvalidRequest(f"'{key}' must be an integer between {low} and {high}.")
             values["line_items" if key == "lineItems" else key] = raw
-    for key in ("demo", "reset"):
+    for key in FLAGS:
         if key in body:
             if not isinstance(body[key], bool):
                 raise InvalidRequest(f"'{key}' must be true or false.")

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from billport.errors import AuthenticationError, InvalidRequest, PermissionDenied
 from billport.runtime import Runtime
 from billport.sandbox.compliance import report_json, stamp
+from billport.sandbox.scenario import SCENARIO_SCHEMA
 from billport.server.auth import bearer_token
 from billport.server.deps import get_runtime
 from billport.server.routes.graph import json_body
@@ -62,22 +63,6 @@ router = APIRouter(
     dependencies=[Depends(require_admin)],
     responses=_RESPONSES,
 )
-
-_SCENARIO_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "A scenario document; see docs/sandbox.md. Unknown keys are refused.",
-    "properties": {
-        "progression": {"type": "string", "example": "polls:3"},
-        "retryAfter": {"type": "integer", "minimum": 0},
-        "failures": {"type": "array", "items": {"type": "object"}},
-        "faults": {"type": "array", "items": {"type": "object"}},
-        "latencyMs": {"oneOf": [{"type": "integer"}, {"type": "array"}]},
-        "sasLifetime": {"type": "integer", "minimum": 0},
-        "dataFormat": {"type": "string", "enum": ["compressedJSON", "compressedJSONLines"]},
-        "manifest": {"type": "string", "enum": ["inline", "link", "both"]},
-        "seed": {"type": "integer"},
-    },
-}
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -126,7 +111,7 @@ def get_scenario(runtime: RuntimeDep) -> dict[str, Any]:
     "/scenario",
     summary="Replace the server-wide scenario",
     operation_id="put_scenario",
-    openapi_extra=_body(_SCENARIO_SCHEMA),
+    openapi_extra=_body(SCENARIO_SCHEMA),
 )
 def put_scenario(runtime: RuntimeDep, body: Annotated[Any, Depends(json_body)]) -> dict[str, Any]:
     scenarios.set_scenario(runtime.db, runtime.clock, None, body)
@@ -156,7 +141,7 @@ def get_tenant_scenario(runtime: RuntimeDep, tenant_id: TenantPath) -> dict[str,
     "/tenants/{tenantId}/scenario",
     summary="Give one tenant its own scenario",
     operation_id="put_tenant_scenario",
-    openapi_extra=_body(_SCENARIO_SCHEMA),
+    openapi_extra=_body(SCENARIO_SCHEMA),
 )
 def put_tenant_scenario(
     runtime: RuntimeDep,
@@ -209,27 +194,11 @@ def reset(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]
     }
 
 
-_SEED_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "seed": {"type": "integer"},
-        "lineItems": {"type": "integer", "minimum": 0, "maximum": admin.MAX_SEED_LINE_ITEMS},
-        "tenants": {"type": "integer", "minimum": 1, "maximum": 50},
-        "customers": {"type": "integer", "minimum": 1, "maximum": 1000},
-        "months": {"type": "integer", "minimum": 1, "maximum": 36},
-        "demo": {"type": "boolean"},
-        "reset": {"type": "boolean"},
-        "invoice": {"type": "string", "maxLength": 20},
-    },
-    "additionalProperties": False,
-}
-
-
 @router.post(
     "/seed",
     summary="Seed synthetic data (the options of `billport seed`)",
     operation_id="seed_sandbox",
-    openapi_extra=_body(_SEED_SCHEMA, required=False),
+    openapi_extra=_body(admin.SEED_SCHEMA, required=False),
 )
 def seed(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]) -> dict[str, Any]:
     seeded = admin.seed(runtime.db, runtime.blobs, runtime.clock(), admin.parse_seed_request(body))
