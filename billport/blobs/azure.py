@@ -48,11 +48,10 @@ from azure.storage.blob import (
 )
 
 from billport.blobs.azure_blocks import BlockStream
-from billport.blobs.base import BlobInfo, DownloadLocation, StagedBlob
+from billport.blobs.base import STAGING, BlobInfo, DownloadLocation, StagedBlob, blob_segments
 from billport.errors import ConfigurationError, NotFound, StorageUnavailable, StoreError
 from billport.settings import Settings
 
-STAGING = "_staging"
 BLOCK_SIZE = 4 << 20  # bytes per staged block; memory per part is a few blocks
 UPLOADS_IN_FLIGHT = 2  # blocks uploaded while the next one fills
 PART_CONTENT = ContentSettings(content_type="application/octet-stream")
@@ -142,11 +141,8 @@ class AzureBlobStore:
 
     @staticmethod
     def _name(path: str) -> str:
-        """A blob name from a billport path, refusing staging markers and relative segments."""
-        parts = [p for p in path.split("/") if p]
-        if not parts or any(p in {".", ".."} or p.startswith(STAGING) for p in parts):
-            raise NotFound("The specified blob does not exist.")
-        return "/".join(parts)
+        """A blob name from a billport path (see ``base.blob_segments``)."""
+        return "/".join(blob_segments(path))
 
     def stage(self, staging_key: str, final_path: str) -> AzureStagedBlob:
         with _translated():

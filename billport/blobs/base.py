@@ -7,6 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, NamedTuple, Protocol
 
+from billport.errors import NotFound
+
+STAGING = "_staging"  # where every backend keeps unpublished blobs; never served
+
+
+def blob_segments(path: str) -> list[str]:
+    """The segments of a blob path (empty ones dropped); a path that names nothing, walks up
+    (``.``/``..``) or reaches into staging is :class:`NotFound`, as Azure would answer."""
+    parts = [p for p in path.split("/") if p]
+    if not parts or any(p in {".", ".."} or p.startswith(STAGING) for p in parts):
+        raise NotFound("The specified blob does not exist.")
+    return parts
+
 
 @dataclass(frozen=True)
 class BlobInfo:

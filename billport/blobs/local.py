@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from billport.blobs import sas
-from billport.blobs.base import BlobInfo, DownloadLocation
+from billport.blobs.base import STAGING, BlobInfo, DownloadLocation, blob_segments
 from billport.errors import NotFound
 
-STAGING = "_staging"
 READ_CHUNK = 1 << 20
 ROUTE_PREFIX = "blobs"  # billport's download route: ``/blobs/{path}`` (server/routes/blobs.py)
 
@@ -67,10 +66,7 @@ class LocalBlobStore:
 
     def _resolve(self, path: str) -> Path:
         """Map a blob path to a file, refusing anything that escapes the root."""
-        parts = [p for p in path.split("/") if p]
-        if not parts or any(p in {".", ".."} or p.startswith(STAGING) for p in parts):
-            raise NotFound("The specified blob does not exist.")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*blob_segments(path))
 
     def stage(self, staging_key: str, final_path: str) -> LocalStagedBlob:
         staging_dir = self.root / STAGING / staging_key

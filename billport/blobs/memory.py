@@ -24,10 +24,9 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from billport.blobs import sas
-from billport.blobs.base import BlobInfo, DownloadLocation, StagedBlob
+from billport.blobs.base import BlobInfo, DownloadLocation, StagedBlob, blob_segments
 from billport.errors import NotFound
 
-STAGING = "_staging"  # a segment never served, as in the local and Azure stores
 ROUTE_PREFIX = "blobs"  # downloads go through billport's ``/blobs/`` route, like local ones
 READ_CHUNK = 1 << 16  # read() yields in pieces, like the other stores, so callers loop
 
@@ -102,11 +101,8 @@ class MemoryBlobStore:
 
     @staticmethod
     def _name(path: str) -> str:
-        """A blob path without empty segments, refusing staging and relative segments."""
-        parts = [p for p in path.split("/") if p]
-        if not parts or any(p in {".", ".."} or p.startswith(STAGING) for p in parts):
-            raise NotFound("The specified blob does not exist.")
-        return "/".join(parts)
+        """A blob name from a billport path (see ``base.blob_segments``)."""
+        return "/".join(blob_segments(path))
 
     def stage(self, staging_key: str, final_path: str) -> MemoryStagedBlob:
         staged = MemoryStagedBlob(self, staging_key, self._name(final_path))
