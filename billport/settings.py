@@ -197,6 +197,15 @@ def env_name(name: str) -> str:
     return ENV_PREFIX + name.upper()
 
 
+def shown_default(name: str) -> str:
+    """How the docs and CLI help show a setting's default ("" when it is empty)."""
+    declared = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    if declared.metadata["shown"] is not None:
+        return str(declared.metadata["shown"]).strip("`")
+    value = getattr(Settings(), name)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def settings_table() -> str:
     """The Markdown table of every setting (docs/settings.md holds it; a test compares)."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 
 import click
 
-from billport.settings import Settings, load_settings
+from billport.settings import Settings, env_name, load_settings, shown_default
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setting_help(name: str, text: str) -> str:
+    """The help of an option that sets ``Settings.<name>``: its variable and default come
+    from the setting's declaration."""
+    default = shown_default(name)
+    tail = f"; default {default}" if default else ""
+    return f"{text} [env: {env_name(name)}{tail}]"
 
 
 def store_options(func: F) -> F:
@@ -17,14 +25,17 @@ def store_options(func: F) -> F:
     func = click.option(
         "--database-url",
         default=None,
-        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. [env: BILLPORT_DATABASE_URL]",
+        help=setting_help(
+            "database_url", "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db."
+        ),
     )(func)
     func = click.option(
         "--data-dir",
         type=click.Path(file_okay=False),
         default=None,
-        help="Directory for the SQLite database, local blobs and signing keys. "
-        "[env: BILLPORT_DATA_DIR; default ./billport-data]",
+        help=setting_help(
+            "data_dir", "Directory for the SQLite database, local blobs and signing keys."
+        ),
     )(func)
     return func
 
@@ -38,21 +49,28 @@ def blob_options(func: F) -> F:
     func = click.option(
         "--azure-container",
         default=None,
-        help="Azure container for exported blobs, created if missing. "
-        "[env: BILLPORT_AZURE_CONTAINER; default billport]",
+        help=setting_help(
+            "azure_container", "Azure container for exported blobs, created if missing."
+        ),
     )(func)
     func = click.option(
         "--azure-account-url",
         default=None,
-        help="e.g. https://<account>.blob.core.windows.net; the key comes from "
-        "BILLPORT_AZURE_ACCOUNT_KEY. [env: BILLPORT_AZURE_ACCOUNT_URL]",
+        help=setting_help(
+            "azure_account_url",
+            "e.g. https://<account>.blob.core.windows.net; the key comes from "
+            f"{env_name('azure_account_key')}.",
+        ),
     )(func)
     func = click.option(
         "--blob-backend",
         type=click.Choice(["local", "azure"]),
         default=None,
-        help="local: files under the data dir; azure: Azure Blob Storage, clients download "
-        "straight from it. [env: BILLPORT_BLOB_BACKEND; default local]",
+        help=setting_help(
+            "blob_backend",
+            "local: files under the data dir; azure: Azure Blob Storage, clients download "
+            "straight from it.",
+        ),
     )(func)
     return func
 

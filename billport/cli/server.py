@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from billport.cli.options import blob_options, build_settings, store_options
+from billport.cli.options import blob_options, build_settings, setting_help, store_options
 
 
 @click.command()
 @store_options
 @blob_options
-@click.option("--host", default=None, help="Bind address. [env: BILLPORT_HOST; default 127.0.0.1]")
-@click.option("--port", type=int, default=None, help="Port. [env: BILLPORT_PORT; default 8000]")
+@click.option("--host", default=None, help=setting_help("host", "Bind address."))
+@click.option("--port", type=int, default=None, help=setting_help("port", "Port."))
 @click.option("--public-url", default=None, help="Base URL used in Location and download links.")
 @click.option(
     "--worker/--no-worker", default=None, help="Run an in-process export worker (default on)."
@@ -24,7 +24,7 @@ from billport.cli.options import blob_options, build_settings, store_options
     "scenario_file",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="Sandbox scenario JSON file: the server-wide default. [env: BILLPORT_SCENARIO]",
+    help=setting_help("scenario", "Sandbox scenario JSON file: the server-wide default."),
 )
 def serve(
     data_dir: str | None,

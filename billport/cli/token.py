@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from billport.cli.options import build_settings, store_options
+from billport.cli.options import build_settings, setting_help, store_options
 
 AUDIENCES = {
     "graph": "https://graph.microsoft.com",
@@ -26,7 +26,7 @@ AUDIENCES = {
     "--lifetime",
     type=click.IntRange(min=1),
     default=None,
-    help="Lifetime in seconds. [env: BILLPORT_TOKEN_LIFETIME; default 3600]",
+    help=setting_help("token_lifetime", "Lifetime in seconds."),
 )
 @click.option(
     "--admin",
