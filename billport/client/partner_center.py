@@ -77,7 +77,10 @@ class PartnerCenterClient(ApiClient):
     ) -> Iterator[dict[str, Any]]:
         """The invoices the filter selects, page after page as the service links them.
 
-        ``pages`` stops after that many pages (None: follow ``links.next`` to the end).
+        Each invoice comes once, in the order first seen: the service pages only legacy
+        invoices with ``size``/``offset`` and returns every matching modern invoice on every
+        page, so an id already yielded is skipped. ``pages`` stops after that many pages
+        (None: follow ``links.next`` to the end).
         """
         first: dict[str, Any] = {}
         if size is not None:
@@ -87,9 +90,16 @@ class PartnerCenterClient(ApiClient):
         params: dict[str, Any] | None = first or None
         url, headers = self.url("/v1/invoices"), dict[str, str]()
         seen: set[str] = set()
+        yielded: set[str] = set()
         for page in range(1, MAX_PAGES + 1):
             body = decimal_json(self.send("GET", url, params=params, headers=headers))
-            yield from body.get("items") or []
+            for item in body.get("items") or []:
+                invoice_id = item.get("id") if isinstance(item, Mapping) else None
+                if invoice_id is not None:
+                    if invoice_id in yielded:
+                        continue
+                    yielded.add(invoice_id)
+                yield item
             if pages is not None and page >= pages:
                 return
             following = (body.get("links") or {}).get("next")
