@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from billport import __version__
 from billport.runtime import Runtime, open_runtime
+from billport.server.docs_ui import install_docs
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
 from billport.server.routes import admin, blobs, graph, health, identity, invoices
@@ -63,7 +64,10 @@ def create_app(
         description="Wire-compatible Microsoft Partner Center invoices and Graph partner "
         "billing exports.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc from packaged assets
+        redoc_url=None,
     )
+    install_docs(app)
     app.add_middleware(SandboxMiddleware)  # inside RequestIdMiddleware: faults get request ids
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
