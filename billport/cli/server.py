@@ -41,6 +41,7 @@ def serve(
     import uvicorn
 
     from billport.runtime import open_runtime
+    from billport.server.access_log import log_config
     from billport.server.app import create_app
 
     settings = build_settings(
@@ -61,7 +62,13 @@ def serve(
         announce_demo(runtime, click.echo)
     app = create_app(settings, runtime=runtime)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            log_config=log_config(),  # no SAS signature or token in the log
+        )
     finally:
         runtime.db.dispose()
 
