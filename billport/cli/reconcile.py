@@ -70,8 +70,10 @@ def reconcile(
     **options: Any,
 ) -> None:
     """Check an invoice's totalCharges against the sum of its line items."""
+    from billport.clock import clock_from_settings
     from billport.reconcile import reconcile as check
     from billport.reconcile import render_html, render_json, render_table
+    from billport.settings import load_settings
 
     wait = pop_wait(options)
     target = pop_target(options)
@@ -106,7 +108,10 @@ def reconcile(
         else:
             render_table(result, Console())
     else:
-        text = render_json(result) if fmt == "json" else render_html(result)
+        if fmt == "json":
+            text = render_json(result)
+        else:  # BILLPORT_NOW pins the report's generation time, as every other clock
+            text = render_html(result, generated_at=clock_from_settings(load_settings())())
         if output:
             output.write_text(text, "utf-8")
         else:

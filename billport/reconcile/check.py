@@ -17,21 +17,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.fieldnames import key_map
-from billport.reconcile.model import CurrencyTotal, LineIssue, Reconciliation, Share
+from billport.reconcile.model import (
+    CurrencyTotal,
+    LineIdentity,
+    LineIssue,
+    Reconciliation,
+    Share,
+)
+from billport.reconcile.money import minor_units
 
 DEFAULT_TOLERANCE = Decimal("0.01")
 LINE_TOLERANCE = Decimal("0.005")  # half a cent: more cannot come from rounding cents
 PRICE_TOLERANCE = Decimal("0.01")
 MAX_ISSUES = 100  # issues kept in the report; the count covers all of them
+# The identity of a line as a finance user names it (LineIdentity's fields, in order).
+IDENTITY = ("CustomerId", "CustomerName", "SubscriptionId", "OrderId", "ProductId", "SkuId",
+            "SkuName", "ChargeType", "ChargeStartDate", "ChargeEndDate")  # fmt: skip
 # The fields a reconciliation reads; the others of a row are never touched.
 NEEDED = frozenset(
-    {"CustomerId", "CustomerName", "ChargeType", "Currency", "InvoiceNumber", "Total",
-     "Subtotal", "TaxTotal", "EffectiveUnitPrice", "BillableQuantity", "Quantity"}
+    {"Currency", "InvoiceNumber", "Total", "Subtotal", "TaxTotal", "EffectiveUnitPrice",
+     "BillableQuantity", "Quantity", "PartnerId", *IDENTITY}
 )  # fmt: skip
 
 
@@ -49,7 +59,7 @@ def amount(value: Any) -> Decimal | None:
 
 
 def _invoice_fields(invoice: Mapping[str, Any]) -> tuple[str, str, Decimal]:
-    lower = {str(k).lower(): v for k, v in invoice.items()}
+    lower = _lower(invoice)
     invoice_id = str(lower.get("id") or "")
     currency = str(lower.get("currencycode") or "").upper()
     total = amount(lower.get("totalcharges"))
@@ -58,43 +68,68 @@ def _invoice_fields(invoice: Mapping[str, Any]) -> tuple[str, str, Decimal]:
     return invoice_id, currency, total
 
 
+def _lower(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in invoice.items()}
+
+
+class _Slot:
+    """One slice's running sums: all its lines, and those with an error."""
+
+    __slots__ = ("total", "lines", "label", "flagged", "flagged_total")
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+        self.lines = 0
+        self.label = ""
+        self.flagged = 0
+        self.flagged_total = Decimal(0)
+
+    def add(self, total: Decimal, label: str, flagged: bool) -> None:
+        self.total += total
+        self.lines += 1
+        self.label = self.label or label
+        if flagged:
+            self.flagged += 1
+            self.flagged_total += total
+
+    def share(self, key: str, label: str, currency: str) -> Share:
+        return Share(key, label, currency, self.total, self.lines, self.flagged,
+                     self.flagged_total)  # fmt: skip
+
+
 class _Tally:
     """Running sums per currency, customer and charge type; the issues found."""
 
     def __init__(self) -> None:
-        self.currency: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-        self.customer: dict[tuple[str, str], list[Any]] = defaultdict(
-            lambda: [Decimal(0), 0, "", 0]
-        )
-        self.charge: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0, 0])
+        self.currency: dict[str, _Slot] = defaultdict(_Slot)
+        self.customer: dict[tuple[str, str], _Slot] = defaultdict(_Slot)
+        self.charge: dict[tuple[str, str], _Slot] = defaultdict(_Slot)
         self.issues: list[LineIssue] = []
         self.count = 0
+        self.partner_id = ""
 
-    def add(self, currency: str, customer: str, name: str, charge: str, total: Decimal) -> None:
-        for slot in (self.currency[currency], self.charge[(currency, charge)]):
-            slot[0] += total
-            slot[1] += 1
-        slot = self.customer[(currency, customer)]
-        slot[0] += total
-        slot[1] += 1
-        slot[2] = slot[2] or name
+    def add(self, currency: str, row: Mapping[str, Any], total: Decimal, flagged: bool) -> None:
+        customer = str(row.get("CustomerId") or "")
+        charge = str(row.get("ChargeType") or "")
+        self.currency[currency].add(total, "", flagged)
+        self.customer[(currency, customer)].add(total, str(row.get("CustomerName") or ""), flagged)
+        self.charge[(currency, charge)].add(total, "", flagged)
+        self.partner_id = self.partner_id or str(row.get("PartnerId") or "")
+
+
+def _identity(row: Mapping[str, Any], invoice_id: str) -> LineIdentity:
+    return LineIdentity(
+        str(row.get("InvoiceNumber") or invoice_id),
+        *(str(row.get(name) or "") for name in IDENTITY),
+    )
 
 
 def _line_issues(
     number: int, row: Mapping[str, Any], invoice_id: str, currency: str
 ) -> list[LineIssue]:
     def issue(check: str, expected: Any, actual: Any, severity: str = "error") -> LineIssue:
-        return LineIssue(
-            number,
-            str(row.get("CustomerId") or ""),
-            str(row.get("CustomerName") or ""),
-            str(row.get("ChargeType") or ""),
-            currency,
-            check,
-            expected,
-            actual,
-            severity,
-        )
+        identity = _identity(row, invoice_id)
+        return LineIssue(number, identity, currency, check, expected, actual, severity)
 
     out = []
     total = amount(row.get("Total"))
@@ -113,14 +148,11 @@ def _line_issues(
     if price is not None and quantity is not None and subtotal is not None:
         expected = price * quantity
         if abs(expected - subtotal) > PRICE_TOLERANCE:
-            out.append(
-                issue(
-                    "Subtotal = EffectiveUnitPrice x BillableQuantity",
-                    expected.quantize(Decimal("0.01")),
-                    subtotal,
-                    "warning",
-                )
-            )
+            # Shown rounded down to the currency's places, as Partner Center rounds (spec 1.6).
+            places = Decimal(1).scaleb(-minor_units(currency))
+            shown = expected.quantize(places, rounding=ROUND_DOWN)
+            check = "Subtotal = EffectiveUnitPrice x BillableQuantity"
+            out.append(issue(check, shown, subtotal, "warning"))
     return out
 
 
@@ -153,38 +185,43 @@ def reconcile(
         issues = _line_issues(number, row, invoice_id, currency)
         tally.issues += issues
         total = amount(row.get("Total"))
-        customer = str(row.get("CustomerId") or "")
-        charge = str(row.get("ChargeType") or "")
-        if any(i.severity == "error" for i in issues):
-            tally.customer[(currency, customer)][3] += 1
-            tally.charge[(currency, charge)][2] += 1
-        name = str(row.get("CustomerName") or "")
-        tally.add(currency, customer, name, charge, total if total is not None else Decimal(0))
+        flagged = any(i.severity == "error" for i in issues)
+        tally.add(currency, row, total if total is not None else Decimal(0), flagged)
         tally.count = number
-    return _report(invoice_id, invoice_currency, invoice_total, tolerance, tally)
+    return _report(invoice_id, invoice_currency, invoice_total, tolerance, tally, _header(invoice))
+
+
+def _header(invoice: Mapping[str, Any]) -> dict[str, str]:
+    """The invoice's dates for the report's header, as the service wrote them."""
+    lower = _lower(invoice)
+    keys = ("invoicedate", "billingperiodstartdate", "billingperiodenddate")
+    return {key: str(lower.get(key) or "") for key in keys}
 
 
 def _report(
-    invoice_id: str, currency: str, invoice_total: Decimal, tolerance: Decimal, tally: _Tally
+    invoice_id: str,
+    currency: str,
+    invoice_total: Decimal,
+    tolerance: Decimal,
+    tally: _Tally,
+    header: dict[str, str],
 ) -> Reconciliation:
     codes = sorted(set(tally.currency) | {currency}, key=lambda c: (c != currency, c))
     currencies = tuple(
         CurrencyTotal(
             code,
             invoice_total if code == currency else Decimal(0),
-            tally.currency[code][0] if code in tally.currency else Decimal(0),
-            tally.currency[code][1] if code in tally.currency else 0,
+            tally.currency[code].total if code in tally.currency else Decimal(0),
+            tally.currency[code].lines if code in tally.currency else 0,
             tolerance,
         )
         for code in codes
     )
     customers = [
-        Share(cid, slot[2] or cid, cur, slot[0], slot[1], slot[3])
-        for (cur, cid), slot in tally.customer.items()
+        slot.share(cid, slot.label or cid, cur) for (cur, cid), slot in tally.customer.items()
     ]
     charges = [
-        Share(kind, kind or "(none)", cur, slot[0], slot[1], slot[2])
-        for (cur, kind), slot in tally.charge.items()
+        slot.share(kind, kind or "(none)", cur) for (cur, kind), slot in tally.charge.items()
     ]
     order = {code: i for i, code in enumerate(codes)}
 
@@ -202,4 +239,8 @@ def _report(
         by_charge_type=tuple(sorted(charges, key=rank)),
         issues=tuple(issues[:MAX_ISSUES]),
         issues_total=len(issues),
+        invoice_date=header["invoicedate"],
+        period_start=header["billingperiodstartdate"],
+        period_end=header["billingperiodenddate"],
+        partner_id=tally.partner_id,
     )

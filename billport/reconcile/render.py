@@ -9,13 +9,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from billport.reconcile.model import LineIssue, Reconciliation, Share
+from billport.reconcile.model import LineIssue, Reconciliation, Share, day
+from billport.reconcile.money import format_amount, format_money
 
 TOP = 10  # breakdown rows shown per table in the terminal (JSON and HTML have all)
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:,}"
 
 
 def render_table(rec: Reconciliation, console: Console) -> None:
@@ -23,15 +20,22 @@ def render_table(rec: Reconciliation, console: Console) -> None:
     verdict = "[green]OK[/green]" if rec.ok else "[red]MISMATCH[/red]"
     console.print(
         f"Invoice [bold]{rec.invoice_id}[/bold] ({rec.invoice_currency}), {rec.rows:,} line "
-        f"items, tolerance {rec.tolerance}: {verdict}"
+        f"items, tolerance {format_money(rec.tolerance, rec.invoice_currency)}: {verdict}"
     )
+    dated = [f"invoice date {day(rec.invoice_date)}"] if rec.invoice_date else []
+    dated += [f"billing period {rec.billing_period}"] if rec.billing_period else []
+    dated += [f"partner tenant {rec.partner_id}"] if rec.partner_id else []
+    if dated:
+        console.print(", ".join(dated).capitalize(), markup=False, highlight=False)
     totals = Table(title="Totals per currency")
     for name in ("currency", "invoice totalCharges", "sum of line Total", "difference", "lines"):
         totals.add_column(name, justify="left" if name == "currency" else "right")
     for c in rec.currencies:
         style = None if c.ok else "red"
-        totals.add_row(c.currency, _money(c.invoice_total), _money(c.lines_total),
-                       f"{c.difference:+,}", f"{c.lines:,}", style=style)  # fmt: skip
+        totals.add_row(c.currency, format_amount(c.invoice_total, c.currency),
+                       format_amount(c.lines_total, c.currency),
+                       format_amount(c.difference, c.currency, signed=True), f"{c.lines:,}",
+                       style=style)  # fmt: skip
     console.print(totals)
     for title, shares in (("By customer", rec.by_customer), ("By charge type", rec.by_charge_type)):
         console.print(_share_table(title, shares, title.removeprefix("By ")))
@@ -48,7 +52,8 @@ def _share_table(title: str, shares: tuple[Share, ...], what: str) -> Table:
         table.add_column(name, justify="right" if name in ("total", "lines") else "left")
     for share in shares[:TOP]:
         flagged = str(share.flagged) if share.flagged else ""
-        table.add_row(share.label, share.currency, _money(share.total), f"{share.lines:,}",
+        table.add_row(share.label, share.currency, format_amount(share.total, share.currency),
+                      f"{share.lines:,}",
                       flagged, style="red" if share.flagged else None)  # fmt: skip
     return table
 
@@ -61,6 +66,7 @@ def _share(share: Share) -> dict[str, Any]:
         "total": share.total,
         "lines": share.lines,
         "flaggedLines": share.flagged,
+        "flaggedTotal": share.flagged_total,
     }
 
 
@@ -69,8 +75,16 @@ def _issue(issue: LineIssue) -> dict[str, Any]:
         "line": issue.line,
         "severity": issue.severity,
         "check": issue.check,
+        "invoiceNumber": issue.identity.invoice,
         "customerId": issue.customer_id,
         "customerName": issue.customer_name,
+        "subscriptionId": issue.identity.subscription_id,
+        "orderId": issue.identity.order_id,
+        "productId": issue.identity.product_id,
+        "skuId": issue.identity.sku_id,
+        "skuName": issue.identity.sku_name,
+        "chargeStartDate": issue.identity.charge_start,
+        "chargeEndDate": issue.identity.charge_end,
         "chargeType": issue.charge_type,
         "currency": issue.currency,
         "expected": issue.expected,
@@ -85,6 +99,10 @@ def as_dict(rec: Reconciliation) -> dict[str, Any]:
     return {
         "invoiceId": rec.invoice_id,
         "invoiceCurrency": rec.invoice_currency,
+        "invoiceDate": rec.invoice_date,
+        "billingPeriodStartDate": rec.period_start,
+        "billingPeriodEndDate": rec.period_end,
+        "partnerId": rec.partner_id,
         "ok": rec.ok,
         "tolerance": rec.tolerance,
         "rows": rec.rows,

@@ -82,10 +82,14 @@ def test_reconcile_passes_on_demo_data_and_names_the_customer_after_a_change(
     assert report["ok"] is False
 
     html = CliRunner().invoke(
-        main, ["reconcile", "--invoice", DEMO_INVOICE, "--format", "html", "-q", *args]
+        main,
+        ["reconcile", "--invoice", DEMO_INVOICE, "--format", "html", "-q", *args],
+        env={"BILLPORT_NOW": "2026-12-01T08:00:00Z"},
     )
     assert html.exit_code == 1
-    assert "<svg" in html.stdout or "<html" in html.stdout.lower()
+    assert "<svg" in html.stdout and f"customer {customer} (" in html.stderr
+    # The generation time comes from the injected clock, so reports are reproducible.
+    assert "<tr><th>Generated</th><td>2026-12-01 08:00:00 UTC</td></tr>" in html.stdout
 
 
 def test_invoices_list_and_show(runtime: Runtime, args: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -67,5 +68,19 @@ def test_demo_invoice_reconciles_then_one_altered_line_is_named(runtime: Runtime
     assert issue.line == len(rows) // 2 + 1
     findings = "\n".join(altered.findings())
     assert victim["CustomerName"] in findings and victim["CustomerId"] in findings
+    # The line is named by what it is, not by its place in this export.
+    day = victim["ChargeStartDate"][:10], victim["ChargeEndDate"][:10]
+    assert issue.describe().startswith(
+        f"invoice {DEMO_INVOICE}, customer {victim['CustomerName']} ({victim['CustomerId']}), "
+        f"subscription {victim['SubscriptionId']}, order {victim['OrderId']}, "
+        f'product {victim["ProductId"]} SKU {victim["SkuId"]} "{victim["SkuName"]}", '
+        f"charged {day[0]} to {day[1]}, {victim['ChargeType']}: Total = Subtotal + TaxTotal"
+    )
     assert json.loads(render_json(altered))["ok"] is False
-    assert "MISMATCH" in render_html(altered)
+    html = render_html(altered, generated_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert "MISMATCH" in html and f"<td>{victim['SubscriptionId']}</td>" in html
+    assert f"<tr><th>Invoice date</th><td>{invoice['invoiceDate'][:10]}</td></tr>" in html
+    period = f"{invoice['billingPeriodStartDate'][:10]} to {invoice['billingPeriodEndDate'][:10]}"
+    assert f"<tr><th>Billing period</th><td>{period}</td></tr>" in html
+    assert altered.partner_id == victim["PartnerId"] == DEMO_TENANT
+    assert "<tr><th>Generated</th><td>2026-12-01 00:00:00 UTC</td></tr>" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from billport.reconcile import reconcile, render_html, render_json, render_table
 
 INVOICE = {"id": "G1", "totalCharges": 33.0, "currencyCode": "USD"}
+GENERATED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
 def line(customer: str, charge: str, subtotal: str, tax: str, total: str, **extra: Any) -> dict:
@@ -28,6 +30,13 @@ def line(customer: str, charge: str, subtotal: str, tax: str, total: str, **extr
         "Currency": "USD",
         "EffectiveUnitPrice": "5.000000",
         "BillableQuantity": str(Decimal(subtotal) / 5),
+        "SubscriptionId": f"sub-{customer}-{charge}",
+        "OrderId": f"order-{customer}",
+        "ProductId": "CFQ7TTC0LH18",
+        "SkuId": "0001",
+        "SkuName": "Microsoft 365 Business Basic",
+        "ChargeStartDate": "2024-09-01T00:00:00Z",
+        "ChargeEndDate": "2024-09-30T00:00:00Z",
         **extra,
     }
 
@@ -65,8 +74,14 @@ def test_altered_total_names_the_customer() -> None:
     (issue,) = rec.errors
     assert (issue.line, issue.customer_name, issue.difference) == (3, "Contoso", Decimal("0.50"))
     text = "\n".join(rec.findings())
-    assert "USD" in text and "difference +0.50" in text
-    assert "line 3, customer Contoso (id-Contoso)" in text
+    assert "difference USD +0.50 (tolerance USD 0.01)" in text
+    assert issue.describe() == (
+        "invoice G1, customer Contoso (id-Contoso), subscription sub-Contoso-Cycle charge, "
+        'order order-Contoso, product CFQ7TTC0LH18 SKU 0001 "Microsoft 365 Business Basic", '
+        "charged 2024-09-01 to 2024-09-30, Cycle charge: Total = Subtotal + TaxTotal: "
+        "expected USD 11.00, found USD 11.50 (off by USD +0.50)"
+    )
+    assert "line 3" not in text  # a position in one export names nothing
     assert rec.by_customer[0].label == "Contoso" and rec.by_customer[0].flagged == 1
 
 
@@ -85,7 +100,7 @@ def test_total_missing_from_the_invoice_is_a_mismatch() -> None:
     data.append(line("Northwind", "New", "5.00", "0.50", "5.50"))  # consistent, not invoiced
     rec = reconcile(INVOICE, data, Decimal("0.01"))
     assert not rec.ok and not rec.errors
-    assert "difference +5.50" in rec.findings()[0]
+    assert "difference USD +5.50" in rec.findings()[0]
 
 
 def test_camel_case_rows_and_float_amounts() -> None:
@@ -155,13 +170,49 @@ def test_renderers() -> None:
     assert parsed["issues"][0]["customerName"].startswith("<script>")
     assert parsed["byCustomer"][0]["flaggedLines"] == 1
 
-    html = render_html(rec)
+    html = render_html(rec, generated_at=GENERATED)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no assets
-    assert html.count("<svg") == 2 and "MISMATCH" in html
+    assert html.count("<svg") == 2 and html.count('<div class="pair">') == 2
+    assert "MISMATCH" in html
     ET.fromstring(html[html.index("<svg") : html.index("</svg>") + 6])  # well-formed SVG
 
     out = io.StringIO()
     render_table(rec, Console(file=out, width=160, color_system=None))
     text = out.getvalue()
-    assert "MISMATCH" in text and "line 3, customer <script>" in text and "+0.50" in text
+    assert "MISMATCH" in text and "customer <script>alert(1)</script> & Co (id-Contoso)" in text
+    assert "USD +0.50" in text
+
+
+def test_report_carries_the_invoice_dates_partner_and_each_line_identity() -> None:
+    invoice = {**INVOICE, "invoiceDate": "2024-10-08T00:00:00Z",
+               "billingPeriodStartDate": "2024-09-01T00:00:00Z",
+               "billingPeriodEndDate": "2024-09-30T00:00:00Z"}  # fmt: skip
+    data = [{**row, "PartnerId": "tenant-1"} for row in rows()]
+    data[0]["Total"] = "12.00"
+    rec = reconcile({**invoice, "totalCharges": 34}, data)
+    assert (rec.invoice_date, rec.billing_period, rec.partner_id) == (
+        "2024-10-08T00:00:00Z", "2024-09-01 to 2024-09-30", "tenant-1",
+    )  # fmt: skip
+    (issue,) = json.loads(render_json(rec))["issues"]
+    assert {k: issue[k] for k in ("invoiceNumber", "customerId", "subscriptionId", "orderId",
+                                  "productId", "skuId", "chargeStartDate")} == {
+        "invoiceNumber": "G1", "customerId": "id-Fabrikam", "subscriptionId": "sub-Fabrikam-New",
+        "orderId": "order-Fabrikam", "productId": "CFQ7TTC0LH18", "skuId": "0001",
+        "chargeStartDate": "2024-09-01T00:00:00Z",
+    }  # fmt: skip
+    out = io.StringIO()
+    render_table(rec, Console(file=out, width=200, color_system=None))
+    assert (
+        "Invoice date 2024-10-08, billing period 2024-09-01 to 2024-09-30, partner tenant "
+        "tenant-1" in out.getvalue()
+    )
+
+
+def test_identity_of_a_bare_line() -> None:
+    bare = {"Total": "x", "Currency": "USD"}
+    (issue,) = reconcile({**INVOICE, "totalCharges": 0}, [bare]).errors
+    assert issue.describe() == (
+        "invoice G1, customer unknown, no charge type: Total is a number: expected a decimal, "
+        "found 'x'"
+    )
