@@ -91,7 +91,8 @@ def _bar(row: int, share: Share, top: Decimal) -> str:
         out += (
             f'<rect class="flagged" x="{LABEL_WIDTH + length - mark}" y="{y - 2}" '
             f'width="{mark}" height="{ROW_HEIGHT - 2}" fill="#cf222e">'
-            f"<title>{share.flagged:,} flagged lines: {flagged}</title></rect>"
+            f"<title>{share.flagged:,} flagged line{'s' if share.flagged > 1 else ''}: "
+            f"{flagged}</title></rect>"
         )
         note = f'<tspan class="flagged" fill="#cf222e"> \u25c0 {share.flagged:,} flagged</tspan>'
     return out + (
