@@ -10,6 +10,9 @@ from typing import Any
 
 import httpx
 
+from billport.cli.unreachable import cannot_reach
+from billport.client.errors import ConnectionFailed
+from billport.client.http import is_refused
 from billport.errors import (
     AuthenticationError,
     BillportError,
@@ -35,7 +38,9 @@ def server_url(settings: Settings, server: str | None) -> str:
     return (server or settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def admin_token(settings: Settings, given: str | None) -> str:
+def admin_token(
+    settings: Settings, given: str | None, others: str = "--admin-token or set BILLPORT_ADMIN_TOKEN"
+) -> str:
     """``--admin-token``, else ``BILLPORT_ADMIN_TOKEN``, else the data dir's key ring file."""
     if given:
         return given
@@ -48,7 +53,7 @@ def admin_token(settings: Settings, given: str | None) -> str:
         token = ""
     if not token:
         raise ConfigurationError(
-            f"no admin token: pass --admin-token or set BILLPORT_ADMIN_TOKEN (no {path})"
+            f"no admin token at {path.absolute()}: pass --data-dir of the server, {others}"
         )
     return token
 
@@ -71,10 +76,16 @@ class AdminClient:
         self.http.close()
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        origin = str(self.http.base_url).rstrip("/")
         try:
             response = self.http.request(method, f"/_billport{path}", **kwargs)
-        except httpx.TransportError as exc:
-            raise ConfigurationError(f"cannot reach {self.http.base_url}: {exc}") from None
+        except httpx.TransportError as exc:  # one try: an admin call is never retried
+            if is_refused(exc):
+                raise ConnectionFailed(cannot_reach(origin), url=origin, refused=True) from None
+            reason = str(exc) or type(exc).__name__
+            raise ConnectionFailed(
+                f"{method} {origin}/_billport{path}: no answer: {reason}", url=origin
+            ) from None
         if response.is_success:
             return response.json()
         try:

@@ -56,7 +56,9 @@ def build_request(
 
 
 def check_output(output: Path, table: str | None) -> None:
+    """Refuse an output that cannot be written before any request is made."""
     from billport.outputs import format_for
+    from billport.outputs.errors import require_format
 
     try:
         fmt = format_for(output)
@@ -64,6 +66,7 @@ def check_output(output: Path, table: str | None) -> None:
         raise click.BadParameter(str(exc), param_hint="--output") from exc
     if table is not None and fmt != "duckdb":
         raise click.BadParameter("applies to .duckdb output only", param_hint="--table")
+    require_format(fmt)  # MissingAnalytics: .duckdb without the analytics extra
 
 
 @click.command()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from billport.cli.options import blob_options, build_settings, setting_help, store_options
+
+if TYPE_CHECKING:
+    import socket
+
+    from billport.settings import Settings
 
 
 @click.command()
@@ -38,11 +45,7 @@ def serve(
     **blob_flags: str | None,
 ) -> None:
     """Run the API server (FastAPI on uvicorn)."""
-    import uvicorn
-
-    from billport.runtime import open_runtime
-    from billport.server.access_log import log_config
-    from billport.server.app import create_app
+    from billport.cli.listen import listening_socket
 
     settings = build_settings(
         data_dir=data_dir,
@@ -54,6 +57,21 @@ def serve(
         scenario=f"@{scenario_file}" if scenario_file else None,
         **blob_flags,
     )
+    # Before the store and the banner: a taken port is its own error (exit code 5).
+    sock = listening_socket(settings.host, settings.port)
+    try:
+        _serve(settings, sock, demo)
+    finally:
+        sock.close()
+
+
+def _serve(settings: Settings, sock: socket.socket, demo: bool) -> None:
+    """Open the store, print the banner (``--demo``) and run the app on ``sock``."""
+    from billport.cli.listen import serve_on
+    from billport.runtime import open_runtime
+    from billport.server.access_log import log_config
+    from billport.server.app import create_app
+
     runtime = open_runtime(settings)
     if demo:
         from billport.seed.demo import announce_demo, ensure_demo
@@ -62,10 +80,9 @@ def serve(
         announce_demo(runtime, click.echo)
     app = create_app(settings, runtime=runtime)
     try:
-        uvicorn.run(
+        serve_on(
             app,
-            host=settings.host,
-            port=settings.port,
+            sock,
             log_level="info",
             log_config=log_config(),  # no SAS signature or token in the log
         )

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
+from billport.cli.local_store import missing_database, no_store, sqlite_file
+from billport.cli.unreachable import cannot_reach
 from billport.client.credentials import (
     MICROSOFT_AUTHORITY,
     BillportCredential,
@@ -25,7 +27,7 @@ from billport.client.credentials import (
     EntraCredential,
     StaticToken,
 )
-from billport.client.errors import AuthenticationFailed
+from billport.client.errors import AuthenticationFailed, ConnectionFailed
 from billport.client.export import WaitOptions
 from billport.client.graph import MICROSOFT_GRAPH, GraphClient
 from billport.client.http import HttpClient
@@ -87,6 +89,7 @@ class Target:
     partner_center_url: str
     credential: Credential
     http: HttpClient
+    microsoft: bool = False
 
     def graph(self) -> GraphClient:
         return GraphClient(self.credential, self.http, self.graph_url)
@@ -97,8 +100,12 @@ class Target:
     def __enter__(self) -> Target:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        """Close the connections; a billport server that refused them is named, with the hint
+        to start it (the real service never refuses, so it gets the plain message)."""
         self.http.close()
+        if isinstance(exc, ConnectionFailed) and exc.refused and not self.microsoft:
+            raise ConnectionFailed(cannot_reach(exc.url), url=exc.url, refused=True) from exc
 
 
 _WAIT_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
@@ -171,7 +178,7 @@ def resolve(
         )
     else:
         credential = _dev_credential(http, issuer, Path(data_dir), database_url, tenant)
-    return Target(graph.rstrip("/"), pc.rstrip("/"), credential, http)
+    return Target(graph.rstrip("/"), pc.rstrip("/"), credential, http, microsoft)
 
 
 def _app_credential(
@@ -203,13 +210,22 @@ def _dev_credential(
     http: HttpClient, authority: str, data_dir: Path, database_url: str | None, tenant: str | None
 ) -> Credential:
     """The local server's first development client of ``tenant`` (default partner)."""
+    others = "--client-id/--client-secret/--tenant or --token"
+    missing = missing_database(data_dir, database_url)
+    if missing is not None:
+        raise AuthenticationFailed(
+            None, "noCredentials", f"no credentials: {no_store(missing, others)}", None
+        )
     found = dev_client(data_dir, database_url, tenant)
     if found is None:
+        path = sqlite_file(data_dir, database_url)
+        where = path.absolute() if path else "--database-url"
+        whose = f"tenant {tenant}" if tenant else "the default partner"
         raise AuthenticationFailed(
             None,
             "noCredentials",
-            f"no credentials: {data_dir} holds no billport store with a development client; "
-            "pass --data-dir of the server, --client-id/--client-secret/--tenant or --token",
+            f"no credentials: the billport store at {where} has no development client of "
+            f"{whose}; pass --data-dir of the server, {others}",
             None,
         )
     tenant_id, client_id, secret = found
@@ -224,8 +240,8 @@ def dev_client(
     This is the one place the CLI's client commands touch the store; the client library
     never does.
     """
-    if not database_url and not (data_dir / "billport.db").is_file():
-        return None
+    if missing_database(data_dir, database_url) is not None:
+        return None  # opening it would create an empty one
     from billport.errors import DatabaseUnavailable, StoreError
     from billport.settings import load_settings
     from billport.store.clients import clients_of_tenant, default_tenant_id

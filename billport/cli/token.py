@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from billport.cli.local_store import missing_database, no_store
 from billport.cli.options import build_settings, setting_help, store_options
+from billport.errors import ConfigurationError
 
 AUDIENCES = {
     "graph": "https://graph.microsoft.com",
@@ -42,16 +44,28 @@ def token(
     admin: bool,
 ) -> None:
     """Print a bearer token for a partner tenant's first client (dev issuer)."""
-    from billport.auth.issuer import token_for_tenant
-    from billport.auth.keys import KeyRing
-    from billport.store.db import Database
-
     settings = build_settings(data_dir=data_dir, database_url=database_url)
     if admin:
-        # BILLPORT_ADMIN_TOKEN when set, else the data dir's key ring (created if absent).
-        click.echo(KeyRing.load_or_create(settings).admin_token)
+        from billport.cli.admin_client import admin_token
+
+        # BILLPORT_ADMIN_TOKEN when set, else the server's keys/admin-token (never created).
+        click.echo(admin_token(settings, None, "or set BILLPORT_ADMIN_TOKEN"))
         return
-    db = Database.from_settings(settings)
+    from billport.auth.issuer import token_for_tenant
+    from billport.auth.keys import SIGNING_KEY_FILE, KeyRing
+    from billport.store.db import Database
+
+    # Fresh keys or an empty store here would only give tokens no server accepts.
+    missing = missing_database(settings.data_dir, settings.database_url)
+    if missing is not None:
+        raise ConfigurationError(no_store(missing))
+    signing_key = settings.keys_dir / SIGNING_KEY_FILE
+    if not signing_key.is_file():
+        raise ConfigurationError(
+            f"no signing key at {signing_key.absolute()}: pass --data-dir of the server "
+            "(its keys sign the tokens)"
+        )
+    db = Database.from_settings(settings, migrate_schema=False)
     try:
         click.echo(
             token_for_tenant(

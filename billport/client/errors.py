@@ -7,7 +7,7 @@ request id the service logged, so a support ticket can quote it.
 ClientError                      (a BillportError; CLI exit code 4)
 ├── RemoteError                  an HTTP error answer (status, code, message, request id)
 │   └── AuthenticationFailed     401/403 or a refused token request (CLI exit code 3)
-├── ConnectionFailed             no answer after the retries
+├── ConnectionFailed             refused (not retried), or no answer after the retries
 ├── OperationFailed              the export ended as ``failedOperation`` (e.g. code 5000)
 ├── OperationTimeout             the export did not finish within the overall timeout
 └── DownloadFailed               a blob could not be downloaded completely
@@ -67,7 +67,16 @@ class AuthenticationFailed(RemoteError):
 
 
 class ConnectionFailed(ClientError):
-    """The service could not be reached (after retrying)."""
+    """The service could not be reached: refused at once, or no answer after the retries.
+
+    ``url`` is the origin that did not answer (``http://127.0.0.1:8000``); ``refused`` says
+    nothing listens there (connection refused), which is not retried.
+    """
+
+    def __init__(self, message: str, *, url: str = "", refused: bool = False) -> None:
+        super().__init__(message)
+        self.url = url
+        self.refused = refused
 
 
 class OperationFailed(ClientError):

@@ -122,8 +122,9 @@ class ExportRun:
     def run(self, resume: bool = False) -> tuple[Manifest, list[Path]]:
         """The manifest and the downloaded part files, in manifest order."""
         resumed = self.prepare(resume)
-        self.workdir.mkdir(parents=True, exist_ok=True)
         manifest = self._manifest(resumed)
+        # Only now: a service that never answered leaves no empty parts directory behind.
+        self.workdir.mkdir(parents=True, exist_ok=True)
         downloader = BlobDownloader(
             self.graph.http,
             self.workdir,

@@ -2,8 +2,11 @@
 
 Throttling (429), unavailability (502/503/504) and connection errors are retried, honouring
 ``Retry-After`` (seconds or an HTTP date, capped) and otherwise backing off exponentially
-with jitter, a bounded number of times. Anything else is returned to the caller, which turns
-errors into :mod:`billport.client.errors` with :func:`~billport.client.errors.check`.
+with jitter, a bounded number of times. A refused connection to a server that never answered
+this client is not retried: nothing listens there, and waiting would only hide that (once a
+server has answered, a refusal is a restart and is retried like any connection error).
+Anything else is returned to the caller, which turns errors into
+:mod:`billport.client.errors` with :func:`~billport.client.errors.check`.
 """
 
 from __future__ import annotations
@@ -63,6 +66,41 @@ def retry_after_seconds(
     return max(0.0, (when - current).total_seconds())
 
 
+def origin(url: str | httpx.URL) -> str:
+    """``scheme://host[:port]`` of ``url``: what a connection is made to."""
+    parsed = httpx.URL(url)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{host}{port}"
+
+
+def is_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is a refused connection: nothing listens there."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def connection_failed(
+    method: str, url: str, exc: httpx.TransportError, what: str = "no answer"
+) -> ConnectionFailed:
+    """The error for a request that got no answer: readable, never a Python repr, and
+    without the URL's query (it may hold a SAS signature)."""
+    where = origin(url)
+    if is_refused(exc):
+        return ConnectionFailed(
+            f"cannot reach {where}: connection refused", url=where, refused=True
+        )
+    reason = str(exc) or type(exc).__name__
+    path = httpx.URL(url).path
+    return ConnectionFailed(f"{method} {where}{path}: {what}: {reason}", url=where)
+
+
 class HttpClient:
     """Retrying requests over one ``httpx.Client`` (pass your own to use a test transport)."""
 
@@ -80,6 +118,7 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.rng = rng
+        self.answered: set[str] = set()  # origins that answered: a refusal there is a restart
 
     def close(self) -> None:
         self.client.close()
@@ -110,7 +149,9 @@ class HttpClient:
             try:
                 response.read()
             except httpx.TransportError as exc:
-                raise ConnectionFailed(f"{method} {url}: {exc!r}") from exc
+                raise connection_failed(
+                    method, str(response.request.url), exc, "connection lost"
+                ) from exc
         return response
 
     @contextmanager
@@ -130,14 +171,17 @@ class HttpClient:
         attempts = max(1, self.retry.attempts)
         for retry in range(attempts):
             last = retry == attempts - 1
+            request = self.client.build_request(method, url, headers=headers, **kwargs)
+            where = origin(request.url)
             try:
-                request = self.client.build_request(method, url, headers=headers, **kwargs)
                 response = self.client.send(request, stream=True)
             except httpx.TransportError as exc:
-                if last:
-                    raise ConnectionFailed(f"{method} {url}: {exc!r}") from exc
+                if last or (is_refused(exc) and where not in self.answered):
+                    after = f"no answer after {retry + 1} tries" if retry else "no answer"
+                    raise connection_failed(method, str(request.url), exc, after) from exc
                 self.sleep(self._delay(retry, None))
                 continue
+            self.answered.add(where)
             if response.status_code in RETRY_STATUSES and not last:
                 response.read()
                 response.close()

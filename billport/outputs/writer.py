@@ -8,7 +8,7 @@ from pathlib import Path
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.outputs.atomic import replacing
-from billport.outputs.errors import OutputError, require
+from billport.outputs.errors import OutputError, require_format
 from billport.outputs.formats import format_for
 from billport.outputs.rows import Columns, RowParser, columns_for, first_keys, iter_rows
 
@@ -79,9 +79,8 @@ def _write_arrow(
     fmt: str,
     table: str,
 ) -> OutputResult:
-    require("pyarrow")
+    require_format(fmt)
     if fmt == "duckdb":
-        require("duckdb")
         from billport.outputs.duckdb_file import check_table_name
 
         check_table_name(table)

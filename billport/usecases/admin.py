@@ -6,6 +6,7 @@ the CLI (``billport seed [--reset]``) call these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,9 +122,16 @@ class Seeded:
     appended: AppendReport | None = None
 
 
-def seed(db: Database, blobs: BlobStore, now: datetime, request: SeedRequest) -> Seeded:
+def seed(
+    db: Database,
+    blobs: BlobStore,
+    now: datetime,
+    request: SeedRequest,
+    on_rows: Callable[[int], None] | None = None,
+) -> Seeded:
     """Seed synthetic data: a whole store (after a reset when asked), or more line items
-    for one invoice. A store that already holds data is refused unless reset."""
+    for one invoice. A store that already holds data is refused unless reset.
+    ``on_rows`` hears the line items stored so far of a whole store (a progress display)."""
     if request.demo and request.invoice:
         raise InvalidRequest("'demo' and 'invoice' cannot be combined.")
     if request.invoice:
@@ -144,4 +152,4 @@ def seed(db: Database, blobs: BlobStore, now: datetime, request: SeedRequest) ->
         months=request.months,
         parallel=request.parallel,
     )
-    return Seeded(store=seed_store(db, options, now))
+    return Seeded(store=seed_store(db, options, now, on_rows=on_rows))

@@ -16,7 +16,10 @@ from billport.store.db import Database
 from tests.support.tokens import OTHER_TENANT, PARTNER_TENANT, make_partner
 
 
-def _invoke(settings: Settings, *args: str) -> tuple[int, str, str]:
+def _invoke(settings: Settings, *args: str, keys: bool = True) -> tuple[int, str, str]:
+    """``billport token`` over the store; ``keys``: the server has run, so its keys exist."""
+    if keys:
+        KeyRing.load_or_create(settings)
     store = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
     result = CliRunner().invoke(main, ["token", *store, *args], env={"BILLPORT_NOW": settings.now})
     return result.exit_code, result.stdout, result.stderr
@@ -59,6 +62,17 @@ def test_empty_store_says_seed_first(settings: Settings, database: Database) -> 
     assert code == 2
     assert out == ""
     assert "billport seed --demo" in err
+
+
+def test_a_store_without_keys_is_refused_and_gets_none(
+    settings: Settings, database: Database
+) -> None:
+    make_partner(database, PARTNER_TENANT, is_default=True)
+    code, out, err = _invoke(settings, keys=False)
+    assert code == 2 and out == ""
+    signing_key = (settings.data_dir / "keys" / "signing-key.pem").absolute()
+    assert f"no signing key at {signing_key}: pass --data-dir of the server" in err
+    assert not (settings.data_dir / "keys").exists()  # tokens from fresh keys would not work
 
 
 def test_unknown_tenant(settings: Settings, database: Database) -> None:

@@ -94,9 +94,10 @@ def test_token_admin_prints_the_data_dirs_admin_token(settings: Settings) -> Non
     from billport.auth.keys import KeyRing
 
     store = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
+    keys = KeyRing.load_or_create(settings)  # what the server made when it started
     result = CliRunner().invoke(main, ["token", *store, "--admin"], env={})
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == KeyRing.load_or_create(settings).admin_token
+    assert result.stdout.strip() == keys.admin_token
     pinned = CliRunner().invoke(
         main, ["token", *store, "--admin"], env={"BILLPORT_ADMIN_TOKEN": "s3"}
     )

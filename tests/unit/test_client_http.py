@@ -153,3 +153,37 @@ def test_error_envelopes() -> None:
     assert str(xml) == "HTTP 403 AuthenticationFailed: Signature expired. (request id s1)"
     plain = _error(502, text="")
     assert str(plain) == "HTTP 502: Bad Gateway"
+
+
+def refused() -> httpx.ConnectError:
+    """What httpx raises when nothing listens: a ConnectError caused by ECONNREFUSED."""
+    error = httpx.ConnectError("[Errno 111] Connection refused")
+    error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return error
+
+
+def test_a_refused_connection_is_tried_once_and_named_plainly() -> None:
+    transport, seen = scripted(refused())
+    sleeps: list[float] = []
+    with pytest.raises(ConnectionFailed) as caught:
+        client(transport, sleeps).request("GET", "https://x:8443/y?sig=secret")
+    assert len(seen) == 1 and sleeps == []  # nothing listens: waiting would not help
+    assert caught.value.refused and caught.value.url == "https://x:8443"
+    assert str(caught.value) == "cannot reach https://x:8443: connection refused"
+
+
+def test_a_refusal_after_an_answer_is_a_restart_and_is_retried() -> None:
+    transport, seen = scripted(httpx.Response(200), refused(), httpx.Response(200))
+    sleeps: list[float] = []
+    http = client(transport, sleeps)
+    assert http.request("GET", "https://x/a").status_code == 200
+    assert http.request("GET", "https://x/b").status_code == 200
+    assert len(seen) == 3 and len(sleeps) == 1
+
+
+def test_no_answer_names_the_request_without_its_query_or_a_repr() -> None:
+    transport, seen = scripted(httpx.ConnectTimeout("timed out"))
+    with pytest.raises(ConnectionFailed) as caught:
+        client(transport, [], attempts=2).request("GET", "https://x/y?sig=secret")
+    assert len(seen) == 2 and not caught.value.refused
+    assert str(caught.value) == "GET https://x/y: no answer after 2 tries: timed out"
