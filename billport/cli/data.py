@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from billport.cli.options import build_settings, store_options
+
+if TYPE_CHECKING:
+    from billport.usecases.admin import SeedRequest
 
 
 @click.command()
@@ -102,10 +105,19 @@ def seed(
         invoice=invoice_id,
         parallel=parallel,
     )
+    from rich.console import Console
+
+    from billport.cli.progress import PhaseProgress, count, duration
+
     runtime = open_runtime(build_settings(data_dir=data_dir, database_url=database_url))
-    started = time.perf_counter()
-    try:
-        seeded = seed_use_case(runtime.db, runtime.blobs, runtime.clock(), request)
+    try:  # a spinner, a clock and the line items stored on a terminal; nothing in a pipe
+        with PhaseProgress(Console(stderr=True)) as progress:
+            text, counted = _seed_phase(request)
+            progress.phase(text, **counted)
+            seeded = seed_use_case(
+                runtime.db, runtime.blobs, runtime.clock(), request, on_rows=progress.rows
+            )
+            elapsed = progress.elapsed
     finally:
         runtime.db.dispose()
     if seeded.appended is not None:
@@ -113,17 +125,27 @@ def seed(
         verb = "created" if report.created_invoice else "extended"
         click.echo(
             f"{verb} invoice {report.invoice_id} of tenant {report.tenant_id}: "
-            f"+{line_items} billed reconciliation and +{line_items} billed usage "
+            f"+{count(line_items)} billed reconciliation and +{count(line_items)} billed usage "
             f"line items, totalCharges {report.total_charges}"
         )
         return
     assert seeded.store is not None
     result = seeded.store
-    elapsed = time.perf_counter() - started
     default = next(p for p in result.partners if p.is_default)
     click.echo(
         f"seeded {len(result.partners)} tenants, {len(result.invoices)} invoices, "
-        f"{result.total_line_items} line items in {elapsed:.1f}s "
-        f"({result.total_line_items / max(elapsed, 1e-9):,.0f} rows/s)"
+        f"{count(result.total_line_items)} line items in {duration(elapsed)} "
+        f"({count(round(result.total_line_items / max(elapsed, 1e-9)))} rows/s)"
     )
     click.echo(f"default tenant: {default.tenant_id}")
+
+
+def _seed_phase(request: SeedRequest) -> tuple[str, dict[str, Any]]:
+    """What the progress line says while ``request`` runs (rows counted for a whole store)."""
+    from billport.cli.progress import count
+
+    if request.invoice:
+        return f"adding {count(request.line_items)} line items to {request.invoice}", {}
+    if request.demo:
+        return "seeding the demo dataset", {}
+    return "seeding", {"rows": 0, "unit": f"of {count(request.line_items)} line items"}

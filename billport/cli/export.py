@@ -8,7 +8,6 @@ them after Ctrl-C, a network failure or a timeout.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import click
 from rich.console import Console
 
 from billport.billing.datasets import AttributeSet, BillingPeriod, Dataset
-from billport.cli.progress import ExportProgress
+from billport.cli.progress import ExportProgress, count, duration, size, writing_phase
 from billport.cli.target import pop_target, pop_wait, target_options, wait_options
 from billport.client.errors import ClientError, OperationFailed
 from billport.client.export import ExportRun
@@ -111,7 +110,7 @@ def export(
     **options: Any,
 ) -> None:
     """Export a billing dataset (Graph, async) into a typed file."""
-    from billport.outputs import OutputError, write_output
+    from billport.outputs import OutputError, format_for, write_output
 
     request = build_request(DATASETS[dataset], invoice, period, currency, attributes)
     check_output(output, table)
@@ -119,7 +118,6 @@ def export(
     target = pop_target(options)
     workdir, state_path = work_paths(output)
     console = Console(stderr=True)
-    started = time.monotonic()
     with target, ExportProgress(console, enabled=not quiet) as progress:
         run = ExportRun(
             target.graph(),
@@ -132,19 +130,19 @@ def export(
         )
         try:
             manifest, parts = run.run(resume=resume)
-            progress.state("writing")
+            progress.phase(writing_phase(format_for(output)), rows=0)
             result = write_output(
                 parts,
                 dataset=request.dataset,
                 attribute_set=request.attribute_set,
                 output=output,
                 table=table,
+                on_rows=progress.rows,
             )
-            progress.rows(result.rows)
-            progress.state("done")
+            progress.phase("done", rows=result.rows)
         except KeyboardInterrupt:
             progress.state("interrupted")
-            progress.progress.stop()
+            progress.stop()
             console.print(
                 f"interrupted: state kept in {state_path}; run the same command with --resume"
             )
@@ -155,7 +153,7 @@ def export(
         except OutputError as exc:
             raise ClientError(f"cannot write {output}: {exc.message}") from exc
     run.finish()
-    click.echo(
-        f"{result.rows} rows -> {output} ({len(manifest.blobs)} parts, {progress.bytes:,} bytes "
-        f"downloaded, {time.monotonic() - started:.1f} s)"
+    click.echo(  # the numbers as the progress line shows them, and its clock
+        f"{count(result.rows)} rows -> {output} ({count(len(manifest.blobs))} parts, "
+        f"{size(progress.bytes)} downloaded, {duration(progress.elapsed)})"
     )

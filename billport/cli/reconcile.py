@@ -96,11 +96,9 @@ def reconcile(
                 wait=wait,
             )
             _, parts = run.run()
-            progress.state("reconciling")
-            result = check(invoice, iter_rows(parts, request.dataset, request.attribute_set),
-                           tolerance)  # fmt: skip
-            progress.rows(result.rows)
-            progress.state("done")
+            rows = iter_rows(parts, request.dataset, request.attribute_set)
+            result = check(invoice, progress.counted(rows, "reconciling"), tolerance)
+            progress.phase("done", rows=result.rows)
     if fmt == "table":
         if output:
             with output.open("w", encoding="utf-8") as stream:

@@ -296,8 +296,18 @@ def build_partners(
     ]
 
 
-def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: SeedReport) -> None:
-    """Render and insert every job's rows; invoice sums and counts end up in ``report``.
+OnRows = Callable[[int], None]  # line items stored so far (a progress display)
+
+
+def _write_jobs(
+    conn: sa.Connection,
+    plan: Plan,
+    options: SeedOptions,
+    report: SeedReport,
+    on_rows: OnRows | None = None,
+) -> None:
+    """Render and insert every job's rows; invoice sums and counts end up in ``report``;
+    ``on_rows`` hears the running count after each job (or batch, when forked).
 
     SQLite renders the rows itself (``--parallel`` does not apply: there is no Python
     rendering to move to another process); elsewhere Python renders them, in a forked child
@@ -305,9 +315,13 @@ def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: S
 
     in_sqlite = options.render_in_sqlite and conn.dialect.name == "sqlite"
     if in_sqlite or not (options.parallel and can_fork()):
+        done = 0
         with line_writer(conn, options.batch_size, in_sqlite) as write:
             for job in plan.jobs:
                 _account(job, write(job_lines(job, plan.patterns)), report.line_items)
+                done += job.count
+                if on_rows is not None:
+                    on_rows(done)
         return
     # Smaller batches in parallel mode keep the shared-memory slots small and the pipeline full.
     size = min(options.batch_size, 5_000)
@@ -324,12 +338,21 @@ def _write_jobs(conn: sa.Connection, plan: Plan, options: SeedOptions, report: S
         return sums, report.line_items
 
     result: list[tuple[dict[tuple[str, str], int], dict[Dataset, int]]] = []
-    loading.write_line_items(conn, forked_batches(produce, summarise, result))
+    batches = forked_batches(produce, summarise, result)
+    loading.write_line_items(conn, batches if on_rows is None else _counted(batches, on_rows))
     sums, counted = result[0]
     report.line_items.update(counted)
     for job in plan.jobs:
         if job.invoice is not None:
             job.invoice.line_cents = sums[(job.invoice.tenant_id, job.invoice.invoice_id)]
+
+
+def _counted(batches: Iterator[list[Row]], on_rows: OnRows) -> Iterator[list[Row]]:
+    done = 0
+    for batch in batches:
+        yield batch
+        done += len(batch)
+        on_rows(done)
 
 
 @dataclass
@@ -393,8 +416,10 @@ def seed_store(
     fixed_partners: Sequence[dict] = (),  # type: ignore[type-arg]
     invoice_hook: InvoiceHook | None = None,
     reserved_ids: set[str] | None = None,
+    on_rows: OnRows | None = None,
 ) -> SeedReport:
-    """Generate and store a dataset in one transaction; the store must be empty."""
+    """Generate and store a dataset in one transaction; the store must be empty.
+    ``on_rows(line items stored so far)`` is called as the line items are written."""
     plan = make_plan(
         options,
         now,
@@ -405,7 +430,7 @@ def seed_store(
     report = SeedReport(plan.partners, [], plan.invoices)
     with loading.bulk_transaction(db.engine) as conn:
         report.clients = write_reference(conn, plan.partners, plan.credentials)
-        _write_jobs(conn, plan, options, report)
+        _write_jobs(conn, plan, options, report, on_rows)
         settle_invoices(plan)
         loading.insert_invoices(conn, [i.row() for i in plan.invoices])
     return report
