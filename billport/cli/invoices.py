@@ -1,4 +1,9 @@
-"""``billport invoices list|show``: Partner Center invoices as a table, JSON or CSV."""
+"""``billport invoices list|show``: Partner Center invoices as a table, JSON or CSV.
+
+The table shows amounts as people read them in the invoice's currency (``£24,606.35``,
+``¥98,765``, ``KWD 12.345``: its symbol, separators, at least its ISO 4217 places, never a
+digit rounded away); JSON and CSV keep them exactly as the service sent them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import csv
 import io
 import json
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
@@ -30,6 +35,7 @@ COLUMNS = (
     ("paid", "paidAmount"),
 )
 FORMATS = click.Choice(["table", "json", "csv"])
+AMOUNTS = ("totalCharges", "paidAmount")
 
 
 def to_json(value: Any) -> str:
@@ -55,10 +61,50 @@ def wide_console() -> Console:
     return console
 
 
+def as_amount(value: Any) -> Decimal | None:
+    """An amount from JSON (Decimal, int or numeric text) as a finite Decimal; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal | int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def money(value: Any, currency: str, symbol: str = "") -> str:
+    """``value`` in ``currency``: ``$1,234.50``, ``-£40.00``, ``CHF 586,366.00``, ``¥98,765``.
+
+    The symbol the service sent (else the code) goes first, with a space when it is letters;
+    the digits are :func:`billport.reconcile.money.format_amount`'s, the one money format of
+    the reports. A value that is not a number is shown as sent.
+    """
+    from billport.reconcile.money import format_amount
+
+    amount = as_amount(value)
+    if amount is None:
+        return "" if value is None else str(value)
+    code = currency.strip().upper()
+    text = format_amount(amount, code)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    prefix = symbol.strip() or code
+    if prefix[-1:].isalpha():
+        prefix += " "
+    return f"{sign}{prefix}{digits}"
+
+
 def cell(invoice: dict[str, Any], key: str) -> str:
     value = invoice.get(key)
     if value is None:
         return ""
+    if key in AMOUNTS:
+        currency = str(invoice.get("currencyCode") or "")
+        return money(value, currency, str(invoice.get("currencySymbol") or ""))
     if key.endswith("Date") and isinstance(value, str):
         return value[:10]
     return str(value)
@@ -77,9 +123,7 @@ def render(invoices: list[dict[str, Any]], fmt: str) -> None:
     else:
         table = Table(title=f"{len(invoices)} invoices")
         for header, key in COLUMNS:
-            table.add_column(
-                header, justify="right" if key in ("totalCharges", "paidAmount") else "left"
-            )
+            table.add_column(header, justify="right" if key in AMOUNTS else "left")
         for invoice in invoices:
             table.add_row(*(cell(invoice, key) for _, key in COLUMNS))
         wide_console().print(table)
@@ -163,6 +207,6 @@ def show_invoice(invoice_id: str, fmt: str, **options: Any) -> None:
         table.add_row(
             "amendment",
             f"{amendment.get('id')} {amendment.get('documentType')} "
-            f"{amendment.get('totalCharges')} {amendment.get('currencyCode')}",
+            f"{cell(amendment, 'totalCharges')}",
         )
     wide_console().print(table)

@@ -119,3 +119,37 @@ def test_cli_lists_each_invoice_once_across_pages(runtime: Runtime, bearer_token
     assert f"{len(FIRST_SEEN)} invoices" in table.stdout
     for invoice_id in FIRST_SEEN:
         assert table.stdout.count(invoice_id) == 1
+
+
+def test_cli_table_formats_money_per_currency_and_json_keeps_it_exact(
+    runtime: Runtime, bearer_token: str
+) -> None:
+    with live_server(runtime) as url:
+        args = ["invoices", "list", "--server", url, "--token", bearer_token, "--all"]
+        table = CliRunner().invoke(main, args)
+        as_json = CliRunner().invoke(main, [*args, "--format", "json"])
+        shown = CliRunner().invoke(
+            main, ["invoices", "show", "L0000002", "--server", url, "--token", bearer_token]
+        )
+    assert table.exit_code == 0, table.output
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in table.stdout.splitlines()
+        if "│ L" in line or "│ M" in line
+    }
+    expected = {  # totalCharges, paidAmount
+        "L0000001": ("$1,234.50", "$0.00"),
+        "L0000002": ("¥98,765", "¥0"),
+        "L0000003": ("KWD 12.345", "KWD 0.000"),
+        "L0000004": ("-£40.00", "£0.00"),
+        "M0000001": ("€1,000,000.10", "€0.00"),
+        "M0000002": ("$0.125", "$0.00"),  # a digit beyond the places is kept, not rounded
+    }
+    for invoice_id, (total, paid) in expected.items():
+        cells = [c.strip() for c in rows[invoice_id].split("│")]
+        assert cells[-3:-1] == [total, paid], rows[invoice_id]
+    listed = {i["id"]: i for i in json.loads(as_json.stdout, parse_float=Decimal)}
+    assert listed["L0000001"]["totalCharges"] == Decimal("1234.5")  # as the service sent it
+    assert listed["M0000002"]["totalCharges"] == Decimal("0.125")
+    assert shown.exit_code == 0, shown.output
+    assert "¥98,765" in shown.stdout
