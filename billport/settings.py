@@ -128,7 +128,12 @@ class Settings:
         shown="half the cores (at least 1, at most 4)",
         factory=default_export_processes,
     )
-    retry_after: int = setting(5, "`Retry-After` seconds on running operations")
+    retry_after: int = setting(
+        0,
+        "`Retry-After` seconds on running operations. `0` (poll again at once) suits a local "
+        "sandbox, where exports take milliseconds; the real service sends about 5: set this, "
+        'or `{"retryAfter": 5}` in a scenario, to exercise a client\'s waiting',
+    )
     sas_lifetime: int = setting(3600, "seconds a download token lives")
     data_format: str = setting(
         "compressedJSON",
@@ -157,6 +162,12 @@ class Settings:
         "",
         "the server-wide sandbox scenario: a JSON document or `@path` to one "
         "([sandbox](sandbox.md)); overridden at run time through `/_billport/`",
+    )
+    scenario_cache_seconds: float = setting(
+        1.0,
+        "how long a process reuses the scenarios it read; a change made through a process "
+        "applies there at once, through another replica within this time (`0`: read on "
+        "every call)",
     )
     request_log_size: int = setting(
         10_000,
@@ -283,6 +294,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if settings.blob_backend == "azure":
         _check_azure(settings)
     _ = settings.pinned_now  # validates BILLPORT_NOW early
+    if settings.scenario_cache_seconds < 0:
+        raise ConfigurationError(f"{env_name('scenario_cache_seconds')} must be 0 or more")
     if settings.request_log_size < 0:
         raise ConfigurationError("BILLPORT_REQUEST_LOG_SIZE must be 0 or more")
     configured_scenario(settings.scenario)  # a bad scenario stops start-up, naming the key

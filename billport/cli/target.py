@@ -113,7 +113,7 @@ _WAIT_OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                           envvar="BILLPORT_EXPORT_TIMEOUT",
                           help="Seconds to wait for the operation. "
                           "[env: BILLPORT_EXPORT_TIMEOUT]")),
-    (("--poll-min",), dict(type=click.FloatRange(min=0), default=1.0, show_default=True,
+    (("--poll-min",), dict(type=click.FloatRange(min=0), default=0.1, show_default=True,
                            envvar="BILLPORT_POLL_MIN",
                            help="Shortest wait between polls, whatever Retry-After says. "
                            "[env: BILLPORT_POLL_MIN]")),

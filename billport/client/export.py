@@ -71,7 +71,7 @@ class ExportEvents:
 @dataclass
 class WaitOptions:
     timeout: float = 3600.0
-    min_interval: float = 1.0
+    min_interval: float = 0.1
     max_interval: float = 60.0
 
 

@@ -73,7 +73,7 @@ class GraphClient(ApiClient):
         *,
         timeout: float = 3600.0,
         progress: Progress | None = None,
-        min_interval: float = 1.0,
+        min_interval: float = 0.1,
         max_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,

@@ -1,4 +1,5 @@
-"""How an idle worker waits for work: PostgreSQL ``LISTEN``, or short polling on SQLite.
+"""How an idle worker waits for work: PostgreSQL ``LISTEN``, or on SQLite a datagram socket
+(``store/wakeups.py``) woken by whoever commits new work, with polling as the fallback.
 
 Queuing an export (and planning its parts) sends ``NOTIFY billport_jobs`` in the same
 transaction, so PostgreSQL delivers it only once the job is visible. A listening worker
@@ -14,6 +15,7 @@ import time
 from typing import Any
 
 from billport.settings import Settings
+from billport.store import wakeups
 from billport.store.db import Database
 from billport.store.operations import WAKE_CHANNEL
 
@@ -28,8 +30,22 @@ class Wakeup:
         self.db, self.settings, self.stopping = db, settings, stopping
         self.listening = db.dialect == "postgresql"
         self._conn: Any = None
+        self._socket: wakeups.Listener | None = None
+        directory = db.wake_dir
+        if directory is not None:
+            try:
+                self._socket = wakeups.Listener(directory)
+            except OSError:  # e.g. a read-only directory: poll instead
+                log.warning("cannot wait on %s; polling", directory, exc_info=True)
 
     def wait(self) -> None:
+        if self._socket is not None:
+            deadline = time.monotonic() + self.settings.worker_poll_seconds
+            while not self.stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or self._socket.wait(min(left, STOP_CHECK_SECONDS)):
+                    return
+            return
         if not self.listening:
             self.stopping.wait(self.settings.worker_poll_seconds)
             return
@@ -62,6 +78,9 @@ class Wakeup:
         return self._conn
 
     def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         if self._conn is not None:
             try:
                 self._conn.close()

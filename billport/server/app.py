@@ -17,6 +17,7 @@ from billport.server.middleware import RequestIdMiddleware
 from billport.server.routes import admin, blobs, graph, health, identity, invoices
 from billport.server.sandbox_middleware import ConnectionDropper, SandboxMiddleware
 from billport.settings import Settings
+from billport.usecases.request_log import RequestRecorder
 
 
 class BillportApp(FastAPI):
@@ -44,6 +45,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = runtime or open_runtime(settings)
         app.state.runtime = opened
+        recorder = RequestRecorder(opened.db, keep=opened.settings.request_log_size)
+        recorder.start()
+        app.state.request_log = recorder
         worker = None
         if with_worker:
             from billport.jobs.worker import Worker
@@ -55,6 +59,8 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop_and_join()
+            recorder.close()
+            del app.state.request_log
             if runtime is None:
                 opened.db.dispose()
 

@@ -177,7 +177,8 @@ def error_response(
 
 def _retry_after(request: Request) -> int:
     runtime = getattr(request.app.state, "runtime", None)
-    return runtime.settings.retry_after if runtime is not None else 5
+    # An outage is worth at least a second's wait, whatever operations are told.
+    return max(runtime.settings.retry_after, 1) if runtime is not None else 5
 
 
 def status_for(exc: BillportError) -> int:

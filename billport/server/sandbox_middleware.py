@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,9 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from billport.runtime import Runtime
 from billport.sandbox.faults import Decision, decide, needs_draw, rng_for
 from billport.sandbox.identity import client_label, tenant_of, unverified_claims
+from billport.server.deps import recorder_of
 from billport.server.errors import error_response
 from billport.store.request_log import LoggedRequest
-from billport.usecases import request_log, scenarios
+from billport.usecases import scenarios
 
 log = logging.getLogger("billport.sandbox")
 EXEMPT_PREFIXES = ("/_billport/", "/healthz", "/openapi.json", "/docs", "/redoc")
@@ -78,11 +78,14 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         runtime: Runtime = scope["app"].state.runtime
+        recorder = recorder_of(scope["app"])
         started = time.perf_counter()
         received_at = runtime.clock()
         claims = unverified_claims(_header(scope, b"authorization"))
         tenant = tenant_of(claims, scope["path"])
-        decision = await run_in_threadpool(_decide, runtime, tenant, scope)
+        decision = _quick_decision(runtime, tenant, scope)
+        if decision is None:  # the scenario must be read, or a draw taken: database work
+            decision = await run_in_threadpool(_decide, runtime, tenant, scope)
         if decision.delay_ms > 0:
             await anyio.sleep(decision.delay_ms / 1000)
         outcome = _Outcome()
@@ -95,7 +98,7 @@ class SandboxMiddleware:
                 outcome.answered_at = runtime.clock()
             await send(message)
 
-        def record(status: int) -> Awaitable[None]:
+        def record(status: int) -> None:
             row = LoggedRequest(
                 id=0,
                 client=client_label(claims, (scope.get("client") or ("",))[0] or None),
@@ -111,18 +114,18 @@ class SandboxMiddleware:
                 retry_after=outcome.retry_after,
                 request_id=str(scope.get("state", {}).get("request_id", "")),
             )
-            return run_in_threadpool(_record, runtime, row)
+            recorder.record(row)  # buffered: no database write on the request's path
 
         if decision.fault == "drop":
-            await record(0)
+            record(0)
             raise DropConnection()
         try:
             target = _fault_app(decision) if decision.fault else self.app
             await target(scope, receive, recording_send)
         except Exception:
-            await record(outcome.status or 500)
+            record(outcome.status or 500)
             raise
-        await record(outcome.status)
+        record(outcome.status)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -130,6 +133,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _quick_decision(runtime: Runtime, tenant: str | None, scope: Scope) -> Decision | None:
+    """The verdict without leaving the event loop, when the scenario is cached and injects
+    nothing into this request; ``None`` when :func:`_decide` must run in a thread."""
+    applied = scenarios.cached_scenario(runtime.db, runtime.settings, tenant)
+    if applied is None:
+        return None
+    scenario = applied.scenario
+    if scenario.faults or scenario.latency is not None:
+        return None
+    scope.setdefault("state", {})["scenario"] = (tenant, applied)
+    return Decision()
 
 
 def _decide(runtime: Runtime, tenant: str | None, scope: Scope) -> Decision:
@@ -145,17 +161,12 @@ def _decide(runtime: Runtime, tenant: str | None, scope: Scope) -> Decision:
         if needs_draw(scenario, method, path):
             draw = scenarios.next_draw(runtime.db, runtime.clock, applied.scope)
         rng = rng_for(scenario.seed, draw)
-        return decide(scenario, method, path, rng, runtime.settings.retry_after)
+        # A throttled client is told to wait at least a second, even by a sandbox whose
+        # operations say "poll again at once" (Retry-After 0).
+        return decide(scenario, method, path, rng, max(runtime.settings.retry_after, 1))
     except Exception:
         log.exception("sandbox: could not apply the scenario; serving without faults")
         return Decision()
-
-
-def _record(runtime: Runtime, row: LoggedRequest) -> None:
-    try:
-        request_log.record_request(runtime.db, row, keep=runtime.settings.request_log_size)
-    except Exception:  # the log is a diagnostic: never fail a call because of it
-        log.exception("sandbox: could not record %s %s", row.method, row.path)
 
 
 def _fault_app(decision: Decision) -> ASGIApp:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from billport.errors import ConfigurationError, DatabaseUnavailable, StoreError
 from billport.settings import Settings
+from billport.store import wakeups
 
 if TYPE_CHECKING:  # alembic loads only to migrate: export processes never do
     from alembic.config import Config
@@ -145,11 +146,29 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def wake_dir(self) -> Path | None:
+        """Where idle SQLite workers wait for wake-ups (None: PostgreSQL, or in memory)."""
+        if self.engine.dialect.name != "sqlite" or not wakeups.available():
+            return None
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return None
+        return wakeups.wakeup_dir(Path(database).resolve())
+
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A connection inside one transaction, committed on success."""
+        """A connection inside one transaction, committed on success; workers it asked to
+        wake (``operations.notify_workers``) are woken once the commit is done."""
+        wake = False
         with translated_errors(), self.engine.begin() as conn:
-            yield conn
+            try:
+                yield conn
+            finally:
+                wake = bool(conn.info.pop(wakeups.AFTER_COMMIT, False))
+        directory = self.wake_dir if wake else None
+        if directory is not None:
+            wakeups.nudge(directory)
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:

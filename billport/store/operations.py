@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.operations import Status
+from billport.store import wakeups
 from billport.store.tables import operations
 
 ops = operations.c
@@ -111,9 +112,13 @@ def lock_operation(conn: sa.Connection, operation_id: str) -> Status | None:
 
 
 def notify_workers(conn: sa.Connection) -> None:
-    """Wake idle workers (PostgreSQL ``NOTIFY``, delivered when the transaction commits)."""
+    """Wake idle workers once this transaction commits: PostgreSQL ``NOTIFY`` (delivered on
+    commit), or on SQLite a datagram to each waiting worker (``store/wakeups.py``), which
+    ``Database.begin`` sends after the commit."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text(f"NOTIFY {WAKE_CHANNEL}"))
+    else:
+        conn.info[wakeups.AFTER_COMMIT] = True
 
 
 def count_poll(conn: sa.Connection, tenant_id: str, operation_id: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,6 @@ import sqlalchemy as sa
 from billport.store.tables import request_log
 
 rl = request_log.c
-PRUNE_EVERY = 64  # prune on every 64th insert: retention stays within N + 64 rows
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,17 @@ class LoggedRequest:
     request_id: str
 
 
-def insert_request(conn: sa.Connection, row: LoggedRequest, *, keep: int) -> int:
-    """Append one call; every ``PRUNE_EVERY`` ids, drop rows older than the newest ``keep``."""
-    values = {
+def insert_requests(conn: sa.Connection, rows: Sequence[LoggedRequest], *, keep: int) -> None:
+    """Append calls in one statement, then drop rows older than the newest ``keep``."""
+    if not rows:
+        return
+    conn.execute(request_log.insert(), [_values(row) for row in rows])
+    newest = conn.execute(sa.select(sa.func.max(rl.id))).scalar_one()
+    conn.execute(request_log.delete().where(rl.id <= int(newest) - keep))
+
+
+def _values(row: LoggedRequest) -> dict[str, object]:
+    return {
         "received_at": row.received_at,
         "answered_at": row.answered_at,
         "client": row.client[:200],
@@ -48,10 +56,6 @@ def insert_request(conn: sa.Connection, row: LoggedRequest, *, keep: int) -> int
         "retry_after": row.retry_after,
         "request_id": row.request_id[:36],
     }
-    new_id = int(conn.execute(request_log.insert().values(values).returning(rl.id)).scalar_one())
-    if new_id % PRUNE_EVERY == 0:
-        conn.execute(request_log.delete().where(rl.id <= new_id - keep))
-    return new_id
 
 
 def _logged(r: sa.Row) -> LoggedRequest:  # type: ignore[type-arg]

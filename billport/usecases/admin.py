@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from billport.auth.partners import forget_partners
 from billport.blobs.base import BlobStore
 from billport.errors import InvalidRequest
 from billport.seed.append import AppendReport, append_to_invoice
@@ -50,6 +51,8 @@ def reset(db: Database, blobs: BlobStore, *, all_data: bool) -> ResetReport:
         requests = request_log.delete_requests(conn)
         if all_data:
             resets.delete_data(conn)
+    if all_data:
+        forget_partners(db)
     removed = blobs.delete_prefix("")
     return ResetReport(operations, manifests, removed, requests, all_data)
 

@@ -19,6 +19,7 @@ from billport.clock import Clock
 from billport.sandbox.scenario import Scenario, parse_scenario
 from billport.settings import Settings, configured_scenario
 from billport.store import scenarios as scenario_store
+from billport.store.caching import PerDatabase
 from billport.store.db import Database
 from billport.store.scenarios import SERVER_SCOPE
 
@@ -43,8 +44,27 @@ def _decode(document: str) -> Scenario:
     return parse_scenario(orjson.loads(document))
 
 
+# Scenarios are read on every API call; a change through this process applies at once,
+# one through another replica within ``settings.scenario_cache_seconds``.
+_CACHE: PerDatabase[Applied] = PerDatabase()
+
+
 def applied_scenario(db: Database, settings: Settings, tenant_id: str | None) -> Applied:
     """The scenario in force for ``tenant_id`` (``None``: a request with no tenant)."""
+    return _CACHE.get(
+        db,
+        (tenant_id, settings.scenario),
+        settings.scenario_cache_seconds,
+        lambda: _read_applied(db, settings, tenant_id),
+    )
+
+
+def cached_scenario(db: Database, settings: Settings, tenant_id: str | None) -> Applied | None:
+    """The scenario in force if this process has it cached (no I/O), else ``None``."""
+    return _CACHE.peek(db, (tenant_id, settings.scenario))
+
+
+def _read_applied(db: Database, settings: Settings, tenant_id: str | None) -> Applied:
     scopes = [SERVER_SCOPE] + ([tenant_id] if tenant_id else [])
     with db.connect() as conn:
         rows = scenario_store.get_scenarios(conn, scopes)
@@ -66,17 +86,21 @@ def set_scenario(db: Database, clock: Clock, tenant_id: str | None, raw: Any) ->
     document = orjson.dumps(scenario.to_json()).decode()
     with db.begin() as conn:
         scenario_store.put_scenario(conn, tenant_id or SERVER_SCOPE, document, clock())
+    _CACHE.forget(db)
     return scenario
 
 
 def clear_scenario(db: Database, clock: Clock, tenant_id: str | None) -> int:
     """Forget run-time scenarios: one tenant's, or (``None``) the server-wide one and every
     tenant's, back to the settings. Returns how many tenant scenarios were dropped."""
-    with db.begin() as conn:
-        if tenant_id is not None:
-            return int(scenario_store.delete_scenario(conn, tenant_id))
-        scenario_store.put_scenario(conn, SERVER_SCOPE, None, clock())
-        return scenario_store.delete_tenant_scenarios(conn)
+    try:
+        with db.begin() as conn:
+            if tenant_id is not None:
+                return int(scenario_store.delete_scenario(conn, tenant_id))
+            scenario_store.put_scenario(conn, SERVER_SCOPE, None, clock())
+            return scenario_store.delete_tenant_scenarios(conn)
+    finally:
+        _CACHE.forget(db)
 
 
 def tenants_with_scenarios(db: Database) -> list[str]:

@@ -19,7 +19,7 @@ from billport.runtime import Runtime
 from billport.sandbox.compliance import report_json, stamp
 from billport.sandbox.scenario import SCENARIO_SCHEMA
 from billport.server.auth import bearer_token
-from billport.server.deps import get_runtime
+from billport.server.deps import get_runtime, recorder_of
 from billport.server.routes.graph import json_body
 from billport.store.request_log import LoggedRequest
 from billport.usecases import admin, request_log, scenarios
@@ -177,13 +177,16 @@ _RESET_SCHEMA = {
     operation_id="reset_sandbox",
     openapi_extra=_body(_RESET_SCHEMA, required=False),
 )
-def reset(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]) -> dict[str, Any]:
+def reset(
+    request: Request, runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]
+) -> dict[str, Any]:
     body = {} if body is None else body
     if not isinstance(body, dict) or set(body) - {"all"}:
         raise InvalidRequest('The reset body must be {"all": true|false} or empty.')
     all_data = body.get("all", False)
     if not isinstance(all_data, bool):
         raise InvalidRequest("'all' must be true or false.")
+    recorder_of(request.app).flush()  # calls made before the reset go with it
     report = admin.reset(runtime.db, runtime.blobs, all_data=all_data)
     return {
         "operations": report.operations,
@@ -222,10 +225,12 @@ def seed(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)])
 
 @router.get("/requests", summary="Recent API calls of every replica", operation_id="list_requests")
 def list_requests(
+    request: Request,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
     client: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
+    recorder_of(request.app).flush()  # this process's calls up to now
     rows = request_log.recent_requests(runtime.db, limit=limit, client=client)
     return {"count": len(rows), "value": [_request_json(r) for r in rows]}
 
@@ -253,6 +258,9 @@ def _request_json(row: LoggedRequest) -> dict[str, Any]:
     operation_id="get_compliance",
 )
 def get_compliance(
-    runtime: RuntimeDep, client: Annotated[str | None, Query(max_length=200)] = None
+    request: Request,
+    runtime: RuntimeDep,
+    client: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
+    recorder_of(request.app).flush()
     return report_json(request_log.compliance_report(runtime.db, client=client))
