@@ -76,6 +76,12 @@ class Settings:
         "base URL in `Location`, navigation links and `rootDirectory` (behind a load balancer)",
         shown="from the request",
     )
+    keep_alive_seconds: float = setting(
+        120.0,
+        "how long an idle keep-alive connection stays open; well above `Retry-After`, so a "
+        "client that waits exactly as told reuses its connection instead of racing the "
+        "server closing it (raise it with a scenario `retryAfter` beyond it)",
+    )
     # Authentication
     token_lifetime: int = setting(3600, "seconds a dev-issuer token lives")
     dev_issuer: str = setting(

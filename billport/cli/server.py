@@ -85,6 +85,7 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool) -> None:
             sock,
             log_level="info",
             log_config=log_config(),  # no SAS signature or token in the log
+            timeout_keep_alive=settings.keep_alive_seconds,
         )
     finally:
         runtime.db.dispose()

@@ -72,5 +72,6 @@ def app_client(runtime: Runtime, *, worker: bool = False, **options: Any) -> Ite
 @contextmanager
 def live_server(runtime: Runtime, *, worker: bool = False) -> Iterator[str]:
     """``app_for(runtime)`` on a free loopback port, for clients that need a socket."""
-    with serve_in_thread(app_for(runtime, worker=worker)) as base:
+    app = app_for(runtime, worker=worker)
+    with serve_in_thread(app, keep_alive=runtime.settings.keep_alive_seconds) as base:
         yield base

@@ -12,9 +12,17 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI, timeout: float = 10.0) -> Iterator[str]:
-    """Start ``app`` on a free loopback port; yields its base URL; stops it on exit."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def serve_in_thread(
+    app: FastAPI, timeout: float = 10.0, keep_alive: float | None = None
+) -> Iterator[str]:
+    """Start ``app`` on a free loopback port; yields its base URL; stops it on exit.
+
+    ``keep_alive`` is the idle keep-alive timeout (``billport serve`` takes it from the
+    settings); ``None`` keeps uvicorn's own default."""
+    options = {} if keep_alive is None else {"timeout_keep_alive": keep_alive}
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
