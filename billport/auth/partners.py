@@ -24,5 +24,10 @@ def is_partner(db: Database, tenant_id: str) -> bool:
     return _KNOWN.get(db, tenant_id, PARTNER_CACHE_SECONDS, look_up, keep=bool)
 
 
+def known_partner(db: Database, tenant_id: str) -> bool:
+    """``True`` when ``tenant_id`` is a partner remembered from a recent lookup (no I/O)."""
+    return bool(_KNOWN.peek(db, tenant_id))
+
+
 def forget_partners(db: Database) -> None:
     _KNOWN.forget(db)

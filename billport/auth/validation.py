@@ -154,6 +154,14 @@ def verified_tokens(keys: KeyRing) -> _VerifiedTokens:
         return cache
 
 
+def is_verified(token: str, keys: KeyRing, settings: Settings) -> bool:
+    """Whether ``token``'s issuer and signature were verified already (validating it again
+    then does no I/O: an external issuer's keys are not fetched)."""
+    return (
+        verified_tokens(keys).get((settings.dev_issuer, settings.trusted_issuer, token)) is not None
+    )
+
+
 def _verified_claims(token: str, keys: KeyRing, settings: Settings) -> dict[str, Any]:
     """Steps 1-3 of the module docstring, once per token text and key ring."""
     cache = verified_tokens(keys)

@@ -22,6 +22,7 @@ date-time value (ISO-8601, ``Z``/offset optional, no offset = UTC) is one instan
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
+
+import orjson
 
 from billport.errors import InvalidFilter, InvalidRequest, NotFound
 
@@ -124,17 +127,19 @@ def parse_invoice_ref(raw: str) -> InvoiceRef:
     return ref
 
 
+@functools.lru_cache(maxsize=256)  # a store holds few distinct details lists
 def invoice_details_from_json(text: str) -> tuple[InvoiceDetail, ...]:
     """Decode the ``invoices.details`` column."""
     return tuple(
         InvoiceDetail(item["invoiceLineItemType"], item["billingProvider"])
-        for item in json.loads(text)
+        for item in orjson.loads(text)
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def tax_receipts_from_json(text: str) -> tuple[str, ...]:
     """Decode the ``invoices.tax_receipts`` column."""
-    return tuple(str(receipt) for receipt in json.loads(text))
+    return tuple(str(receipt) for receipt in orjson.loads(text))
 
 
 # --- paging ------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
-from billport.auth.partners import is_partner
-from billport.auth.validation import Principal, validate_token
+from billport.auth.partners import is_partner, known_partner
+from billport.auth.validation import Principal, is_verified, validate_token
 from billport.errors import AuthenticationError, PermissionDenied
 from billport.runtime import Runtime
 
@@ -78,14 +79,33 @@ def _authenticate(request: Request, audience: str) -> Principal:
     return principal
 
 
-def graph_principal(request: Request, _: BearerCredentials) -> Principal:
+async def _principal(request: Request, audience: str) -> Principal:
+    """A token seen before, of a partner seen before, is checked on the event loop (no I/O
+    is left: its signature and the partner lookup are cached); anything else in a thread,
+    since it may read the store or fetch an external issuer's keys."""
+    runtime: Runtime = request.app.state.runtime
+    token = bearer_token(request)
+    if is_verified(token, runtime.keys, runtime.settings):
+        principal = validate_token(
+            token,
+            expected_audience=audience,
+            keys=runtime.keys,
+            settings=runtime.settings,
+            now=runtime.clock(),
+        )
+        if known_partner(runtime.db, principal.tenant_id):
+            return principal
+    return await run_in_threadpool(_authenticate, request, audience)
+
+
+async def graph_principal(request: Request, _: BearerCredentials) -> Principal:
     """Caller of a Graph route: audience Graph and ``PartnerBilling.Read.All``."""
-    return _authenticate(request, GRAPH_AUDIENCE)
+    return await _principal(request, GRAPH_AUDIENCE)
 
 
-def partner_center_principal(request: Request, _: BearerCredentials) -> Principal:
+async def partner_center_principal(request: Request, _: BearerCredentials) -> Principal:
     """Caller of a Partner Center route: audience ``https://api.partnercenter.microsoft.com``."""
-    return _authenticate(request, PARTNER_CENTER_AUDIENCE)
+    return await _principal(request, PARTNER_CENTER_AUDIENCE)
 
 
 GraphPrincipal = Annotated[Principal, Depends(graph_principal)]

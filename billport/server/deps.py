@@ -12,8 +12,9 @@ from billport.usecases.request_log import RequestRecorder
 _RECORDER_LOCK = threading.Lock()
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the runtime opened in the app lifespan."""
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the runtime opened in the app lifespan (async: a sync dependency
+    would cost every request a trip through the thread pool)."""
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 

@@ -39,7 +39,10 @@ class InvoicePage:
 def _with_amendments(conn: sa.Connection, tenant_id: str, parents: list[Invoice]) -> list[Invoice]:
     by_parent = store.select_amendments(conn, tenant_id, (p.invoice_id for p in parents))
     return [
-        dataclasses.replace(p, amendments=tuple(by_parent.get(p.invoice_id, ()))) for p in parents
+        dataclasses.replace(p, amendments=tuple(by_parent[p.invoice_id]))
+        if p.invoice_id in by_parent
+        else p
+        for p in parents
     ]
 
 
