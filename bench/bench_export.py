@@ -184,7 +184,7 @@ def timed_export(client: Any, headers: dict[str, str]) -> tuple[float, dict[str,
         op = client.get(location, headers=headers).json()
         if op["status"] in ("succeeded", "failed"):
             break
-        time.sleep(0.05)
+        time.sleep(0.01)  # fine enough for 30k rows; tighter polling steals the GIL from the export
     return time.perf_counter() - started, op
 
 

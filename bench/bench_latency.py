@@ -1,7 +1,8 @@
 """Latency of small work, against a bare FastAPI endpoint measured in the same run.
 
 Starts `billport serve --demo` (SQLite, in-process worker) and a bare FastAPI app under the
-same uvicorn, both on loopback, then measures over one keep-alive connection each:
+same uvicorn (access log on for both, as `billport serve` runs), both on loopback, then
+measures over one keep-alive connection each:
 
 - sequential throughput (requests/s) of the bare endpoint, `GET /healthz`, an operation
   poll and `GET /v1/invoices?size=200`, with each one's ratio to the bare endpoint;
@@ -48,7 +49,7 @@ def bare() -> dict[str, str]:
     return {"status": "ok"}
 
 
-uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning")
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="info")  # access log on, as billport
 """
 
 
