@@ -49,17 +49,6 @@ def runtime(settings: Settings, blob_backend: BlobBackend) -> Iterator[Runtime]:
         yield runtime
 
 
-def queue_export(runtime: Runtime) -> str:
-    op = operations.request_export(
-        runtime.db,
-        runtime.clock,
-        data.TENANT,
-        Dataset.BILLED_RECONCILIATION,
-        {"invoiceId": data.MODERN, "attributeSet": "full"},
-    )
-    return op.operation_id
-
-
 def published_everywhere(runtime: Runtime) -> list[str]:
     """Every published blob of the billed-reconciliation container, whatever its directory."""
     return [
@@ -108,7 +97,7 @@ def in_process_bodies(
 
 def test_blobs_written_by_two_processes_equal_the_in_process_output(runtime: Runtime) -> None:
     assert PART_ROWS % CHUNK_ROWS  # blobs end mid-chunk: the chunking restarts per blob
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime, attributeSet="full")
     worker = Worker(runtime)
     assert worker.run(once=True) == 1
     view = operations.read_operation(runtime.db, data.TENANT, operation_id)
@@ -139,7 +128,7 @@ def test_parts_of_a_partitioned_export_write_their_blobs_in_processes_byte_for_b
 ) -> None:
     # Parts of 5,000 rows in blobs of 1,500: 1,500 x3 + 500 | 1,500 + 500.
     runtime.settings = runtime.settings.replace(partition_rows=5_000, blob_rows=1_500)
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime, attributeSet="full")
     assert Worker(runtime).run(once=True) == 3  # the plan, then two parts
     view = operations.read_operation(runtime.db, data.TENANT, operation_id)
     assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
@@ -179,7 +168,7 @@ class KillChildrenOnce(threading.Event):
 def test_a_killed_export_process_fails_the_attempt_which_is_retried_cleanly(
     runtime: Runtime,
 ) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime, attributeSet="full")
     worker = Worker(runtime)
     assert worker.pool is not None
     worker.stopping = stop_flag = KillChildrenOnce(worker.pool)
@@ -197,7 +186,7 @@ def test_a_killed_export_process_fails_the_attempt_which_is_retried_cleanly(
 
 
 def leased_job(runtime: Runtime, pool: ExportPool, stop: threading.Event) -> ExportJob:
-    queue_export(runtime)
+    data.queue_export(runtime, attributeSet="full")
     with runtime.db.begin() as conn:
         op = op_store.lease_next(conn, owner="me", now=runtime.clock(), lease_seconds=30)
     assert op is not None

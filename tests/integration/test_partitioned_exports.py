@@ -36,17 +36,6 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
         yield runtime
 
 
-def queue_export(runtime: Runtime) -> str:
-    op = operations.request_export(
-        runtime.db,
-        runtime.clock,
-        data.TENANT,
-        Dataset.BILLED_RECONCILIATION,
-        {"invoiceId": data.MODERN},
-    )
-    return op.operation_id
-
-
 def status_of(runtime: Runtime, operation_id: str) -> operations.OperationView:
     return operations.read_operation(runtime.db, data.TENANT, operation_id)
 
@@ -94,7 +83,7 @@ def lease_part(runtime: Runtime, owner: str) -> partition_store.Partition:
 
 
 def test_a_large_export_is_split_into_parts_and_published_once(runtime: Runtime) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     worker = Worker(runtime, name="w")
     assert worker.run_once() is True  # plans only
     assert status_of(runtime, operation_id).operation.status is Status.RUNNING
@@ -115,7 +104,7 @@ def test_a_large_export_is_split_into_parts_and_published_once(runtime: Runtime)
 def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings) -> None:
     with opened(settings, partition_rows=ROWS, blob_rows=4) as runtime:
         data.build_dataset(runtime, rows=ROWS)
-        operation_id = queue_export(runtime)
+        operation_id = data.queue_export(runtime)
         assert Worker(runtime).run_once() is True
         view = status_of(runtime, operation_id)
         assert view.operation.status is Status.SUCCEEDED
@@ -125,9 +114,9 @@ def test_an_export_at_the_threshold_keeps_the_single_job_path(settings: Settings
 
 
 def test_an_unchanged_export_reuses_the_partitioned_manifest(runtime: Runtime) -> None:
-    first = queue_export(runtime)
+    first = data.queue_export(runtime)
     Worker(runtime).run(once=True)
-    second = queue_export(runtime)
+    second = data.queue_export(runtime)
     assert Worker(runtime).run(once=True) == 1  # no plan: the manifest is reused
     one, two = status_of(runtime, first), status_of(runtime, second)
     assert two.operation.status is Status.SUCCEEDED
@@ -136,7 +125,7 @@ def test_an_unchanged_export_reuses_the_partitioned_manifest(runtime: Runtime) -
 
 
 def test_an_abandoned_part_is_redone_alone_and_its_leftovers_removed(runtime: Runtime) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     Worker(runtime).run_once()  # plan
     crashed = lease_part(runtime, "crashed-worker")
     with runtime.db.connect() as conn:
@@ -187,7 +176,7 @@ def test_a_part_that_keeps_failing_fails_the_export_cleanly(
 
     monkeypatch.setattr(ranges, "write_blobs", fail_part_one)
     runtime.settings = runtime.settings.replace(export_processes=1)  # the in-process writer
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     Worker(runtime).run(once=True)
     view = status_of(runtime, operation_id)
     assert view.operation.status is Status.FAILED
@@ -204,7 +193,7 @@ def test_a_part_that_keeps_failing_fails_the_export_cleanly(
 def test_a_part_running_when_its_export_fails_stops_without_publishing(
     runtime: Runtime,
 ) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     Worker(runtime).run_once()  # plan
     survivor = lease_part(runtime, "slow-worker")
     from billport.jobs.lease import Failure, LeaseLost
@@ -220,7 +209,7 @@ def test_a_part_running_when_its_export_fails_stops_without_publishing(
 
 
 def test_a_stopping_worker_hands_its_part_back(runtime: Runtime) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     Worker(runtime).run_once()  # plan
     worker = Worker(runtime)
     worker.stopping.set()
@@ -241,7 +230,7 @@ def test_parts_finishing_together_publish_exactly_once(
     from billport.jobs import partition_job as part_jobs
     from billport.store.tables import manifests
 
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     Worker(runtime).run_once()  # plan
     leased = [lease_part(runtime, f"w{i}") for i in range(4)]
     together = threading.Barrier(4, timeout=30)
@@ -323,7 +312,7 @@ def test_a_lost_database_connection_mid_export_is_retried(
     with opened(settings) as runtime:
         try:
             data.build_dataset(runtime, rows=ROWS)
-            operation_id = queue_export(runtime)
+            operation_id = data.queue_export(runtime)
             Worker(runtime).run(once=True)
             assert killed and all(killed)
             assert any("failed" in r.getMessage() for r in caplog.records)  # then retried
@@ -350,7 +339,7 @@ def test_an_idle_worker_is_woken_by_a_queued_export(pg_url: str, tmp_path: Any) 
             waiter = threading.Thread(target=wakeup.wait)
             waiter.start()
             data.build_dataset(runtime, rows=1)
-            queue_export(runtime)
+            data.queue_export(runtime)
             waiter.join(30)  # far below the 60 s it would wait without a notification
             woke = not waiter.is_alive()
             stopping.set()

@@ -16,7 +16,6 @@ import pytest
 
 from billport.auth import partners
 from billport.auth import validation as token_checks
-from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
 from billport.errors import AuthenticationError
 from billport.jobs.worker import Worker
@@ -42,14 +41,6 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
         yield runtime
 
 
-def queue_export(runtime: Runtime) -> str:
-    op = operations.request_export(
-        runtime.db, runtime.clock, data.TENANT, Dataset.BILLED_RECONCILIATION,
-        {"invoiceId": data.MODERN},
-    )  # fmt: skip
-    return op.operation_id
-
-
 def wait_for(runtime: Runtime, operation_id: str) -> Status:
     deadline = time.monotonic() + BOUND
     while time.monotonic() < deadline:
@@ -65,8 +56,8 @@ def test_an_idle_worker_is_woken_by_a_new_export_not_by_its_poll(runtime: Runtim
     worker.start_thread()
     try:
         time.sleep(0.3)  # it found nothing and waits now (60 s poll)
-        assert wait_for(runtime, queue_export(runtime)) is Status.SUCCEEDED
-        assert wait_for(runtime, queue_export(runtime)) is Status.SUCCEEDED  # and again
+        assert wait_for(runtime, data.queue_export(runtime)) is Status.SUCCEEDED
+        assert wait_for(runtime, data.queue_export(runtime)) is Status.SUCCEEDED  # and again
     finally:
         worker.stop_and_join()
 
@@ -104,7 +95,7 @@ def test_a_commit_that_adds_work_wakes_sqlite_workers_only_after_it(runtime: Run
             op_store.notify_workers(conn)
             raise RuntimeError("rolled back")
         assert not listener.wait(0)  # nothing committed, nobody woken
-        queue_export(runtime)
+        data.queue_export(runtime)
         assert listener.wait(0)
     finally:
         listener.close()

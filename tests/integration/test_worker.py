@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from billport.billing.datasets import Dataset
 from billport.billing.operations import Status
 from billport.jobs.worker import Worker
 from billport.runtime import Runtime
@@ -25,30 +24,19 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
         yield runtime
 
 
-def queue_export(runtime: Runtime) -> str:
-    op = operations.request_export(
-        runtime.db,
-        runtime.clock,
-        data.TENANT,
-        Dataset.BILLED_RECONCILIATION,
-        {"invoiceId": data.MODERN},
-    )
-    return op.operation_id
-
-
 def lease(runtime: Runtime, owner: str) -> op_store.Operation | None:
     with runtime.db.begin() as conn:
         return op_store.lease_next(conn, owner=owner, now=runtime.clock(), lease_seconds=30)
 
 
 def test_a_leased_job_is_not_leased_twice(runtime: Runtime) -> None:
-    queue_export(runtime)
+    data.queue_export(runtime)
     assert lease(runtime, "a") is not None
     assert lease(runtime, "b") is None
 
 
 def test_an_expired_lease_is_taken_over_and_every_row_exported_once(runtime: Runtime) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     crashed = lease(runtime, "crashed-worker")
     assert crashed is not None
     # The crashed worker left a staged, unpublished part behind.
@@ -83,7 +71,7 @@ def test_an_expired_lease_is_taken_over_and_every_row_exported_once(runtime: Run
 
 
 def test_a_stopping_worker_hands_the_job_back(runtime: Runtime) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
     worker = Worker(runtime)
     worker.stopping.set()  # stop requested while the export runs: first batch boundary
     assert worker.run_once() is True
@@ -99,7 +87,7 @@ def test_a_stopping_worker_hands_the_job_back(runtime: Runtime) -> None:
 def test_unexpected_errors_are_retried_then_fail_cleanly(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    operation_id = queue_export(runtime)
+    operation_id = data.queue_export(runtime)
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("disk on fire")
@@ -114,7 +102,7 @@ def test_unexpected_errors_are_retried_then_fail_cleanly(
 
 
 def test_once_drains_the_queue(runtime: Runtime) -> None:
-    ids = [queue_export(runtime) for _ in range(3)]
+    ids = [data.queue_export(runtime) for _ in range(3)]
     assert Worker(runtime).run(once=True) == 3
     for operation_id in ids:
         status = operations.read_operation(runtime.db, data.TENANT, operation_id).operation.status

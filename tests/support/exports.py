@@ -19,6 +19,7 @@ from billport.billing.datasets import AttributeSet, Dataset, fields
 from billport.runtime import Runtime
 from billport.store.clients import insert_client
 from billport.store.tables import invoices, line_items, partners
+from billport.usecases import operations
 
 TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
 OTHER_TENANT = "6e75cca6-0000-4000-8000-000000000002"
@@ -191,3 +192,15 @@ def download_rows(client: httpx.Client | Any, manifest: dict[str, Any]) -> list[
         assert data.endswith(b"\n")
         lines += data.split(b"\n")[:-1]
     return lines
+
+
+def queue_export(runtime: Runtime, **body: Any) -> str:
+    """Queue a billed reconciliation export of TENANT's MODERN invoice; its operation id."""
+    op = operations.request_export(
+        runtime.db,
+        runtime.clock,
+        TENANT,
+        Dataset.BILLED_RECONCILIATION,
+        {"invoiceId": MODERN, **body},
+    )
+    return op.operation_id
