@@ -77,7 +77,7 @@ def _ensure_tenant(conn: sa.Connection, rng: random.Random, now: datetime) -> st
     tenant = default_tenant_id(conn)
     if tenant is None:
         partner = build_partners(rng, SeedOptions(tenants=1, customers=10), now)[0]
-        write_reference(conn, [partner], [client_for(rng, partner)])
+        write_reference(conn, [partner], [client_for(rng)])
         tenant = partner.tenant_id
     return tenant
 

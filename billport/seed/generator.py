@@ -8,6 +8,7 @@ bytes elsewhere."""
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -114,12 +115,20 @@ def ensure_empty(db: Database) -> None:
             )
 
 
-def client_for(rng: random.Random, partner: Partner) -> dict[str, str]:
-    """Deterministic client id and secret (same seed, same credentials)."""
-    return {
-        "client_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "secret": f"{rng.getrandbits(256):064x}",
-    }
+CREDENTIAL_DRAWS = (128, 256)  # bits per partner the seed once spent on its dev client
+
+
+def client_for(rng: random.Random) -> dict[str, str]:
+    """A new client id and secret from the operating system's CSPRNG, never from the seed.
+
+    Every store gets its own credentials, so a ``--demo`` store or one seeded with the
+    default seed does not share a token-minting secret with every other install. ``rng``
+    still advances by the bits the credentials were once drawn from, so everything drawn
+    after them (invoices, line items) stays byte for byte what a seed always gave.
+    """
+    for bits in CREDENTIAL_DRAWS:
+        rng.getrandbits(bits)
+    return {"client_id": str(uuid.uuid4()), "secret": secrets.token_hex(32)}
 
 
 def catalogue_rows() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
@@ -385,7 +394,7 @@ def make_plan(
     """Partners, invoices, templates and per-scope row counts for ``options``."""
     rng = random.Random(options.seed)
     partners = build_partners(rng, options, now, fixed_partners)
-    credentials = [client_for(rng, p) for p in partners]
+    credentials = [client_for(rng) for _ in partners]
     periods = invoiced_periods(now, options.months)
     numbers = InvoiceNumbers(rng, reserved_ids)
     invoices: list[Invoice] = []
