@@ -105,10 +105,16 @@ def insert_manifest(conn: sa.Connection, m: Manifest) -> None:
     )
 
 
+# Built once: every poll of a finished export runs it (see operations._ONE_OPERATION).
+_ONE_MANIFEST = sa.select(manifests).where(
+    man.manifest_id == sa.bindparam("manifest_id"), man.tenant_id == sa.bindparam("tenant")
+)
+
+
 def get_manifest(conn: sa.Connection, tenant_id: str, manifest_id: str) -> Manifest | None:
     """One manifest of one tenant."""
-    query = sa.select(manifests).where(man.manifest_id == manifest_id, man.tenant_id == tenant_id)
-    row = conn.execute(query).first()
+    params = {"manifest_id": manifest_id, "tenant": tenant_id}
+    row = conn.execute(_ONE_MANIFEST, params).first()
     return _manifest(row) if row else None
 
 

@@ -89,12 +89,16 @@ def insert_operation(conn: sa.Connection, op: Operation) -> None:
     )
 
 
+# Built once: every poll runs it, and a prebuilt statement skips SQLAlchemy's cache-key work.
+_ONE_OPERATION = sa.select(operations).where(
+    ops.operation_id == sa.bindparam("operation_id"), ops.tenant_id == sa.bindparam("tenant")
+)
+
+
 def get_operation(conn: sa.Connection, tenant_id: str, operation_id: str) -> Operation | None:
     """One operation of one tenant."""
-    query = sa.select(operations).where(
-        ops.operation_id == operation_id, ops.tenant_id == tenant_id
-    )
-    row = conn.execute(query).first()
+    params = {"operation_id": operation_id, "tenant": tenant_id}
+    row = conn.execute(_ONE_OPERATION, params).first()
     return _operation(row) if row else None
 
 

@@ -17,8 +17,11 @@ class Health:
     database: str  # dialect: sqlite | postgresql
 
 
+_PING = sa.text("SELECT 1")
+
+
 def check_health(db: Database) -> Health:
     """``ok`` once the database answers; ``DatabaseUnavailable`` (503) when it does not."""
     with db.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
+        conn.execute(_PING)
     return Health("ok", __version__, db.dialect)
