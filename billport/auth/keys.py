@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from billport.errors import ConfigurationError
+from billport.private_files import FILE_MODE, private_dir, tighten_tree
 from billport.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,8 +60,9 @@ def _write_once(path: Path, data: bytes) -> bytes:
     concurrent reader never sees a half-written file and the first writer wins a race.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
+        os.fchmod(fd, FILE_MODE)  # exactly 0600, whatever the umask
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -156,11 +158,13 @@ class KeyRing:
 
     @classmethod
     def load_or_create(cls, settings: Settings) -> KeyRing:
-        """Load the keys from ``settings.keys_dir``, creating missing files (mode 0600)."""
+        """Load the keys from ``settings.keys_dir``, creating missing files (mode 0600) in an
+        owner-only directory (0700) of an owner-only data dir; looser ones are tightened."""
         from billport.auth.remote import remote_jwks_from_settings
 
-        directory = settings.keys_dir
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        directory = private_dir(settings.keys_dir)
+        tighten_tree(directory)  # key files left readable by others: warn, make them 0600
         admin_token = settings.admin_token or _load_admin_token(directory / ADMIN_TOKEN_FILE)
         return cls(
             _load_private_key(directory / SIGNING_KEY_FILE),

@@ -2,7 +2,9 @@
 
 Parts are written under ``_staging/<key>/`` and renamed into place on publish: a rename
 within one file system is atomic, so a reader never sees a half-written blob, and a
-crashed writer leaves only staging files, removed when its job is taken over.
+crashed writer leaves only staging files, removed when its job is taken over. Every
+directory and file is owner-only (0700/0600, :mod:`billport.private_files`): blobs are
+billing data; a rename keeps the staged file's mode.
 Clients download through billport's own ``/blobs/`` route, authorised by an HMAC SAS
 (:mod:`billport.blobs.sas`) signed with the server's key.
 """
@@ -22,6 +24,7 @@ from typing import BinaryIO
 from billport.blobs import sas
 from billport.blobs.base import STAGING, BlobInfo, DownloadLocation, blob_segments
 from billport.errors import NotFound
+from billport.private_files import make_dirs, open_private, tighten_tree
 
 READ_CHUNK = 1 << 20
 ROUTE_PREFIX = "blobs"  # billport's download route: ``/blobs/{path}`` (server/routes/blobs.py)
@@ -31,7 +34,7 @@ class LocalStagedBlob:
     def __init__(self, temp_path: Path, final_path: str) -> None:
         self.temp_path = temp_path
         self.final_path = final_path
-        self._file: BinaryIO = open(temp_path, "wb")  # noqa: SIM115 - closed in close()
+        self._file: BinaryIO = open_private(temp_path)  # 0600; closed in close()
         self.size = 0
 
     @property
@@ -62,7 +65,8 @@ class LocalBlobStore:
     def __init__(self, root: Path, sas_key: bytes) -> None:
         self.root = root
         self.sas_key = sas_key
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)  # 0700, like every directory and file it creates
+        tighten_tree(self.root)  # what an earlier version left readable by others
 
     def _resolve(self, path: str) -> Path:
         """Map a blob path to a file, refusing anything that escapes the root."""
@@ -70,12 +74,12 @@ class LocalBlobStore:
 
     def stage(self, staging_key: str, final_path: str) -> LocalStagedBlob:
         staging_dir = self.root / STAGING / staging_key
-        staging_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(staging_dir)
         return LocalStagedBlob(staging_dir / uuid.uuid4().hex, final_path)
 
     def publish(self, staged: LocalStagedBlob) -> None:
         target = self._resolve(staged.final_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         os.replace(staged.temp_path, target)
 
     def discard_staging(self, staging_key: str) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from billport.errors import ConfigurationError, DatabaseUnavailable, StoreError
+from billport.private_files import create_private_file, make_dirs, private_dir, tighten_all
 from billport.settings import Settings
 from billport.store import wakeups
 
@@ -53,12 +54,32 @@ class PoolOptions:
         )
 
 
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps next to the database
+
+
+def private_database_file(path: Path) -> None:
+    """Make the SQLite file ``path`` owner-only (``0600``) before SQLite opens it.
+
+    A missing file is created empty (SQLite takes a zero-length file for a new database, so
+    ``page_size`` still applies), its missing directories ``0700``. SQLite creates the
+    ``-wal``, ``-shm`` and ``-journal`` files itself, each time they are needed (the last
+    connection to close deletes the WAL and shm), and gives each exactly the mode of the
+    database file (``robust_open`` ``fchmod``-s a new one to it, whatever the umask). So a
+    ``0600`` database is enough for all of them, without touching the process-wide umask
+    (other threads create files meanwhile) or chmod-ing after every connect. An existing
+    database, and companions left behind, are tightened with a warning.
+    """
+    make_dirs(path.parent)
+    create_private_file(path)
+    tighten_all(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)
+
+
 def create_engine(url: str, pool: PoolOptions | None = None) -> sa.Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(Path(path))
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -137,6 +158,8 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, migrate_schema: bool = True) -> Database:
+        if not settings.database_url:  # the default SQLite file lives in the data dir
+            private_dir(settings.data_dir)
         engine = create_engine(settings.effective_database_url, PoolOptions.from_settings(settings))
         if migrate_schema:
             migrate(engine)
