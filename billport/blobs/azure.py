@@ -214,6 +214,16 @@ class AzureBlobStore:
                     count += 1
             return count
 
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        with _translated():
+            for blob in self.container.list_blobs(name_starts_with=prefix.lstrip("/") or None):
+                if blob.name.startswith(f"{STAGING}/"):
+                    continue  # markers; staged parts are uncommitted, so never listed
+                etag = blob.etag if blob.etag.startswith('"') else f'"{blob.etag}"'  # as a GET
+                yield BlobInfo(
+                    path=blob.name, size=blob.size, etag=etag, last_modified=blob.last_modified
+                )
+
     def download_location(
         self, root_path: str, *, base_url: str, now: datetime, lifetime: int
     ) -> DownloadLocation:

@@ -72,6 +72,11 @@ class BlobStore(Protocol):
         """Delete every published blob under ``prefix``; returns how many."""
         ...
 
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        """Every published blob whose path starts with ``prefix`` (a plain string prefix, as
+        Azure's), sorted by path; staging and paths that name nothing yield nothing."""
+        ...
+
     def download_location(
         self, root_path: str, *, base_url: str, now: datetime, lifetime: int
     ) -> DownloadLocation:

@@ -131,6 +131,20 @@ class LocalBlobStore:
                 shutil.rmtree(target)
         return count
 
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        head = prefix.lstrip("/").rpartition("/")[0]  # the deepest directory the prefix names
+        try:
+            base = self._resolve(head) if head.strip("/") else self.root
+        except NotFound:
+            return
+        if not base.is_dir():
+            return
+        found = (file.relative_to(self.root).as_posix() for file in base.rglob("*"))
+        for path in sorted(p for p in found if p.startswith(prefix.lstrip("/"))):
+            info = self.info(path)  # None for directories and anything under staging
+            if info is not None:
+                yield info
+
     def download_location(
         self, root_path: str, *, base_url: str, now: datetime, lifetime: int
     ) -> DownloadLocation:

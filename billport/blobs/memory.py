@@ -167,6 +167,14 @@ class MemoryBlobStore:
                 del self._published[name]
         return len(doomed)
 
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        with self._lock:
+            names = sorted(n for n in self._published if n.startswith(prefix.lstrip("/")))
+        for name in names:
+            info = self.info(name)  # None if deleted meanwhile
+            if info is not None:
+                yield info
+
     def download_location(
         self, root_path: str, *, base_url: str, now: datetime, lifetime: int
     ) -> DownloadLocation:

@@ -1,4 +1,4 @@
-"""Azure-style shared access signatures for directory-scoped blob downloads.
+"""Azure-style shared access signatures for directory-scoped blob downloads and listings.
 
 The token is a query string shaped like Azure's (``sv``, ``st``, ``se``, ``sr=d``,
 ``sp=rl``, ``sdd``, ``sig``). ``sig`` is HMAC-SHA256 over the permissions, start,
@@ -42,13 +42,15 @@ def _canonical(directory: str) -> str:
     return "/" + directory.strip("/")
 
 
-def mint(key: bytes, directory: str, *, now: datetime, lifetime: int) -> str:
-    """A SAS query string (no leading ``?``) granting read+list on ``directory``."""
+def mint(
+    key: bytes, directory: str, *, now: datetime, lifetime: int, permissions: str = PERMISSIONS
+) -> str:
+    """A SAS query string (no leading ``?``) granting ``permissions`` on ``directory``."""
     start = _stamp(now - timedelta(minutes=5))  # tolerate clock skew, like Azure samples
     expiry = _stamp(now + timedelta(seconds=lifetime))
     depth = str(len([p for p in directory.split("/") if p]))
     sig = _signature(
-        key, [PERMISSIONS, start, expiry, _canonical(directory), SAS_VERSION, "d", depth]
+        key, [permissions, start, expiry, _canonical(directory), SAS_VERSION, "d", depth]
     )
     return urlencode(
         {
@@ -56,15 +58,21 @@ def mint(key: bytes, directory: str, *, now: datetime, lifetime: int) -> str:
             "st": start,
             "se": expiry,
             "sr": "d",
-            "sp": PERMISSIONS,
+            "sp": permissions,
             "sdd": depth,
             "sig": sig,
         }
     )
 
 
-def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetime) -> None:
-    """Raise :class:`SasDenied` unless ``query`` authorises reading ``blob_path`` at ``now``."""
+_NOT_AUTHORIZED = "This request is not authorized to perform this operation."
+_WRONG_PERMISSION = (
+    "This request is not authorized to perform this operation using this permission."
+)
+
+
+def _depth(query: Mapping[str, str]) -> int:
+    """``sdd`` once every field is present; :class:`SasDenied` for a missing or bad field."""
     required = ("sv", "st", "se", "sr", "sp", "sdd", "sig")
     if any(name not in query for name in required):
         raise SasDenied(
@@ -72,16 +80,17 @@ def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetim
             "header is formed correctly including the signature.",
             code="NoAuthenticationInformation" if "sig" not in query else "AuthenticationFailed",
         )
-    parts = [p for p in blob_path.split("/") if p]
     try:
-        depth = int(query["sdd"])
+        return int(query["sdd"])
     except ValueError:
         raise SasDenied("Signature fields not well formed.") from None
-    if depth < 1 or depth >= len(parts):
-        raise SasDenied(
-            "This request is not authorized to perform this operation.", code="AuthorizationFailure"
-        )
-    directory = "/".join(parts[:depth])
+
+
+def _check(
+    key: bytes, directory: str, query: Mapping[str, str], permission: str, now: datetime
+) -> None:
+    """The signature over ``directory``, then the claims: directory scope, ``permission``
+    granted, and ``now`` (the injected clock) between start and expiry."""
     fields = [
         query["sp"],
         query["st"],
@@ -94,15 +103,8 @@ def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetim
     if not hmac.compare_digest(_signature(key, fields), query["sig"]):
         raise SasDenied("Signature did not match.")
     # Signed and untampered; now the claims it carries.
-    if query["sr"] != "d" or "r" not in query["sp"]:
-        raise SasDenied(
-            "This request is not authorized to perform this operation using this permission.",
-            code="AuthorizationPermissionMismatch",
-        )
-    if len(parts) != depth + 1:
-        raise SasDenied(
-            "This request is not authorized to perform this operation.", code="AuthorizationFailure"
-        )
+    if query["sr"] != "d" or permission not in query["sp"]:
+        raise SasDenied(_WRONG_PERMISSION, code="AuthorizationPermissionMismatch")
     try:
         start = datetime.strptime(query["st"], "%Y-%m-%dT%H:%M:%SZ")
         expiry = datetime.strptime(query["se"], "%Y-%m-%dT%H:%M:%SZ")
@@ -116,3 +118,34 @@ def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetim
         )
     if naive_now < start:
         raise SasDenied("Signed start time is in the future.")
+
+
+def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetime) -> None:
+    """Raise :class:`SasDenied` unless ``query`` authorises reading ``blob_path`` at ``now``."""
+    depth = _depth(query)
+    parts = [p for p in blob_path.split("/") if p]
+    if depth < 1 or depth >= len(parts):
+        raise SasDenied(_NOT_AUTHORIZED, code="AuthorizationFailure")
+    _check(key, "/".join(parts[:depth]), query, "r", now)
+    if len(parts) != depth + 1:
+        raise SasDenied(_NOT_AUTHORIZED, code="AuthorizationFailure")
+
+
+def verify_listing(
+    key: bytes, container: str, prefix: str, query: Mapping[str, str], *, now: datetime
+) -> str:
+    """The signed directory (``container/…``, no slashes around it) if ``query`` authorises
+    listing ``prefix`` in ``container`` at ``now``; else :class:`SasDenied`.
+
+    As Azure does, the directory is taken from the request (the first ``sdd`` segments of
+    ``container/prefix``), so a prefix outside the signed directory fails the signature.
+    Names the caller lists must still be kept under ``directory + "/"``: a prefix equal to
+    the directory would also match a sibling that extends its last segment.
+    """
+    depth = _depth(query)
+    parts = [p for p in f"{container}/{prefix}".split("/") if p]
+    if depth < 1 or depth > len(parts):
+        raise SasDenied("Signature did not match.")
+    directory = "/".join(parts[:depth])
+    _check(key, directory, query, "l", now)
+    return directory

@@ -163,6 +163,25 @@ def test_delete_prefix(store: BlobStore) -> None:
     assert store.info("a/bc/3") is None and store.info("a/b/5") is None
 
 
+def test_list_blobs(store: BlobStore) -> None:
+    for name, size in (("a/b/2", 20), ("a/b/1", 10), ("a/bc/3", 30), ("z/4", 40)):
+        write(store, "op-1", name, payload(size))
+    staged = store.stage("op-2", "a/b/5")
+    staged.stream.write(b"still staging")
+    staged.close()
+    listed = list(store.list_blobs("a/b/"))
+    assert [(b.path, b.size) for b in listed] == [("a/b/1", 10), ("a/b/2", 20)]  # sorted
+    assert listed[0] == store.info("a/b/1")  # the same size, ETag and time as a read sees
+    assert [b.path for b in store.list_blobs("a/b")] == ["a/b/1", "a/b/2", "a/bc/3"]
+    assert [b.path for b in store.list_blobs("a/b/2")] == ["a/b/2"]
+    assert [b.path for b in store.list_blobs("")] == ["a/b/1", "a/b/2", "a/bc/3", "z/4"]
+    assert list(store.list_blobs("nothing/")) == []
+    assert list(store.list_blobs(f"{STAGING}/")) == []
+    assert list(store.list_blobs("a/../z/")) == []
+    store.publish(staged)
+    assert [b.path for b in store.list_blobs("a/b/")] == ["a/b/1", "a/b/2", "a/b/5"]
+
+
 def test_download_location_points_at_the_root_with_a_read_token(store: BlobStore) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     location = store.download_location(

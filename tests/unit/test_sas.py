@@ -70,3 +70,23 @@ def test_missing_signature() -> None:
     with pytest.raises(sas.SasDenied) as info:
         sas.verify(KEY, f"{DIR}/a.gz", query, now=NOW)
     assert info.value.code == "NoAuthenticationInformation"
+
+
+def test_listing_inside_the_directory_returns_it() -> None:
+    container, directory = DIR.split("/", 1)
+    for prefix in (f"{directory}/", directory, f"{directory}/part-", f"{directory}/x/y"):
+        assert sas.verify_listing(KEY, container, prefix, token(), now=NOW) == DIR
+
+
+def test_listing_outside_the_directory_or_without_l_is_refused() -> None:
+    container, directory = DIR.split("/", 1)
+    for prefix in ("", "v1/", directory[:-1], directory.rsplit("/", 1)[0] + "/", directory + "x"):
+        with pytest.raises(sas.SasDenied) as info:
+            sas.verify_listing(KEY, container, prefix, token(), now=NOW)
+        assert info.value.code == "AuthenticationFailed", prefix
+    with pytest.raises(sas.SasDenied) as info:
+        sas.verify_listing(KEY, container, directory, token(permissions="r"), now=NOW)
+    assert info.value.code == "AuthorizationPermissionMismatch"
+    sas.verify(KEY, f"{DIR}/a.gz", token(permissions="r"), now=NOW)  # reads still work
+    with pytest.raises(sas.SasDenied, match="expired"):
+        sas.verify_listing(KEY, container, directory, token(), now=NOW + timedelta(hours=2))

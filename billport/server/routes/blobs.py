@@ -1,4 +1,4 @@
-"""Signed blob downloads, shaped like Azure Blob Storage so its SDK can read them."""
+"""Signed blob downloads and listings, shaped like Azure Blob Storage so its SDKs can read them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from fastapi.responses import StreamingResponse
 from billport.blobs import sas
 from billport.blobs.base import BlobInfo
 from billport.runtime import Runtime
+from billport.server import blob_listing
 from billport.server.deps import get_runtime
 from billport.server.errors import blob_error
+from billport.server.urls import base_url
 
 router = APIRouter(tags=["blobs"])
 STORAGE_VERSION = "2021-08-06"
@@ -55,9 +57,54 @@ def _headers(info: BlobInfo) -> dict[str, str]:
     }
 
 
+def _listing_query(container: str, request: Request) -> blob_listing.ListingQuery | None:
+    """The List Blobs parameters, or None if ``maxresults`` is not a positive integer."""
+    params = request.query_params
+    wanted = params.get("maxresults") or str(blob_listing.MAX_RESULTS)
+    if not wanted.isdigit() or int(wanted) < 1:
+        return None
+    return blob_listing.ListingQuery(
+        container=container,
+        prefix=params.get("prefix", ""),
+        delimiter=params.get("delimiter", ""),
+        marker=params.get("marker", ""),
+        max_results=min(int(wanted), blob_listing.MAX_RESULTS),
+    )
+
+
+def list_container(container: str, request: Request, runtime: Runtime) -> Response:
+    """List Blobs under the SAS's directory only; the prefix must lie inside it."""
+    query = _listing_query(container, request)
+    if "/" in container or query is None:
+        return blob_error(
+            request,
+            400,
+            "InvalidQueryParameterValue",
+            "Value for one of the query parameters specified in the request URI is invalid.",
+        )
+    try:
+        directory = sas.verify_listing(
+            runtime.keys.sas_key, container, query.prefix, request.query_params, now=runtime.clock()
+        )
+    except sas.SasDenied as denied:
+        return blob_error(request, 403, denied.code, denied.message)
+    inside = f"{directory}/"  # a prefix equal to the directory must not reach its siblings
+    blobs = runtime.blobs.list_blobs(f"{container}/{query.prefix}")
+    result = blob_listing.page(query, (b for b in blobs if b.path.startswith(inside)))
+    endpoint = f"{base_url(request, runtime.settings)}/blobs/"
+    return Response(
+        blob_listing.listing_xml(query, result, service_endpoint=endpoint),
+        media_type="application/xml",
+        headers={"x-ms-version": STORAGE_VERSION},
+    )
+
+
 def download(
     path: str, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Response:
+    params = request.query_params
+    if params.get("restype") == "container" and params.get("comp") == "list":
+        return list_container(path.strip("/"), request, runtime)
     try:
         sas.verify(runtime.keys.sas_key, path, request.query_params, now=runtime.clock())
     except sas.SasDenied as denied:
@@ -89,9 +136,14 @@ def download(
 
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"description": "The blob", "content": {"application/octet-stream": {}}},
+    200: {
+        "description": "The blob; with ``restype=container&comp=list`` on a container, "
+        "Azure's List Blobs XML of the SAS's directory",
+        "content": {"application/octet-stream": {}, "application/xml": {}},
+    },
     206: {"description": "A byte range of the blob"},
-    403: {"description": "Missing, expired or tampered SAS (Azure XML error)"},
+    400: {"description": "A listing's ``maxresults`` is not a positive integer"},
+    403: {"description": "Missing, expired or tampered SAS, or one that does not grant this"},
     404: {"description": "No such blob"},
     416: {"description": "Range not satisfiable"},
 }
