@@ -101,6 +101,11 @@ def test_list_blobs_returns_the_manifests_blobs_which_download(sqlite_settings: 
             assert [blob.name for blob in listed] == names(export), prefix
         # A prefix is a string, never a path: walking up from inside the directory finds nothing.
         assert list(client.list_blobs(name_starts_with=f"{export.directory}/../../")) == []
+        # The constructor form: the account URL is {base}/blobs, the container its own argument.
+        account_url = export.container_url.rsplit("/", 1)[0]
+        built = ContainerClient(account_url, export.container, credential=export.sas)
+        by_constructor = built.list_blobs(name_starts_with=f"{export.directory}/")
+        assert [blob.name for blob in by_constructor] == names(export)
         lines: list[bytes] = []
         for blob in listed:
             info = export.runtime.blobs.info(f"{export.container}/{blob.name}")
