@@ -119,6 +119,9 @@ class Worker:
             )
         if op is None:
             return False
+        if op.attempts > MAX_ATTEMPTS:  # its workers keep dying (killed, out of memory)
+            self._abandon(op.operation_id, owner, op.attempts - 1)
+            return True
         try:
             ExportJob(self.ctx, op, owner, self.stopping.is_set).run()
         except LeaseLost:
@@ -134,6 +137,25 @@ class Worker:
         with self.runtime.db.begin() as conn:
             op_store.release_lease(conn, operation_id, owner=owner, now=self.runtime.clock())
             op_store.notify_workers(conn)
+
+    def _abandon(self, operation_id: str, owner: str, abandoned: int) -> None:
+        """Fail an export whose earlier leases all ended without an answer, as parts do."""
+        message = (
+            f"The export was abandoned {abandoned} times (its workers stopped answering): "
+            "submit a new request."
+        )
+        try:
+            with self.runtime.db.begin() as conn:
+                op_store.finish_failed(
+                    conn,
+                    operation_id,
+                    owner=owner,
+                    code=INTERNAL_ERROR,
+                    message=message,
+                    now=self.runtime.clock(),
+                )
+        except Exception:  # the database itself is gone: the lease will expire and be retaken
+            log.exception("could not record the failure of %s", operation_id)
 
     def _retry_or_fail(self, operation_id: str, owner: str, attempts: int, exc: Exception) -> None:
         """A transient error (lost connection, full disk) gets retried, then fails cleanly."""

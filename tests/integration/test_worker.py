@@ -107,3 +107,24 @@ def test_once_drains_the_queue(runtime: Runtime) -> None:
     for operation_id in ids:
         status = operations.read_operation(runtime.db, data.TENANT, operation_id).operation.status
         assert status is Status.SUCCEEDED
+
+
+def test_an_export_whose_worker_dies_every_time_fails_after_the_cap(runtime: Runtime) -> None:
+    """Killed workers never answer; the fourth lease finds three abandoned ones and fails it
+    (the same cap as partitions) instead of leasing it forever."""
+    from billport.jobs.worker import MAX_ATTEMPTS
+
+    operation_id = data.queue_export(runtime)
+    start = runtime.clock()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        runtime.clock = lambda n=attempt: start + timedelta(seconds=31 * n)
+        died = lease(runtime, f"killed-{attempt}")
+        assert died is not None and died.attempts == attempt
+    runtime.clock = lambda: start + timedelta(seconds=31 * (MAX_ATTEMPTS + 1))
+    assert Worker(runtime, name="survivor").run(once=True) == 1
+    op = operations.read_operation(runtime.db, data.TENANT, operation_id).operation
+    assert op.status is Status.FAILED
+    assert op.error_code == "500"
+    assert f"abandoned {MAX_ATTEMPTS} times" in (op.error_message or "")
+    assert op.lease_owner is None
+    assert lease(runtime, "anyone") is None  # never leased again
