@@ -123,6 +123,20 @@ def _load_sas_key(path: Path) -> bytes:
     return key
 
 
+MIN_ADMIN_TOKEN_CHARS = 32  # the generated one: 43 characters of 32 random bytes
+
+
+def check_admin_token(value: str) -> None:
+    """A configured admin token (``BILLPORT_ADMIN_TOKEN``) rules every tenant's sandbox:
+    one shorter than 32 characters is refused (empty: one is generated)."""
+    if value and len(value) < MIN_ADMIN_TOKEN_CHARS:
+        raise ConfigurationError(
+            f"BILLPORT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters (it "
+            f"has {len(value)}): leave it unset to use the generated one, or make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+
+
 def _load_admin_token(path: Path) -> str:
     text = _load_or_create(path, lambda: (secrets.token_urlsafe(32) + "\n").encode())
     return text.decode("ascii").strip()

@@ -112,3 +112,19 @@ def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
     assert len(results) == 1
     out.close()
     out.join_thread()
+
+
+def test_a_weak_admin_token_stops_a_server_before_it_opens_anything(tmp_path: Path) -> None:
+    from billport.errors import ConfigurationError
+    from billport.runtime import open_runtime
+
+    weak = _settings(tmp_path, admin_token="1")
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
+        open_runtime(weak)
+    assert not (weak.data_dir / "billport.db").exists()
+    strong = _settings(tmp_path / "strong", admin_token="k" * 32)
+    runtime = open_runtime(strong)
+    try:
+        assert runtime.keys.admin_token == "k" * 32
+    finally:
+        runtime.db.dispose()
