@@ -7,6 +7,7 @@ pydantic models below only describe the responses in the OpenAPI schema.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from starlette.responses import JSONResponse, Response
 
 from billport.billing.invoices import MAX_OFFSET, MAX_PAGE_SIZE, Invoice, InvoiceDetail
@@ -138,6 +139,23 @@ def collection_json(page: InvoicePage) -> dict[str, Any]:
     }
 
 
+# --- query parameters --------------------------------------------------------------------
+
+# What .NET's int parsing (NumberStyles.Integer) accepts: ASCII digits, an optional sign,
+# surrounding whitespace. Pydantic alone would also take ``1.0`` and ``1_0``.
+_INTEGER_TEXT = re.compile(r"[ \t\n\v\f\r]*[+-]?[0-9]+[ \t\n\v\f\r]*")
+
+
+def integer_text(value: object) -> object:
+    """Refuse query text that is not an integer (``1.0``, ``1e2``); the range checks follow."""
+    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+StrictInt = Annotated[int, BeforeValidator(integer_text)]
+
+
 # --- OpenAPI description of the bodies ---------------------------------------------------
 
 
@@ -228,8 +246,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def list_invoices(
     principal: PartnerCenterPrincipal,
     runtime: RuntimeDep,
-    size: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
-    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
+    size: Annotated[StrictInt | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
+    offset: Annotated[StrictInt | None, Query(ge=0, le=MAX_OFFSET)] = None,
     filter: Annotated[str | None, Query(description="URL-encoded JSON filter")] = None,
 ) -> Response:
     page = service.list_invoices(
