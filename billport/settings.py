@@ -84,6 +84,11 @@ class Settings:
     )
     # Authentication
     token_lifetime: int = setting(3600, "seconds a dev-issuer token lives")
+    max_token_lifetime: int = setting(
+        86400,
+        "longest token lifetime accepted (`exp` minus `iat`, else `nbf`), in seconds; Entra "
+        "ID issues at most 24 h. `BILLPORT_TOKEN_LIFETIME` may not exceed it",
+    )
     dev_issuer: str = setting(
         "https://login.billport.local",
         "issuer prefix of dev tokens (`{prefix}/{tenant}/v2.0`); never fetched",
@@ -97,7 +102,7 @@ class Settings:
     admin_token: str = setting(
         "",
         "bearer token of the admin API (`/_billport/`); empty: one generated into the keys "
-        "directory (`billport token --admin`)",
+        "directory (`billport token --admin`); a server refuses one shorter than 32 characters",
         secret=True,
     )
     # Exports and workers
@@ -281,6 +286,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raise ConfigurationError(f"unknown setting {key!r}")
         values[key] = Path(value) if key == "data_dir" else value
     settings = Settings(**values)
+    if not 1 <= settings.token_lifetime <= settings.max_token_lifetime:
+        raise ConfigurationError(
+            f"{env_name('token_lifetime')}={settings.token_lifetime} must be between 1 and "
+            f"{env_name('max_token_lifetime')}={settings.max_token_lifetime} seconds: "
+            "longer tokens would be refused by this server"
+        )
     if settings.blob_rows < 1:
         raise ConfigurationError("BILLPORT_BLOB_ROWS must be at least 1")
     if settings.export_processes < 1:

@@ -63,11 +63,17 @@ def issue_token(
     """Sign an app-only access token for ``client_id`` of ``tenant_id``.
 
     ``now`` defaults to the settings' clock (so ``BILLPORT_NOW`` pins it), ``lifetime`` to
-    ``settings.token_lifetime`` seconds. ``extra_claims`` are applied last and may override
-    any standard claim (tests use this to forge bad tokens).
+    ``settings.token_lifetime`` seconds; a lifetime over ``settings.max_token_lifetime`` is a
+    ConfigurationError (validation would refuse the token). ``extra_claims`` are applied last
+    and may override any standard claim (tests use this to forge bad tokens).
     """
     issued = now or clock_from_settings(settings)()
     seconds = settings.token_lifetime if lifetime is None else lifetime
+    if seconds > settings.max_token_lifetime:
+        raise ConfigurationError(
+            f"a token lifetime of {seconds} s exceeds BILLPORT_MAX_TOKEN_LIFETIME="
+            f"{settings.max_token_lifetime}; such tokens are refused"
+        )
     oid = str(uuid.uuid5(_OID_NAMESPACE, f"{tenant_id}/{client_id}"))
     claims: dict[str, Any] = {
         "aud": audience,

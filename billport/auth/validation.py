@@ -6,7 +6,9 @@ Rules, in order (the first failure wins):
 2. ``tid`` present; ``iss`` is the dev issuer for that tid, or, when an external issuer is
    configured, ``settings.trusted_issuer`` with ``{tenantid}`` replaced by the tid      401
 3. signature verifies with the issuer's key named by ``kid``                              401
-4. ``exp`` present and not past, ``nbf`` (if present) reached, both with LEEWAY          401
+4. ``exp`` present and not past, ``nbf`` (if present) reached, ``iat`` (if present) not
+   in the future, all with LEEWAY; lifetime (``exp`` minus ``iat``, else ``nbf``, else
+   now) at most ``settings.max_token_lifetime``                                          401
 5. ``aud`` is the expected audience (or its app-id alias)                                 401
 6. tid is not the personal Microsoft account tenant                                       403
 7. Graph audience: ``PartnerBilling.Read.All`` in ``roles`` or ``scp``                    403
@@ -183,7 +185,7 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _check_lifetime(claims: Mapping[str, Any], now: datetime) -> None:
+def _check_lifetime(claims: Mapping[str, Any], now: datetime, max_lifetime: int) -> None:
     instant = now.timestamp()
     leeway = LEEWAY.total_seconds()
     expires = _number(claims, "exp")
@@ -194,6 +196,21 @@ def _check_lifetime(claims: Mapping[str, Any], now: datetime) -> None:
     not_before = _number(claims, "nbf")
     if not_before is not None and instant < not_before - leeway:
         raise AuthenticationError("Lifetime validation failed, the token is not yet valid.")
+    issued = _number(claims, "iat")
+    if issued is not None and instant < issued - leeway:
+        raise AuthenticationError("Lifetime validation failed, the token is issued in the future.")
+    _check_duration(expires, issued, not_before, instant, max_lifetime)
+
+
+def _check_duration(
+    expires: float, issued: float | None, not_before: float | None, instant: float, limit: int
+) -> None:
+    """A stolen token must not stay good for years: cap how long it was minted to live."""
+    start = issued if issued is not None else not_before if not_before is not None else instant
+    if expires - start > limit:
+        raise AuthenticationError(
+            f"Lifetime validation failed, the token lives longer than {limit} seconds."
+        )
 
 
 def _check_audience(claims: Mapping[str, Any], expected: str) -> None:
@@ -228,7 +245,7 @@ def validate_token(
     """
     claims = _verified_claims(token, keys, settings)
     tenant_id = _tenant(claims)
-    _check_lifetime(claims, now)
+    _check_lifetime(claims, now, settings.max_token_lifetime)
     _check_audience(claims, expected_audience)
     if tenant_id == PERSONAL_ACCOUNT_TENANT:
         raise PermissionDenied("Personal Microsoft accounts are not supported by this API.")

@@ -21,7 +21,7 @@ from billport.auth.validation import (
     has_permission,
     validate_token,
 )
-from billport.errors import AuthenticationError, PermissionDenied
+from billport.errors import AuthenticationError, ConfigurationError, PermissionDenied
 from billport.settings import Settings, load_settings
 
 TENANT = "6f1c3b2a-4d5e-4f60-8a71-92b3c4d5e6f7"
@@ -211,3 +211,93 @@ def test_rs256_only(keys: KeyRing, settings: Settings) -> None:
     ps = jwt.encode(claims, keys.private_key, algorithm="PS256", headers={"kid": keys.kid})
     with pytest.raises(AuthenticationError, match="PS256"):
         _validate(ps, keys, settings)
+
+
+def _stamp(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+@pytest.mark.parametrize(
+    ("issued", "accepted"),
+    [
+        (NOW + LEEWAY, True),  # a clock ahead by the leeway
+        (NOW + LEEWAY + timedelta(seconds=1), False),  # issued in the future
+        (NOW + timedelta(days=365), False),
+    ],
+)
+def test_iat_in_the_future(
+    keys: KeyRing, settings: Settings, issued: datetime, accepted: bool
+) -> None:
+    claims = {"iat": _stamp(issued), "exp": _stamp(NOW + timedelta(hours=1))}
+    token = _token(keys, settings, extra_claims=claims)
+    if accepted:
+        _validate(token, keys, settings)
+    else:
+        with pytest.raises(AuthenticationError, match="issued in the future"):
+            _validate(token, keys, settings)
+
+
+def test_iat_must_be_a_number(keys: KeyRing, settings: Settings) -> None:
+    with pytest.raises(AuthenticationError, match="iat"):
+        _validate(_token(keys, settings, extra_claims={"iat": "now"}), keys, settings)
+
+
+@pytest.mark.parametrize(
+    ("claims", "accepted"),
+    [
+        ({"exp": timedelta(days=365 * 100)}, False),  # iat + 100 years
+        ({"exp": timedelta(seconds=86400)}, True),  # exactly the maximum
+        ({"exp": timedelta(seconds=86401)}, False),
+        ({"iat": None, "exp": timedelta(days=2)}, False),  # measured from nbf
+        ({"iat": None, "nbf": None, "exp": timedelta(days=2)}, False),  # from now
+        ({"iat": None, "nbf": None, "exp": timedelta(hours=23)}, True),
+    ],
+)
+def test_max_token_lifetime(
+    keys: KeyRing, settings: Settings, claims: dict[str, timedelta | None], accepted: bool
+) -> None:
+    assert settings.max_token_lifetime == 86400
+    signed = jwt.decode(_token(keys, settings), options={"verify_signature": False})
+    for name, span in claims.items():
+        if span is None:
+            del signed[name]  # the dev issuer always sets iat and nbf; drop them by hand
+        else:
+            signed[name] = _stamp(NOW + span)
+    token = jwt.encode(signed, keys.private_key, algorithm="RS256", headers={"kid": keys.kid})
+    if accepted:
+        _validate(token, keys, settings)
+    else:
+        with pytest.raises(AuthenticationError, match="lives longer than 86400 seconds"):
+            _validate(token, keys, settings)
+
+
+def test_lifetime_rules_apply_on_every_call(keys: KeyRing, tmp_path: Path) -> None:
+    """Verified claims are cached per token; the lifetime cap is not."""
+    generous = load_settings(environ={}, data_dir=tmp_path, now=NOW.isoformat())
+    token = _token(keys, generous, extra_claims={"exp": _stamp(NOW + timedelta(hours=20))})
+    _validate(token, keys, generous)
+    strict = load_settings(
+        environ={}, data_dir=tmp_path, now=NOW.isoformat(), max_token_lifetime=3600
+    )
+    with pytest.raises(AuthenticationError, match="lives longer"):
+        _validate(token, keys, strict)
+
+
+def test_max_token_lifetime_is_configurable(keys: KeyRing, tmp_path: Path) -> None:
+    environ = {"BILLPORT_MAX_TOKEN_LIFETIME": "172800"}
+    settings = load_settings(environ=environ, data_dir=tmp_path, now=NOW.isoformat())
+    token = _token(keys, settings, extra_claims={"exp": _stamp(NOW + timedelta(days=2))})
+    _validate(token, keys, settings)
+
+
+def test_token_lifetime_may_not_exceed_the_maximum(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="BILLPORT_MAX_TOKEN_LIFETIME=3600"):
+        load_settings(
+            environ={"BILLPORT_MAX_TOKEN_LIFETIME": "3600", "BILLPORT_TOKEN_LIFETIME": "7200"}
+        )
+
+
+def test_dev_issuer_never_issues_beyond_the_maximum(keys: KeyRing, settings: Settings) -> None:
+    _validate(_token(keys, settings, lifetime=settings.max_token_lifetime), keys, settings)
+    with pytest.raises(ConfigurationError, match="exceeds BILLPORT_MAX_TOKEN_LIFETIME"):
+        _token(keys, settings, lifetime=settings.max_token_lifetime + 1)
