@@ -168,6 +168,8 @@ def bulk_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
       are open the switch fails at once (``busy_timeout=0``) and the load stays in WAL.
     - Outside WAL, a second thread preallocates the file ahead of the writer
       (:mod:`billport.store.preallocate`).
+    - ``BEGIN IMMEDIATE``: the write lock is taken before the first read, so a server
+      writing meanwhile (its request log, a queued export) makes the load wait, never fail.
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -198,6 +200,11 @@ def bulk_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
         database = _sqlite_file(raw) if switched or saved["journal_mode"] != "wal" else None
         try:
             with conn.begin(), preallocated(database, lambda: _sqlite_size(raw)):
+                # Take the write lock first (waiting out busy_timeout for other writers, e.g.
+                # a server's request log): a load that read first and wrote later would fail
+                # at once with "database is locked" if another connection committed between.
+                if not raw.in_transaction:  # type: ignore[union-attr]
+                    raw.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
                 yield conn
         finally:
             if switched:
