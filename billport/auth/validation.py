@@ -159,15 +159,18 @@ def verified_tokens(keys: KeyRing) -> _VerifiedTokens:
 def is_verified(token: str, keys: KeyRing, settings: Settings) -> bool:
     """Whether ``token``'s issuer and signature were verified already (validating it again
     then does no I/O: an external issuer's keys are not fetched)."""
-    return (
-        verified_tokens(keys).get((settings.dev_issuer, settings.trusted_issuer, token)) is not None
-    )
+    return verified_tokens(keys).get(_cache_key(token, settings)) is not None
+
+
+def _cache_key(token: str, settings: Settings) -> tuple[str, str, str]:
+    """What a verification depended on besides the key ring: the issuers and the token."""
+    return (settings.dev_issuer, settings.trusted_issuer, token)
 
 
 def _verified_claims(token: str, keys: KeyRing, settings: Settings) -> dict[str, Any]:
     """Steps 1-3 of the module docstring, once per token text and key ring."""
     cache = verified_tokens(keys)
-    key = (settings.dev_issuer, settings.trusted_issuer, token)
+    key = _cache_key(token, settings)
     claims = cache.get(key)
     if claims is None:
         header, unverified = _peek(token)

@@ -38,12 +38,8 @@ class PerDatabase(Generic[V]):
     ) -> V:
         """The cached value of ``key``, else ``load()``, kept ``seconds`` (0: never) when
         ``keep(value)``."""
-        if seconds > 0:
-            with self._lock:
-                entries = self._entries.get(db)
-                found = entries.get(key) if entries is not None else None
-                if found is not None and found[0] > time.monotonic():
-                    return found[1]
+        if seconds > 0 and (cached := self.peek(db, key)) is not None:
+            return cached
         value = load()
         if seconds > 0 and keep(value):
             with self._lock:
@@ -65,7 +61,3 @@ class PerDatabase(Generic[V]):
         """Drop every entry of ``db`` (this process changed the rows)."""
         with self._lock:
             self._entries.pop(db, None)
-
-    def entries(self, db: Database) -> int:
-        with self._lock:
-            return len(self._entries.get(db) or ())

@@ -53,15 +53,19 @@ def applied_scenario(db: Database, settings: Settings, tenant_id: str | None) ->
     """The scenario in force for ``tenant_id`` (``None``: a request with no tenant)."""
     return _CACHE.get(
         db,
-        (tenant_id, settings.scenario),
+        _key(tenant_id, settings),
         settings.scenario_cache_seconds,
         lambda: _read_applied(db, settings, tenant_id),
     )
 
 
+def _key(tenant_id: str | None, settings: Settings) -> tuple[str | None, str]:
+    return (tenant_id, settings.scenario)  # the settings' scenario is the last fallback
+
+
 def cached_scenario(db: Database, settings: Settings, tenant_id: str | None) -> Applied | None:
     """The scenario in force if this process has it cached (no I/O), else ``None``."""
-    return _CACHE.peek(db, (tenant_id, settings.scenario))
+    return _CACHE.peek(db, _key(tenant_id, settings))
 
 
 def _read_applied(db: Database, settings: Settings, tenant_id: str | None) -> Applied:
