@@ -276,7 +276,19 @@ def parse_filter(text: str) -> Filter:
             document = json.loads(unquote(text))
         except (ValueError, RecursionError):
             raise InvalidFilter("Filter is not valid JSON.") from None
+    _require_text(document)
     return filter_from_json(document)
+
+
+def _require_text(document: Any) -> None:
+    """Refuse JSON whose strings are not Unicode text: a ``\\ud800`` escape decodes to a
+    lone surrogate, which no error message (nor the database) could carry."""
+    try:  # the strict UTF-8 codec refuses lone surrogates, in keys and in values
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidFilter(
+            "Filter is not valid text: it contains an unpaired surrogate escape (\\ud800)."
+        ) from None
 
 
 def filter_from_json(document: Any, path: str = "filter", depth: int = 1) -> Filter:

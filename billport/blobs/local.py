@@ -27,6 +27,8 @@ from billport.errors import NotFound
 from billport.private_files import make_dirs, open_private, tighten_tree
 
 READ_CHUNK = 1 << 20
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, tmpfs, APFS)
+PATH_MAX = 4096  # bytes in a whole path (Linux)
 ROUTE_PREFIX = "blobs"  # billport's download route: ``/blobs/{path}`` (server/routes/blobs.py)
 
 
@@ -69,8 +71,18 @@ class LocalBlobStore:
         tighten_tree(self.root)  # what an earlier version left readable by others
 
     def _resolve(self, path: str) -> Path:
-        """Map a blob path to a file, refusing anything that escapes the root."""
-        return self.root.joinpath(*blob_segments(path))
+        """Map a blob path to a file, refusing anything that escapes the root, and names no
+        file system can hold (a NUL, a segment over NAME_MAX bytes, a path over PATH_MAX):
+        billport never writes such a blob, so it is not found rather than an ``OSError``."""
+        segments = blob_segments(path)
+        try:
+            encoded = [os.fsencode(s) for s in segments]
+        except UnicodeEncodeError:  # a lone surrogate: no file has that name
+            raise NotFound("The specified blob does not exist.") from None
+        too_long = sum(len(e) + 1 for e in encoded) + len(os.fsencode(self.root)) >= PATH_MAX
+        if too_long or any(b"\0" in e or len(e) > NAME_MAX for e in encoded):
+            raise NotFound("The specified blob does not exist.")
+        return self.root.joinpath(*segments)
 
     def stage(self, staging_key: str, final_path: str) -> LocalStagedBlob:
         staging_dir = self.root / STAGING / staging_key

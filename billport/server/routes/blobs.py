@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
+from billport.billing.ids import InvalidBlobName, check_blob_name
 from billport.blobs import sas
 from billport.blobs.base import BlobInfo
 from billport.runtime import Runtime
@@ -19,7 +20,9 @@ from billport.server.urls import base_url
 
 router = APIRouter(tags=["blobs"])
 STORAGE_VERSION = "2021-08-06"
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits only (``\d`` takes any Unicode digit), at most 18: every offset fits in an
+# int64, as in Azure's own parser, and Python never converts a 4,300-digit number.
+_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 
 
 def _range(request: Request, size: int) -> tuple[int, int] | None | str:
@@ -30,7 +33,7 @@ def _range(request: Request, size: int) -> tuple[int, int] | None | str:
         return None
     match = _RANGE.match(header.strip())
     if not match or match.groups() == ("", ""):
-        return None  # Azure ignores a malformed range and returns the whole blob
+        return None  # Azure ignores a malformed (or absurd) range: the whole blob
     first, last = match.groups()
     if first == "":
         start, end = max(size - int(last), 0), size - 1
@@ -61,7 +64,10 @@ def _listing_query(container: str, request: Request) -> blob_listing.ListingQuer
     """The List Blobs parameters, or None if ``maxresults`` is not a positive integer."""
     params = request.query_params
     wanted = params.get("maxresults") or str(blob_listing.MAX_RESULTS)
-    if not wanted.isdigit() or int(wanted) < 1:
+    # ASCII digits of an int32, as Azure parses it ("²".isdigit() is true, int() refuses it).
+    if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 10):
+        return None
+    if not 1 <= int(wanted) <= 2**31 - 1:
         return None
     return blob_listing.ListingQuery(
         container=container,
@@ -70,6 +76,15 @@ def _listing_query(container: str, request: Request) -> blob_listing.ListingQuer
         marker=params.get("marker", ""),
         max_results=min(int(wanted), blob_listing.MAX_RESULTS),
     )
+
+
+def _refuse_name(request: Request, name: str) -> Response | None:
+    """A 400 for a name Azure could never hold, checked before the signature as it does."""
+    try:
+        check_blob_name(name)
+    except InvalidBlobName as bad:
+        return blob_error(request, 400, bad.code, bad.message)
+    return None
 
 
 def list_container(container: str, request: Request, runtime: Runtime) -> Response:
@@ -82,6 +97,8 @@ def list_container(container: str, request: Request, runtime: Runtime) -> Respon
             "InvalidQueryParameterValue",
             "Value for one of the query parameters specified in the request URI is invalid.",
         )
+    if (refused := _refuse_name(request, f"{container}/{query.prefix}")) is not None:
+        return refused
     try:
         directory = sas.verify_listing(
             runtime.keys.sas_key, container, query.prefix, request.query_params, now=runtime.clock()
@@ -103,6 +120,8 @@ def download(
     path: str, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Response:
     params = request.query_params
+    if (refused := _refuse_name(request, path)) is not None:
+        return refused
     if params.get("restype") == "container" and params.get("comp") == "list":
         return list_container(path.strip("/"), request, runtime)
     try:
@@ -142,7 +161,10 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
         "content": {"application/octet-stream": {}, "application/xml": {}},
     },
     206: {"description": "A byte range of the blob"},
-    400: {"description": "A listing's ``maxresults`` is not a positive integer"},
+    400: {
+        "description": "A name Azure could not hold (control characters, over 1,024 "
+        "characters or 254 segments), or a listing's ``maxresults`` is not a positive integer"
+    },
     403: {"description": "Missing, expired or tampered SAS, or one that does not grant this"},
     404: {"description": "No such blob"},
     416: {"description": "Range not satisfiable"},
