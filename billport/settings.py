@@ -82,6 +82,12 @@ class Settings:
         "client that waits exactly as told reuses its connection instead of racing the "
         "server closing it (raise it with a scenario `retryAfter` beyond it)",
     )
+    max_in_flight: int = setting(
+        128,
+        "API requests one server process works on at once; beyond it a request is answered "
+        "503 with `Retry-After` in its surface's envelope at once instead of queueing "
+        "(`/healthz` and `/readyz` are never refused; `0`: no limit)",
+    )
     # Authentication
     token_lifetime: int = setting(3600, "seconds a dev-issuer token lives")
     max_token_lifetime: int = setting(

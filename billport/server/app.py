@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from billport import __version__
 from billport.runtime import Runtime, open_runtime
+from billport.server.admission import AdmissionMiddleware
 from billport.server.docs_ui import install_docs
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
@@ -75,6 +76,8 @@ def create_app(
     )
     install_docs(app)
     app.add_middleware(SandboxMiddleware)  # inside RequestIdMiddleware: faults get request ids
+    # Outside the sandbox: a refused request does no work and is not logged as a client's.
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for module in (health, identity, invoices, graph, blobs, admin):

@@ -33,7 +33,7 @@ from billport.store.request_log import LoggedRequest
 from billport.usecases import scenarios
 
 log = logging.getLogger("billport.sandbox")
-EXEMPT_PREFIXES = ("/_billport/", "/healthz", "/openapi.json", "/docs", "/redoc")
+EXEMPT_PREFIXES = ("/_billport/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
 FAULT_MESSAGES = {
     "429": ("Too many requests: throttled by the billport sandbox scenario.", 429),
     "503": ("The service is temporarily unavailable (billport sandbox scenario).", 503),

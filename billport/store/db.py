@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from billport.errors import ConfigurationError, DatabaseUnavailable, StoreError
 from billport.private_files import create_private_file, make_dirs, private_dir, tighten_all
 from billport.settings import Settings
 from billport.store import wakeups
+from billport.store.probe import DatabaseProbe
 
 if TYPE_CHECKING:  # alembic loads only to migrate: export processes never do
     from alembic.config import Config
@@ -198,5 +200,12 @@ class Database:
         with translated_errors(), self.engine.connect() as conn:
             yield conn
 
+    @cached_property
+    def probe(self) -> DatabaseProbe:
+        """The health probes' own connection (opened on first use)."""
+        return DatabaseProbe(self.engine)
+
     def dispose(self) -> None:
+        if "probe" in self.__dict__:
+            self.probe.dispose()
         self.engine.dispose()
