@@ -84,9 +84,17 @@ class Settings:
     )
     max_in_flight: int = setting(
         128,
-        "API requests one server process works on at once; beyond it a request is answered "
-        "503 with `Retry-After` in its surface's envelope at once instead of queueing "
-        "(`/healthz` and `/readyz` are never refused; `0`: no limit)",
+        "API requests one server process works on at once; a request beyond them waits up "
+        "to `BILLPORT_ADMISSION_WAIT` for a slot, then is answered 503 with `Retry-After` in "
+        "its surface's envelope (`/healthz` and `/readyz` are never refused; `0`: no limit)",
+    )
+    admission_wait: float = setting(
+        1.0, "seconds a request beyond `BILLPORT_MAX_IN_FLIGHT` waits for a slot before a 503"
+    )
+    threads: int = setting(
+        16,
+        "threads one server process runs blocking request work on (database reads, "
+        "rendering); more only contend for the GIL",
     )
     # Authentication
     token_lifetime: int = setting(3600, "seconds a dev-issuer token lives")

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -45,6 +46,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = runtime or open_runtime(settings)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         app.state.runtime = opened
         recorder = RequestRecorder(opened.db, keep=opened.settings.request_log_size)
         recorder.start()
@@ -77,7 +79,9 @@ def create_app(
     install_docs(app)
     app.add_middleware(SandboxMiddleware)  # inside RequestIdMiddleware: faults get request ids
     # Outside the sandbox: a refused request does no work and is not logged as a client's.
-    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight)
+    app.add_middleware(
+        AdmissionMiddleware, limit=settings.max_in_flight, wait_seconds=settings.admission_wait
+    )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for module in (health, identity, invoices, graph, blobs, admin):

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from billport.server.admission import AdmissionMiddleware
 
 
-def gated_app(limit: int) -> tuple[Starlette, asyncio.Event, list[str]]:
+def gated_app(limit: int, wait: float = 0.0) -> tuple[Starlette, asyncio.Event, list[str]]:
     """An app whose every route waits for ``release``; ``started`` lists paths that began."""
     release = asyncio.Event()
     started: list[str] = []
@@ -26,7 +26,7 @@ def gated_app(limit: int) -> tuple[Starlette, asyncio.Event, list[str]]:
 
     routes = [Route(path, slow) for path in ("/v1/invoices", "/v1.0/x", "/blobs/c/b", "/healthz")]
     app = Starlette(routes=routes)
-    app.add_middleware(AdmissionMiddleware, limit=limit)
+    app.add_middleware(AdmissionMiddleware, limit=limit, wait_seconds=wait)
     return app, release, started
 
 
@@ -96,3 +96,43 @@ def test_no_limit_admits_everything() -> None:
             return [(await t).status_code for t in tasks]
 
     assert run(scenario()) == [200] * 20
+
+
+def test_a_request_waits_for_a_slot_that_frees_in_time() -> None:
+    async def scenario() -> list[int]:
+        app, release, started = gated_app(limit=1, wait=5)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = asyncio.create_task(client.get("/v1/invoices"))
+            await wait_started(started, 1)
+            waiting = [asyncio.create_task(client.get(f"/v1.0/x?n={n}")) for n in range(3)]
+            await asyncio.sleep(0.05)
+            assert len(started) == 1  # parked, not running
+            release.set()  # every later request runs at once: each frees the next one's slot
+            return [(await t).status_code for t in (first, *waiting)]
+
+    assert run(scenario()) == [200, 200, 200, 200]
+
+
+def test_a_request_that_waits_too_long_is_refused_and_leaks_no_slot() -> None:
+    async def scenario() -> tuple[int, float, int]:
+        app, release, started = gated_app(limit=1, wait=0.2)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = asyncio.create_task(client.get("/v1/invoices"))
+            await wait_started(started, 1)
+            begun = asyncio.get_running_loop().time()
+            refused = await client.get("/v1/invoices")
+            waited = asyncio.get_running_loop().time() - begun
+            gone = asyncio.create_task(client.get("/v1/invoices"))  # gives up while waiting
+            await asyncio.sleep(0.05)
+            gone.cancel()
+            release.set()
+            await first
+            after = await client.get("/v1/invoices")  # the one slot is free again
+        return refused.status_code, waited, after.status_code
+
+    status, waited, after = run(scenario())
+    assert status == 503
+    assert 0.15 < waited < 2
+    assert after == 200
