@@ -62,8 +62,9 @@ def serve_on(app: Any, sock: socket.socket, **config: Any) -> None:
 
     host, port = sock.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **config))
+    scheme = "https" if config.get("ssl_certfile") else "http"
     logging.getLogger("uvicorn.error").info(
-        "Uvicorn running on http://%s (Press CTRL+C to quit)", display(host, port)
+        "Uvicorn running on %s://%s (Press CTRL+C to quit)", scheme, display(host, port)
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it
         server.run(sockets=[sock])

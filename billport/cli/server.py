@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import click
@@ -11,6 +12,8 @@ from billport.cli.options import blob_options, build_settings, setting_help, sto
 if TYPE_CHECKING:
     import socket
 
+    from billport.cli.tls import TlsFiles
+    from billport.runtime import Runtime
     from billport.settings import Settings
 
 
@@ -33,6 +36,21 @@ if TYPE_CHECKING:
     default=None,
     help=setting_help("scenario", "Sandbox scenario JSON file: the server-wide default."),
 )
+@click.option(
+    "--tls", is_flag=True, help="Serve HTTPS with a local CA and certificate in <data dir>/tls."
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Serve HTTPS with this certificate (PEM, chain included) instead; needs --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="The unencrypted PEM private key of --tls-cert.",
+)
 def serve(
     data_dir: str | None,
     database_url: str | None,
@@ -42,10 +60,17 @@ def serve(
     worker: bool | None,
     demo: bool,
     scenario_file: str | None,
+    tls: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
     **blob_flags: str | None,
 ) -> None:
     """Run the API server (FastAPI on uvicorn)."""
     from billport.cli.listen import listening_socket
+    from billport.cli.tls import serving_tls
+
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
 
     settings = build_settings(
         data_dir=data_dir,
@@ -60,14 +85,16 @@ def serve(
     # Before the store and the banner: a taken port is its own error (exit code 5).
     sock = listening_socket(settings.host, settings.port)
     try:
-        _serve(settings, sock, demo)
+        secure = serving_tls(settings, local=tls, cert=tls_cert, key=tls_key, echo=click.echo)
+        _serve(settings, sock, demo, secure)
     finally:
         sock.close()
 
 
-def _serve(settings: Settings, sock: socket.socket, demo: bool) -> None:
+def _serve(settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | None) -> None:
     """Open the store, print the banner (``--demo``) and run the app on ``sock``."""
     from billport.cli.listen import serve_on
+    from billport.cli.tls import uvicorn_options
     from billport.runtime import open_runtime
     from billport.server.access_log import log_config
     from billport.server.app import create_app
@@ -77,7 +104,7 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool) -> None:
         from billport.seed.demo import announce_demo, ensure_demo
 
         ensure_demo(runtime.db, settings, runtime.clock)
-        announce_demo(runtime, click.echo)
+        announce_demo(_announced(runtime, sock, tls), click.echo)
     app = create_app(settings, runtime=runtime)
     try:
         serve_on(
@@ -86,9 +113,20 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool) -> None:
             log_level="info",
             log_config=log_config(),  # no SAS signature or token in the log
             timeout_keep_alive=settings.keep_alive_seconds,
+            **uvicorn_options(tls),
         )
     finally:
         runtime.db.dispose()
+
+
+def _announced(runtime: Runtime, sock: socket.socket, tls: TlsFiles | None) -> Runtime:
+    """``runtime`` as the demo banner sees it: its example URLs say https under TLS."""
+    from billport.cli.listen import display
+
+    if tls is None or runtime.settings.public_url:
+        return runtime
+    url = f"https://{display(*sock.getsockname()[:2])}"
+    return dataclasses.replace(runtime, settings=runtime.settings.replace(public_url=url))
 
 
 @click.command()
