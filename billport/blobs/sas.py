@@ -4,6 +4,11 @@ The token is a query string shaped like Azure's (``sv``, ``st``, ``se``, ``sr=d`
 ``sp=rl``, ``sdd``, ``sig``). ``sig`` is HMAC-SHA256 over the permissions, start,
 expiry, canonical directory, version and resource type, keyed by the server's secret,
 and is compared in constant time.
+
+A directory is ``container/dir/...``. ``sdd`` counts its levels *under the container*, as
+Azure does ("the number of directories beneath the root folder"; azure-storage-blob computes
+it as the segments of the directory's name in the container): the live manifests' 7-level
+directories under ``billedusagefastpath``/``unbilledusagefastpath`` carry ``sdd=7``.
 """
 
 from __future__ import annotations
@@ -44,13 +49,18 @@ def _canonical(directory: str) -> str:
     return "/" + directory.strip("/")
 
 
+def directory_depth(directory: str) -> int:
+    """``sdd`` of ``container/dir/...``: the levels under the container (``c/a/b`` -> 2)."""
+    return len([p for p in directory.split("/") if p]) - 1
+
+
 def mint(
     key: bytes, directory: str, *, now: datetime, lifetime: int, permissions: str = PERMISSIONS
 ) -> str:
     """A SAS query string (no leading ``?``) granting ``permissions`` on ``directory``."""
     start = _stamp(now - timedelta(minutes=5))  # tolerate clock skew, like Azure samples
     expiry = _stamp(now + timedelta(seconds=lifetime))
-    depth = str(len([p for p in directory.split("/") if p]))
+    depth = str(directory_depth(directory))
     sig = _signature(
         key, [permissions, start, expiry, _canonical(directory), SAS_VERSION, "d", depth]
     )
@@ -127,11 +137,11 @@ def _check(
 def verify(key: bytes, blob_path: str, query: Mapping[str, str], *, now: datetime) -> None:
     """Raise :class:`SasDenied` unless ``query`` authorises reading ``blob_path`` at ``now``."""
     depth = _depth(query)
-    parts = [p for p in blob_path.split("/") if p]
-    if depth < 1 or depth >= len(parts):
+    parts = [p for p in blob_path.split("/") if p]  # container, ``depth`` levels, name
+    if depth < 1 or depth + 1 >= len(parts):
         raise SasDenied(_NOT_AUTHORIZED, code="AuthorizationFailure")
-    _check(key, "/".join(parts[:depth]), query, "r", now)
-    if len(parts) != depth + 1:
+    _check(key, "/".join(parts[: depth + 1]), query, "r", now)
+    if len(parts) != depth + 2:
         raise SasDenied(_NOT_AUTHORIZED, code="AuthorizationFailure")
 
 
@@ -141,15 +151,16 @@ def verify_listing(
     """The signed directory (``container/…``, no slashes around it) if ``query`` authorises
     listing ``prefix`` in ``container`` at ``now``; else :class:`SasDenied`.
 
-    As Azure does, the directory is taken from the request (the first ``sdd`` segments of
-    ``container/prefix``), so a prefix outside the signed directory fails the signature.
+    As Azure does, the directory is taken from the request (the container and the first
+    ``sdd`` segments of ``prefix``), so a prefix outside the signed directory fails the
+    signature.
     Names the caller lists must still be kept under ``directory + "/"``: a prefix equal to
     the directory would also match a sibling that extends its last segment.
     """
     depth = _depth(query)
     parts = [p for p in f"{container}/{prefix}".split("/") if p]
-    if depth < 1 or depth > len(parts):
+    if depth < 1 or depth + 1 > len(parts):
         raise SasDenied("Signature did not match.")
-    directory = "/".join(parts[:depth])
+    directory = "/".join(parts[: depth + 1])
     _check(key, directory, query, "l", now)
     return directory

@@ -22,7 +22,7 @@ def test_shape_is_azure_like() -> None:
     query = token()
     assert query["sr"] == "d" and query["sp"] == "rl" and query["sv"] == sas.SAS_VERSION
     assert query["se"] == "2026-11-21T13:00:00Z"
-    assert query["sdd"] == str(len(DIR.split("/")))
+    assert query["sdd"] == "4" == str(len(DIR.split("/")) - 1)  # levels under the container
 
 
 def test_valid_token_reads_a_blob_in_its_directory() -> None:
@@ -90,3 +90,44 @@ def test_listing_outside_the_directory_or_without_l_is_refused() -> None:
     sas.verify(KEY, f"{DIR}/a.gz", token(permissions="r"), now=NOW)  # reads still work
     with pytest.raises(sas.SasDenied, match="expired"):
         sas.verify_listing(KEY, container, directory, token(), now=NOW + timedelta(hours=2))
+
+
+LIVE = (
+    "billedusagefastpath/v1/PartnerTenantId=0e195b37-4574-4539-bc42-0e539b9684c0/"
+    "BillingMonth=202310/InvoiceId=G031809528/InvoiceVersion=202311/Fragment=basic/"
+    "PartitionType=default"
+)
+
+
+def test_sdd_counts_the_levels_under_the_container_as_azure_does() -> None:
+    """The live manifest's directory (spec §4.2) has 7 levels under its container and its
+    token says ``sdd=7``; azure-storage-blob's own directory SAS counts the same."""
+    from azure.storage.blob import generate_blob_sas
+
+    container, directory = LIVE.split("/", 1)
+    mine = dict(parse_qsl(sas.mint(KEY, LIVE, now=NOW, lifetime=60)))
+    sdk = dict(
+        parse_qsl(
+            generate_blob_sas(
+                "account",
+                container,
+                directory,
+                account_key="a2V5",
+                permission="rl",
+                expiry=NOW + timedelta(hours=1),
+                is_directory=True,
+            )  # fmt: skip
+        )
+    )
+    assert mine["sdd"] == sdk["sdd"] == "7" and sdk["sr"] == "d"
+    assert sas.directory_depth("c/a/b/c") == 3
+    sas.verify(KEY, f"{LIVE}/part-00049-x.c000.json.gz", mine, now=NOW)
+    assert sas.verify_listing(KEY, container, f"{directory}/", mine, now=NOW) == LIVE
+
+
+def test_a_token_with_the_container_counted_in_sdd_is_refused() -> None:
+    """What billport minted before: ``sdd`` one too high no longer reads anything."""
+    query = token()
+    query["sdd"] = str(len(DIR.split("/")))
+    with pytest.raises(sas.SasDenied):
+        sas.verify(KEY, f"{DIR}/a.gz", query, now=NOW)
