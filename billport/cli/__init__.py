@@ -23,6 +23,7 @@ COMMANDS = {
     "scenario": "sandbox:scenario",
     "requests": "sandbox:requests",
     "invoices": "invoices:invoices",
+    "line-items": "line_items:line_items",
     "export": "export:export",
     "reconcile": "reconcile:reconcile",
 }

@@ -1,4 +1,5 @@
-"""Partner Center invoices: list (following ``links.next`` and its headers) and get one."""
+"""Partner Center invoices: list (following ``links.next`` and its headers), get one, and
+stream an invoice's line items (continuation tokens or offsets)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,23 @@ def link_headers(link: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(item, Mapping) and item.get("key"):
             out[str(item["key"])] = str(item.get("value", ""))
     return out
+
+
+PATH_PROVIDERS = {"office": "Office", "azure": "Azure", "onetime": "OneTime",
+                  "marketplace": "Marketplace"}  # fmt: skip
+PATH_TYPES = {"billinglineitems": "BillingLineItems", "usagelineitems": "UsageLineItems"}
+
+
+def line_item_spelling(provider: str, line_item_type: str) -> tuple[str, str]:
+    """``("onetime", "usagelineitems")`` -> ``("OneTime", "UsageLineItems")`` (any casing)."""
+    chosen = PATH_PROVIDERS.get(provider.strip().lower())
+    kind = PATH_TYPES.get(line_item_type.strip().lower())
+    if chosen is None or kind is None:
+        raise ValueError(
+            f"unknown line items {provider!r}/{line_item_type!r}: provider is one of "
+            f"{', '.join(PATH_PROVIDERS)}; type billinglineitems or usagelineitems"
+        )
+    return chosen, kind
 
 
 class PartnerCenterClient(ApiClient):
@@ -112,6 +130,59 @@ class PartnerCenterClient(ApiClient):
                 raise ClientError(f"the service links page {urlsplit(url).query!r} twice")
             seen.add(key)
         raise ClientError(f"more than {MAX_PAGES} pages of invoices")
+
+    def line_items(
+        self,
+        invoice_id: str,
+        provider: str = "onetime",
+        line_item_type: str = "billinglineitems",
+        *,
+        currency: str | None = None,
+        period: str | None = None,
+        size: int | None = None,
+        path_form: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """An invoice's line items (``invoice_id="unbilled"``: the open period's), streamed.
+
+        The query form (default) pages by continuation token: each ``links.next`` is followed
+        with its ``MS-ContinuationToken`` header. ``path_form`` asks
+        ``/lineitems/{Provider}/{Type}?size&offset`` instead (legacy Office/Azure invoices,
+        the links of ``invoiceDetails``), whose ``links.next`` pages by offset. Amounts are
+        ``Decimal``. ``size`` is the page size (the service caps it at 2000).
+        """
+        spelling = line_item_spelling(provider, line_item_type)
+        root = f"/v1/invoices/{quote(invoice_id, safe='')}/lineitems"
+        params: dict[str, Any] = {}
+        if path_form:
+            url = self.url(f"{root}/{spelling[0]}/{spelling[1]}")
+            params.update(size=size or 2000, offset=0)
+        else:
+            url = self.url(root)
+            params.update(provider=spelling[0].lower(), invoicelineitemtype=spelling[1].lower())
+            for key, value in (("currencycode", currency), ("period", period), ("size", size)):
+                if value is not None:
+                    params[key] = value
+        for body in self._pages(url, params):
+            yield from body.get("items") or []
+
+    def _pages(self, url: str, params: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+        """Pages from ``url`` on, following ``links.next`` (uri and headers) to the end."""
+        headers: dict[str, str] = {}
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            body: dict[str, Any] = decimal_json(
+                self.send("GET", url, params=params, headers=headers)
+            )
+            yield body
+            following = (body.get("links") or {}).get("next")
+            if not following or not following.get("uri"):
+                return
+            url, headers, params = self.link_url(following["uri"]), link_headers(following), None
+            key = f"{url}|{sorted(headers.items())}"
+            if key in seen:
+                raise ClientError(f"the service links page {urlsplit(url).query!r} twice")
+            seen.add(key)
+        raise ClientError(f"more than {MAX_PAGES} pages")
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """One invoice by id, with its amendments."""

@@ -16,16 +16,7 @@ from billport.server.admission import AdmissionMiddleware
 from billport.server.docs_ui import install_docs
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
-from billport.server.routes import (
-    admin,
-    blobs,
-    documents,
-    graph,
-    health,
-    identity,
-    invoice_summaries,
-    invoices,
-)
+from billport.server.routes import admin, blobs, graph, health, identity, invoices, line_items
 from billport.server.sandbox_middleware import ConnectionDropper, SandboxMiddleware
 from billport.settings import Settings
 from billport.usecases.request_log import RequestRecorder
@@ -93,8 +84,7 @@ def create_app(
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    # invoice_summaries before invoices: /v1/invoices/summary is no invoice id.
-    for module in (health, identity, invoice_summaries, invoices, documents, graph, blobs, admin):
+    for module in (health, identity, invoices, line_items, graph, blobs, admin):
         app.include_router(module.router)
     _describe_validation_as_400(app)
     return app
