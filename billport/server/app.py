@@ -16,7 +16,17 @@ from billport.server.admission import AdmissionMiddleware
 from billport.server.docs_ui import install_docs
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
-from billport.server.routes import admin, blobs, graph, health, identity, invoices, line_items
+from billport.server.routes import (
+    admin,
+    blobs,
+    documents,
+    graph,
+    health,
+    identity,
+    invoice_summaries,
+    invoices,
+    line_items,
+)
 from billport.server.sandbox_middleware import ConnectionDropper, SandboxMiddleware
 from billport.settings import Settings
 from billport.usecases.request_log import RequestRecorder
@@ -84,7 +94,9 @@ def create_app(
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    for module in (health, identity, invoices, line_items, graph, blobs, admin):
+    # invoice_summaries before invoices: /v1/invoices/summary is no invoice id.
+    routers = (health, identity, invoice_summaries, invoices, line_items, documents, graph)
+    for module in (*routers, blobs, admin):
         app.include_router(module.router)
     _describe_validation_as_400(app)
     return app
