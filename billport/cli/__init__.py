@@ -26,6 +26,7 @@ COMMANDS = {
     "line-items": "line_items:line_items",
     "export": "export:export",
     "reconcile": "reconcile:reconcile",
+    "sync": "sync:sync",
 }
 
 

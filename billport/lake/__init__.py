@@ -1,0 +1,28 @@
+"""The billing lake: ``billport sync`` keeps Hive-partitioned Parquet current, with a DuckDB
+catalog and FOCUS views, and ``billport verify`` checks it to the cent.
+
+Built on the client (so it works against billport or Microsoft alike), the Parquet writer
+of :mod:`billport.outputs` (typed columns, exact decimals) and nothing server-side::
+
+    from billport.lake import LakeSync, SyncOptions
+    report = LakeSync(Path("lake"), partner_center, graph, beta, SyncOptions()).run()
+"""
+
+from billport.lake.land import Landing
+from billport.lake.plan import ALL_DATASETS, Job, Plan
+from billport.lake.state import LakeState, LakeStateError, Record
+from billport.lake.sync import LakeSync, SyncEvents, SyncOptions, SyncReport
+
+__all__ = [
+    "ALL_DATASETS",
+    "Job",
+    "LakeState",
+    "LakeStateError",
+    "LakeSync",
+    "Landing",
+    "Plan",
+    "Record",
+    "SyncEvents",
+    "SyncOptions",
+    "SyncReport",
+]

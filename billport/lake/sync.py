@@ -1,0 +1,169 @@
+"""``LakeSync``: one run of ``billport sync``: list, plan, export in parallel, land, catalog.
+
+Each job exports into the lake's work directory with :class:`~billport.client.ExportRun`
+(resumable: a killed run waits on the same operation and downloads only what is missing),
+converts the parts into one Parquet file next to them, and moves it onto its partition in
+one rename; the state is saved after every landing. Throttling (429/503 with Retry-After) is
+the client's :class:`~billport.client.http.HttpClient` retry policy.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from billport.billing.datasets import AttributeSet
+from billport.client.export import ExportEvents, WaitOptions
+from billport.client.graph import GraphClient
+from billport.client.partner_center import PartnerCenterClient
+from billport.lake import paths
+from billport.lake.files import install, remove_partition
+from billport.lake.invoices import ListedInvoice, list_invoices, write_invoices
+from billport.lake.land import Landing, land
+from billport.lake.plan import (
+    ALL_DATASETS,
+    UNBILLED,
+    Job,
+    Plan,
+    default_currencies,
+    plan_sync,
+)
+from billport.lake.state import LakeState
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    datasets: tuple[str, ...] = ALL_DATASETS
+    since: date | None = None
+    currencies: tuple[str, ...] = ()  # unbilled snapshots; () = the invoices' currencies
+    unbilled_every: float = 0.0  # seconds between unbilled snapshots; 0 = every run
+    dry_run: bool = False
+    exports: int = 2  # exports at once
+    downloads: int = 4  # blobs downloaded at once, per export
+    wait: WaitOptions = field(default_factory=WaitOptions)
+    attribute_set: AttributeSet = AttributeSet.FULL
+    catalog: bool = True  # (re)build DIR/billport.duckdb at the end
+
+
+@dataclass
+class SyncEvents:
+    """Callbacks for a progress display and logs; all optional, called from worker threads."""
+
+    planned: Callable[[Plan], None] = lambda plan: None
+    started: Callable[[Job], None] = lambda job: None
+    export_events: Callable[[Job], ExportEvents] = lambda job: ExportEvents()
+    phase: Callable[[Job, str], None] = lambda job, text: None
+    finished: Callable[[Landing], None] = lambda landing: None
+
+
+@dataclass
+class SyncReport:
+    invoices: int
+    plan: Plan
+    landings: list[Landing]
+    dry_run: bool
+    catalog: Path | None = None
+
+    def count(self, status: str) -> int:
+        return sum(1 for landing in self.landings if landing.status == status)
+
+    @property
+    def failed(self) -> list[Landing]:
+        return [landing for landing in self.landings if landing.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class LakeSync:
+    """Keeps the lake at ``lake`` current against one target's two APIs."""
+
+    def __init__(
+        self,
+        lake: Path,
+        partner_center: PartnerCenterClient,
+        graph: GraphClient,
+        beta: GraphClient | None,
+        options: SyncOptions | None = None,
+        events: SyncEvents | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.lake = lake
+        self.partner_center = partner_center
+        self.graph = graph
+        self.beta = beta
+        self.options = options or SyncOptions()
+        self.events = events or SyncEvents()
+        self.now = now
+        self.state_path = lake / paths.STATE_FILE
+        self.state = LakeState.load(self.state_path)
+        self._save_lock = threading.Lock()
+        self.unavailable = threading.Event()  # the aggregated-usage route answered 404
+
+    def save(self) -> None:
+        with self._save_lock:
+            self.state.save(self.state_path)
+
+    def run(self) -> SyncReport:
+        options = self.options
+        invoices = list_invoices(self.partner_center, options.since)
+        currencies = list(options.currencies) or default_currencies(invoices, self.state)
+        plan = plan_sync(
+            invoices, self.state, options.datasets, currencies, self.now(), options.unbilled_every
+        )
+        self.events.planned(plan)
+        report = SyncReport(len(invoices), plan, [], options.dry_run)
+        if options.dry_run:
+            return report
+        self.lake.mkdir(parents=True, exist_ok=True)
+        self._write_invoices(invoices)
+        with ThreadPoolExecutor(
+            max(1, options.exports), thread_name_prefix="billport-sync"
+        ) as pool:
+            report.landings = list(pool.map(self._job, plan.jobs))
+        self._drop_stale_snapshots()
+        self.state.last_run = self._last_run(report)
+        self.save()
+        if options.catalog:
+            from billport.lake.catalog import build_catalog
+
+            report.catalog = build_catalog(self.lake)
+        return report
+
+    def _job(self, job: Job) -> Landing:
+        self.events.started(job)
+        landing = land(self, job)
+        self.events.finished(landing)
+        return landing
+
+    def _write_invoices(self, invoices: list[ListedInvoice]) -> None:
+        staging = paths.work_dir(self.lake) / "staging" / f"invoices-{uuid.uuid4().hex}.parquet"
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_invoices(invoices, staging)
+            install(staging, paths.invoices_file(self.lake))
+        finally:
+            staging.unlink(missing_ok=True)
+
+    def _drop_stale_snapshots(self) -> None:
+        """Unbilled partitions no snapshot points at any more (a month that got invoiced)."""
+        kept = {self.lake / r.path for r in self.state.snapshots.values() if r.path}
+        for name in UNBILLED:
+            directory = paths.dataset_dir(self.lake, name)
+            for part in directory.glob(f"billing_month=*/currency=*/{paths.PART_FILE}"):
+                if part not in kept:
+                    remove_partition(self.lake, part)
+
+    def _last_run(self, report: SyncReport) -> dict[str, object]:
+        return {
+            "finishedAt": self.now().isoformat(),
+            "invoices": report.invoices,
+            **{s: report.count(s) for s in ("new", "changed", "unchanged", "replaced", "failed")},
+            "untouched": len(report.plan.unchanged),
+        }

@@ -1,0 +1,185 @@
+"""``billport sync`` against a live billport with the demo data, on SQLite and PostgreSQL.
+
+The first run writes every partition and the state; the second requests no export (checked
+in billport's request log); new lines on one invoice re-export that invoice only; DuckDB
+totals equal the invoices' totals; a dry run exports and writes nothing; a route that answers
+404 (aggregated usage on a service without it) is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI
+
+from billport.cli import main
+from billport.client import GraphClient, HttpClient, PartnerCenterClient, StaticToken
+from billport.lake import LakeState, LakeSync, SyncOptions
+from billport.lake.paths import billed_partition
+from billport.runtime import Runtime
+from billport.settings import Settings
+from billport.store.request_log import recent_requests
+from tests.support.data import DEMO_INVOICE, DEMO_TENANT, add_invoice_lines, seed_demo
+from tests.support.factory import app_for, opened
+from tests.support.live_server import serve_in_thread
+from tests.support.tokens import token
+
+BILLED = ("billedReconciliation", "billedUsage")
+LOG_WAIT = 2.0  # seconds the request log may take to record the last calls
+
+
+@dataclass
+class Live:
+    runtime: Runtime
+    app: FastAPI
+    url: str
+
+    def args(self, lake: Path, *extra: str) -> list[str]:
+        settings = self.runtime.settings
+        return [
+            "sync", "--lake", str(lake), "--server", self.url,
+            "--data-dir", str(settings.data_dir),
+            "--database-url", settings.effective_database_url,
+            "--poll-max", "0.05", "--log-format", "json", *extra,
+        ]  # fmt: skip
+
+    def logged(self) -> list[tuple[str, str]]:
+        """Every call the server logged so far, as (method, path)."""
+        recorder = self.app.state.request_log
+        deadline = time.monotonic() + LOG_WAIT
+        while True:
+            recorder.flush()
+            with self.runtime.db.connect() as conn:
+                calls = [(r.method, r.path) for r in recent_requests(conn)]
+            if time.monotonic() > deadline or calls:
+                return calls
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def live(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    # The CLI's development credential signs tokens at its own clock: the server's pinned one.
+    monkeypatch.setenv("BILLPORT_NOW", str(settings.now))
+    with opened(settings, worker_poll_seconds=0.02) as runtime:
+        seed_demo(runtime.db, settings)
+        app = app_for(runtime, worker=True)
+        with serve_in_thread(app) as url:
+            yield Live(runtime, app, url)
+
+
+def run_sync(live: Live, lake: Path, *extra: str) -> tuple[int, list[dict[str, Any]]]:
+    result = CliRunner().invoke(main, live.args(lake, *extra))
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines and lines[-1]["event"] == "summary", result.output
+    return result.exit_code, lines
+
+
+def exports_requested(calls: list[tuple[str, str]]) -> list[str]:
+    return [path for method, path in calls if method == "POST" and path.endswith("/export")]
+
+
+def landed(lines: list[dict[str, Any]]) -> dict[str, str]:
+    return {line["job"]: line["status"] for line in lines if line["event"] == "landed"}
+
+
+@pytest.mark.slow
+def test_sync_lands_everything_then_requests_no_export_then_only_the_changed_invoice(
+    live: Live, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    code, lines = run_sync(live, lake, "--unbilled-every", "1d")
+    assert code == 0, lines
+    first = landed(lines)
+    assert {first[f"{d}/{DEMO_INVOICE}"] for d in BILLED} == {"new"}
+    assert first["unbilledUsage/current/USD"] == "replaced"
+    assert first["billedReconciliation/D02005YFHI"] == "noData"  # legacy: no Graph data
+    state = LakeState.load(lake / "billport-state.json")
+    record = state.record(DEMO_INVOICE, "billedReconciliation")
+    assert record is not None and record.status == "synced" and record.etag and record.rows > 200
+    part = billed_partition(lake, "billedReconciliation", 202610, DEMO_INVOICE)
+    assert record.path == part.relative_to(lake).as_posix() and part.exists()
+    assert not list(lake.glob(".billport/exports/*")), "finished exports leave no work files"
+    assert_totals_match_invoices(lake)
+
+    before = len(live.logged())
+    code, lines = run_sync(live, lake, "--unbilled-every", "1d")
+    assert code == 0 and landed(lines) == {}, lines
+    calls = live.logged()[before:]
+    assert exports_requested(calls) == []
+    assert [p for m, p in calls if "invoices" in p] == ["/v1/invoices"]
+
+    add_invoice_lines(live.runtime.db, live.runtime.settings, 5)
+    before = len(live.logged())
+    code, lines = run_sync(live, lake, "--unbilled-every", "1d")
+    assert code == 0, lines
+    third = landed(lines)
+    assert set(third) == {f"{d}/{DEMO_INVOICE}" for d in (*BILLED, "billedAggregatedUsage")}
+    assert third[f"billedReconciliation/{DEMO_INVOICE}"] == "changed"
+    assert len(exports_requested(live.logged()[before:])) == len(third)
+    after = LakeState.load(lake / "billport-state.json").record(
+        DEMO_INVOICE, "billedReconciliation"
+    )
+    assert after is not None and after.rows == record.rows + 5 and after.etag != record.etag
+    assert_totals_match_invoices(lake)
+
+
+def assert_totals_match_invoices(lake: Path) -> None:
+    """Every synced invoice's lines add up to its total, each line once."""
+    con = duckdb.connect(str(lake / "billport.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT i.InvoiceId, i.TotalCharges, sum(r.Total), count(*), "
+            "count(DISTINCT r.invoice) FROM billed_reconciliation r "
+            "JOIN invoices i ON i.InvoiceId = r.invoice GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(rows) >= 5
+    for invoice_id, total, lines_total, _count, partitions in rows:
+        assert (invoice_id, lines_total, partitions) == (invoice_id, total, 1)
+
+
+@pytest.mark.slow
+def test_a_dry_run_lists_what_it_would_export_and_exports_nothing(
+    live: Live, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    code, lines = run_sync(live, lake, "--dry-run", "--datasets", "billed-reconciliation")
+    assert code == 0
+    planned = {line["job"] for line in lines if line["event"] == "planned"}
+    assert f"billedReconciliation/{DEMO_INVOICE}" in planned
+    assert all(job.startswith("billedReconciliation/") for job in planned)
+    assert exports_requested(live.logged()) == []
+    assert not lake.exists()
+
+
+@pytest.mark.slow
+def test_a_dataset_whose_route_answers_404_is_skipped_with_a_note(
+    live: Live, tmp_path: Path
+) -> None:
+    graph = StaticToken(token(live.runtime, None, DEMO_TENANT, "graph"))
+    partner_center = StaticToken(token(live.runtime, None, DEMO_TENANT, "partner-center"))
+    with HttpClient() as http:
+        nowhere = GraphClient(graph, http, f"{live.url}/no-such-version")
+        options = SyncOptions(datasets=("billedAggregatedUsage",), catalog=False)
+        syncer = LakeSync(
+            tmp_path / "lake",
+            PartnerCenterClient(partner_center, http, live.url),
+            GraphClient(graph, http, f"{live.url}/v1.0"),
+            nowhere,
+            options,
+        )
+        report = syncer.run()
+    assert report.ok and report.landings
+    assert {landing.status for landing in report.landings} == {"unavailable"}
+    assert "404" in report.landings[0].note
+    # one probe, not one 404 per invoice
+    assert len([p for p in exports_requested(live.logged()) if "no-such" in p]) <= options.exports
