@@ -58,12 +58,15 @@ def _required_string(body: dict[str, Any], name: str, max_length: int) -> str:
 
 
 def parse_export_request(dataset: Dataset, body: Any) -> ExportRequest:
-    """Validate an export action body (spec §2.3) for ``dataset``."""
+    """Validate an export action body (spec §2.3) for ``dataset``.
+
+    Billed aggregated usage takes ``invoiceId`` alone (additions-2026 E7): an
+    ``attributeSet`` is an unknown parameter of its action, refused like any other.
+    """
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    allowed = {"attributeSet"} | (
-        {"invoiceId"} if dataset.billed else {"billingPeriod", "currencyCode"}
-    )
+    allowed = {"attributeSet"} if dataset.attribute_sets else set()
+    allowed |= {"invoiceId"} if dataset.billed else {"billingPeriod", "currencyCode"}
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise InvalidRequest(

@@ -34,8 +34,14 @@ def work_paths(output: Path) -> tuple[Path, Path]:
 
 
 def build_request(
-    dataset: Dataset, invoice: str | None, period: str | None, currency: str | None, attributes: str
+    dataset: Dataset,
+    invoice: str | None,
+    period: str | None,
+    currency: str | None,
+    attributes: str | None,
 ) -> ExportRequest:
+    if attributes and not dataset.attribute_sets:
+        raise click.UsageError(f"{dataset.cli_name} has no attribute sets (no --attributes)")
     if dataset.billed:
         if not invoice or period or currency:
             raise click.UsageError(
@@ -50,7 +56,7 @@ def build_request(
         invoice_id=invoice,
         billing_period=BillingPeriod(period) if period else None,
         currency=currency.upper() if currency else None,
-        attribute_set=AttributeSet(attributes),
+        attribute_set=AttributeSet(attributes or "full"),
     )
 
 
@@ -74,7 +80,9 @@ def check_output(output: Path, table: str | None) -> None:
 @click.option("--period", type=click.Choice(["current", "last"]), help="Billing period (unbilled).")
 @click.option("--currency", help="Billing currency (unbilled), e.g. USD.")
 @click.option(
-    "--attributes", type=click.Choice(["full", "basic"]), default="full", show_default=True
+    "--attributes",
+    type=click.Choice(["full", "basic"]),
+    help="Attribute set (default: full); billed-aggregated-usage has none.",
 )
 @click.option(
     "--output",
@@ -101,7 +109,7 @@ def export(
     invoice: str | None,
     period: str | None,
     currency: str | None,
-    attributes: str,
+    attributes: str | None,
     output: Path,
     table: str | None,
     resume: bool,

@@ -37,9 +37,16 @@ class GraphClient(ApiClient):
         super().__init__(base_url, credential, GRAPH_SCOPE, http)
 
     def start_export(self, request: ExportRequest) -> str:
-        """POST the export action; the operation URL from ``Location``."""
-        path = f"{BILLING}/{request.dataset.url_path}/export"
-        response = self.send("POST", path, json=request.body())
+        """POST the export action; the operation URL from ``Location``.
+
+        A beta-only dataset (billed aggregated usage) goes to ``/beta`` even from a client
+        made for ``/v1.0``: the operation it returns lives there too.
+        """
+        root = self.base_url
+        if "v1.0" not in request.dataset.versions and root.endswith("/v1.0"):
+            root = root.removesuffix("/v1.0") + "/beta"
+        url = f"{root}/{BILLING}/{request.dataset.url_path}/export"
+        response = self.send("POST", url, json=request.body())
         location = response.headers.get("Location") or response.headers.get("Operation-Location")
         if response.status_code != 202 or not location:
             raise ClientError(

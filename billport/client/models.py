@@ -24,9 +24,12 @@ class ExportRequest:
             raise ValueError(f"{self.dataset.cli_name} needs an invoice id")
         if not self.dataset.billed and (self.billing_period is None or not self.currency):
             raise ValueError(f"{self.dataset.cli_name} needs a billing period and a currency")
+        if not self.dataset.attribute_sets and self.attribute_set is not AttributeSet.FULL:
+            raise ValueError(f"{self.dataset.cli_name} has no attribute sets")
 
     def body(self) -> dict[str, str]:
-        body = {"attributeSet": self.attribute_set.value}
+        """The action's JSON body; no ``attributeSet`` where the action has none."""
+        body = {"attributeSet": self.attribute_set.value} if self.dataset.attribute_sets else {}
         if self.dataset.billed:
             body["invoiceId"] = str(self.invoice_id)
         else:

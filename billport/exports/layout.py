@@ -14,13 +14,17 @@ CONTAINERS = {
     Dataset.UNBILLED_RECONCILIATION: "unbilledreconfastpath",
     Dataset.BILLED_USAGE: "billedusagefastpath",
     Dataset.UNBILLED_USAGE: "unbilledusagefastpath",
+    # [I] no real payload seen: the same pattern, named like the others
+    Dataset.BILLED_AGGREGATED_USAGE: "billedaggregatedusagefastpath",
 }
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def root_path(scope: Scope, created: datetime) -> str:
     """Directory of an export's parts, e.g. ``billedusagefastpath/v1/PartnerTenantId=…/…``."""
-    fragment = f"Fragment={scope.attribute_set.value}/PartitionType=default"
+    fragment = "PartitionType=default"
+    if scope.dataset.attribute_sets:  # no attributeSet (aggregated usage): no Fragment level
+        fragment = f"Fragment={scope.attribute_set.value}/{fragment}"
     container = CONTAINERS[scope.dataset]
     head = f"PartnerTenantId={scope.tenant_id}/BillingMonth={scope.billing_month}"
     if scope.dataset.billed:

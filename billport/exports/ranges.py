@@ -9,16 +9,18 @@ chunking at every blob, so whoever writes a blob writes the same bytes) into
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
+
+import sqlalchemy as sa
 
 from billport.billing.scopes import Scope
 from billport.blobs.base import BlobStore
 from billport.exports.writer import WrittenBlob, write_blobs
-from billport.store import export_rows
+from billport.store import aggregated_rows, export_rows
 from billport.store.db import Database
-from billport.store.export_rows import IdRange
+from billport.store.export_rows import Chunk, IdRange
 from billport.store.manifests import ExportBlob
 
 
@@ -56,11 +58,7 @@ def write_range(
     """Stage ``target``'s rows as gzip JSON-lines blobs (see ``write_blobs``)."""
     with (
         db.connect() as conn,
-        closing(
-            export_rows.stream_chunks(
-                conn, target.scope, blob_rows=target.blob_rows, ids=target.ids
-            )
-        ) as chunks,
+        closing(_chunks(conn, target)) as chunks,
     ):  # closed before the connection goes back: PostgreSQL's COPY must end first
         return write_blobs(
             chunks,
@@ -73,6 +71,16 @@ def write_range(
             first_blob=target.first_blob,
             names=names,
         )
+
+
+def _chunks(conn: sa.Connection, target: BlobRange) -> Generator[Chunk, None, None]:
+    """Stored documents, or for an aggregated dataset the rows computed from them (always
+    the whole scope: its rows have no ids to cut ranges by)."""
+    if target.scope.dataset.aggregated:
+        if target.ids is not None:
+            raise ValueError("an aggregated export is written whole, not by id range")
+        return aggregated_rows.stream_chunks(conn, target.scope, blob_rows=target.blob_rows)
+    return export_rows.stream_chunks(conn, target.scope, blob_rows=target.blob_rows, ids=target.ids)
 
 
 def exported(written: Iterable[WrittenBlob]) -> list[ExportBlob]:

@@ -6,6 +6,8 @@ still holds the lease. A half-written export is never visible.
 
 An export of more than ``partition_rows`` rows is planned here instead: split into
 partitions (id ranges) that any worker leases independently (``jobs/partition_job.py``).
+An aggregated export (billed aggregated usage) is always written by its worker alone: its
+rows are computed from its source rows' groups, which id ranges do not separate.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class ExportJob:
             self._fail(Failure(FAILED_NO_DATA, "No data available for the requested parameters."))
         elif reusable is not None:
             self._succeed(reusable.manifest_id, None)
-        elif partition_rows and stats.count > partition_rows:
+        elif partition_rows and stats.count > partition_rows and not scope.dataset.aggregated:
             self._plan(scope, stats, partition_rows)
         else:
             manifest = self._write(scope, stats)
@@ -134,8 +136,8 @@ class ExportJob:
         target = BlobRange(scope, None, root, staging, blob_rows)
 
         def starts() -> list[int]:  # blob boundaries, for export processes
-            if stats.count <= blob_rows:
-                return [stats.low]
+            if stats.count <= blob_rows or scope.dataset.aggregated:
+                return [stats.low]  # one task: aggregated rows have no ids to split by
             with ctx.db.connect() as conn:
                 return export_rows.blob_starts(conn, scope, stats, blob_rows)
 

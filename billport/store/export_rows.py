@@ -1,7 +1,8 @@
 """Reads behind an export: scope checks, the data fingerprint, and the row stream.
 
 Line items are immutable: a change is a delete plus an insert (a new ``id``), so
-``count`` and ``max(id)`` over the scope's index are a complete data fingerprint.
+``count`` and ``max(id)`` over the scope's index are a complete data fingerprint. An
+aggregated dataset's scope is its source dataset's rows (``Dataset.source``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from billport.billing import aggregation
 from billport.billing.scopes import Scope
 from billport.store.tables import invoices, line_items
 
@@ -33,7 +35,7 @@ def invoice_commerce(
 
 
 def _scope_filter(scope: Scope) -> list[sa.ColumnElement[bool]]:
-    where = [li.tenant_id == scope.tenant_id, li.dataset == scope.dataset.code]
+    where = [li.tenant_id == scope.tenant_id, li.dataset == scope.dataset.source.code]
     if scope.dataset.billed:
         where.append(li.invoice_id == scope.invoice_id)
     else:
@@ -46,10 +48,12 @@ class ScopeStats:
     count: int
     low: int  # smallest id (0 when empty)
     high: int  # largest id (0 when empty)
+    rules: str = ""  # aggregated datasets: the version of their rules (new rules, new data)
 
     @property
     def fingerprint(self) -> str:
-        return f"{self.count}:{self.low}:{self.high}"
+        head = f"{self.count}:{self.low}:{self.high}"
+        return f"{head}:{self.rules}" if self.rules else head
 
     @property
     def dense(self) -> bool:
@@ -71,7 +75,8 @@ def scope_stats(conn: sa.Connection, scope: Scope) -> ScopeStats:
         return ScopeStats(0, 0, 0)
     low = conn.execute(sa.select(sa.func.min(li.id)).where(*where)).scalar_one()
     high = conn.execute(sa.select(sa.func.max(li.id)).where(*where)).scalar_one()
-    return ScopeStats(int(count), int(low), int(high))
+    rules = aggregation.rules().version if scope.dataset.aggregated else ""
+    return ScopeStats(int(count), int(low), int(high), rules)
 
 
 def partition_starts(
@@ -128,7 +133,7 @@ def _scope_sql(scope: Scope, marker: str) -> tuple[str, tuple[object, ...]]:
         where = f"billing_month = {marker} AND currency = {marker}"
         params = (scope.billing_month, scope.currency)
     clause = f"tenant_id = {marker} AND dataset = {marker} AND {where}"
-    return clause, (scope.tenant_id, scope.dataset.code, *params)
+    return clause, (scope.tenant_id, scope.dataset.source.code, *params)
 
 
 def stream_chunks(
@@ -162,7 +167,7 @@ def stream_chunks(
         yield from _sqlite_chunks(raw, scope, column, blob_rows, chunk_rows, ids)
 
 
-def _chunk_limits(blob_rows: int, chunk_rows: int) -> Iterator[int]:
+def chunk_limits(blob_rows: int, chunk_rows: int) -> Iterator[int]:
     """The row count of every next chunk: full chunks, cut short at each blob's end."""
     while True:
         left = blob_rows
@@ -188,7 +193,7 @@ def _sqlite_chunks(
     high = (ids[1],) if ids is not None else ()
     cursor = raw.cursor()
     try:
-        for limit in _chunk_limits(blob_rows, chunk_rows):
+        for limit in chunk_limits(blob_rows, chunk_rows):
             data, rows, last = cursor.execute(sql, (*params, low, *high, limit)).fetchone()
             if not rows:
                 return
@@ -211,7 +216,7 @@ def _postgres_chunks(
         f"COPY (SELECT {column} FROM line_items WHERE {where} ORDER BY id) "
         "TO STDOUT (FORMAT binary)"
     )
-    limits = _chunk_limits(blob_rows, chunk_rows)
+    limits = chunk_limits(blob_rows, chunk_rows)
     with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
         copy.set_types(["bytea"])
         limit, docs = next(limits), []

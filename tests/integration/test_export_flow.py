@@ -10,7 +10,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from billport.billing.datasets import AttributeSet, Dataset, field_names
+from billport.billing.datasets import STORED_DATASETS, AttributeSet, Dataset, field_names
 from billport.jobs.worker import Worker
 from billport.runtime import Runtime
 from billport.settings import Settings
@@ -76,7 +76,7 @@ def body_for(dataset: Dataset, attribute_set: AttributeSet) -> dict[str, str]:
 @pytest.mark.parametrize("action", ["export", "microsoft.graph.partners.billing.export"])
 @pytest.mark.parametrize("version", ["v1.0", "beta"])
 @pytest.mark.parametrize("attribute_set", list(AttributeSet))
-@pytest.mark.parametrize("dataset", list(Dataset))
+@pytest.mark.parametrize("dataset", STORED_DATASETS)
 def test_export_round_trip(
     client: TestClient,
     runtime: Runtime,

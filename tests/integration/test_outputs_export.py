@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from billport.billing.datasets import AttributeSet, Dataset, fields
+from billport.billing.datasets import STORED_DATASETS, AttributeSet, Dataset, fields
 from billport.jobs.worker import Worker
 from billport.outputs import write_output
 from billport.runtime import Runtime
@@ -93,7 +93,7 @@ def stored_rows(docs: list[bytes], dataset: Dataset, attribute_set: AttributeSet
 def test_parquet_typed_columns(
     client: TestClient, runtime: Runtime, tmp_path: Path, attribute_set: AttributeSet
 ) -> None:
-    for dataset in Dataset:
+    for dataset in STORED_DATASETS:
         parts, docs = download_parts(client, runtime, dataset, attribute_set, tmp_path / "in")
         out = tmp_path / f"{dataset.value}.parquet"
         result = write_output(parts, dataset=dataset, attribute_set=attribute_set, output=out)
@@ -120,7 +120,7 @@ def test_parquet_typed_columns(
 
 
 def test_duckdb_typed_table(client: TestClient, runtime: Runtime, tmp_path: Path) -> None:
-    for dataset in Dataset:
+    for dataset in STORED_DATASETS:
         parts, docs = download_parts(client, runtime, dataset, AttributeSet.FULL, tmp_path / "in")
         out = tmp_path / f"{dataset.value}.duckdb"
         table = None if dataset is Dataset.BILLED_RECONCILIATION else f"t_{dataset.code}"
@@ -156,7 +156,7 @@ def test_duckdb_typed_table(client: TestClient, runtime: Runtime, tmp_path: Path
 def test_text_formats_keep_exact_text(
     client: TestClient, runtime: Runtime, tmp_path: Path, suffix: str
 ) -> None:
-    for dataset in Dataset:
+    for dataset in STORED_DATASETS:
         parts, docs = download_parts(client, runtime, dataset, AttributeSet.BASIC, tmp_path / "i")
         out = tmp_path / f"out{suffix}"
         result = write_output(parts, dataset=dataset, attribute_set=AttributeSet.BASIC, output=out)

@@ -114,24 +114,37 @@ def add_lines(
     month: int = 202610,
     currency: str = "USD",
 ) -> None:
-    rows = []
-    for n in range(count):
-        values = line_values(dataset, tenant, n, currency, invoice or "")
-        rows.append(
-            dict(
-                tenant_id=tenant,
-                dataset=dataset.code,
-                invoice_id=invoice,
-                billing_month=month,
-                currency=currency,
-                customer_id=values["CustomerId"],
-                charge_type="New",
-                total=values["Total"],
-                rev=0,
-                doc_full=render(dataset, AttributeSet.FULL, values),
-                doc_basic=render(dataset, AttributeSet.BASIC, values),
-            )
+    values = [line_values(dataset, tenant, n, currency, invoice or "") for n in range(count)]
+    add_rows(conn, tenant, dataset, values, invoice=invoice, month=month, currency=currency)
+
+
+def add_rows(
+    conn: Any,
+    tenant: str,
+    dataset: Dataset,
+    values: list[dict[str, Any]],
+    *,
+    invoice: str | None = None,
+    month: int = 202610,
+    currency: str = "USD",
+) -> None:
+    """One line item per ``values`` (field name -> value; missing fields get defaults)."""
+    rows = [
+        dict(
+            tenant_id=tenant,
+            dataset=dataset.code,
+            invoice_id=invoice,
+            billing_month=month,
+            currency=currency,
+            customer_id=v.get("CustomerId", ""),
+            charge_type=v.get("ChargeType", "New"),
+            total=v.get("Total", v.get("BillingPreTaxTotal", Decimal(0))),
+            rev=0,
+            doc_full=render(dataset, AttributeSet.FULL, v),
+            doc_basic=render(dataset, AttributeSet.BASIC, v),
         )
+        for v in values
+    ]
     if rows:
         conn.execute(line_items.insert(), rows)
 

@@ -42,18 +42,16 @@ async def json_body(request: Request) -> Any:
 def _body_schema(dataset: Dataset) -> dict[str, Any]:
     attribute_set = {"type": "string", "enum": ["full", "basic"], "default": "full"}
     if dataset.billed:
-        props = {
-            "invoiceId": {"type": "string", "minLength": 1, "maxLength": 20},
-            "attributeSet": attribute_set,
-        }
+        props: dict[str, Any] = {"invoiceId": {"type": "string", "minLength": 1, "maxLength": 20}}
         required = ["invoiceId"]
     else:
         props = {
             "billingPeriod": {"type": "string", "enum": ["current", "last"]},
             "currencyCode": {"type": "string", "pattern": "^[A-Za-z]{3}$"},
-            "attributeSet": attribute_set,
         }
         required = ["billingPeriod", "currencyCode"]
+    if dataset.attribute_sets:
+        props["attributeSet"] = attribute_set
     schema = {
         "type": "object",
         "properties": props,
@@ -168,6 +166,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def _register() -> None:
     for version in VERSIONS:
         for dataset in Dataset:
+            if version not in dataset.versions:
+                _add_missing_segment(version, dataset)
+                continue
             for action in ACTIONS:
                 router.add_api_route(
                     f"/{version}/{BILLING}/{dataset.url_path}/{action}",
@@ -201,6 +202,22 @@ def _register() -> None:
             "Get an export manifest",
             "The manifest",
         )
+
+
+def _add_missing_segment(version: str, dataset: Dataset) -> None:
+    """A beta-only action under another version: Graph's answer to a segment that version's
+    schema lacks (``400 BadRequest``, "Resource not found for the segment …")."""
+    segment = dataset.url_path.split("/")[0]
+
+    def missing(principal: GraphPrincipal, rest: str = "") -> Response:  # signed in first
+        raise InvalidRequest(f"Resource not found for the segment '{segment}'.")
+
+    router.add_api_route(
+        f"/{version}/{BILLING}/{segment}{{rest:path}}",
+        missing,
+        methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+        include_in_schema=False,
+    )
 
 
 def _add_get(
