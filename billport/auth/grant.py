@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +9,7 @@ from billport.auth.issuer import GRAPH_AUDIENCE, audience_for_scope, issue_token
 from billport.auth.keys import KeyRing
 from billport.auth.partners import is_partner
 from billport.settings import Settings
-from billport.store.clients import get_client
+from billport.store.clients import get_client, secret_matches
 from billport.store.db import Database
 
 # Entra's multi-tenant aliases: meaningless for an app-only grant, which needs one tenant.
@@ -123,7 +122,7 @@ def client_credentials(
             status=401,
             code=700016,
         )
-    if not hmac.compare_digest(client.secret.encode(), request.client_secret.encode()):
+    if not secret_matches(client.secret_hash, request.client_secret):
         raise OAuthError(
             "invalid_client",
             f"AADSTS7000215: Invalid client secret provided for app '{client_id}'.",

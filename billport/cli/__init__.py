@@ -20,6 +20,7 @@ COMMANDS = {
     "worker": "server:worker",
     "seed": "data:seed",
     "token": "token:token",
+    "clients": "clients:clients",
     "scenario": "sandbox:scenario",
     "requests": "sandbox:requests",
     "invoices": "invoices:invoices",

@@ -138,6 +138,9 @@ def seed(
         f"({count(round(result.total_line_items / max(elapsed, 1e-9)))} rows/s)"
     )
     click.echo(f"default tenant: {default.tenant_id}")
+    for client in result.clients:  # the only time the secrets exist in the clear
+        click.echo(f"client of {client.tenant_id}: {client.client_id} secret {client.secret}")
+    click.echo("(secrets shown once: the store keeps only their hashes; `billport clients rotate`)")
 
 
 def _seed_phase(request: SeedRequest) -> tuple[str, dict[str, Any]]:

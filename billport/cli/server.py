@@ -103,8 +103,8 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | 
     if demo:
         from billport.seed.demo import announce_demo, ensure_demo
 
-        ensure_demo(runtime.db, settings, runtime.clock)
-        announce_demo(_announced(runtime, sock, tls), click.echo)
+        created = ensure_demo(runtime.db, settings, runtime.clock)  # secrets exist only now
+        announce_demo(_announced(runtime, sock, tls), click.echo, created or ())
     app = create_app(settings, runtime=runtime)
     try:
         serve_on(

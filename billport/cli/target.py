@@ -177,7 +177,7 @@ def resolve(
             "--certificate, or a --token"
         )
     else:
-        credential = _dev_credential(http, issuer, Path(data_dir), database_url, tenant)
+        credential = _dev_credential(Path(data_dir), database_url, tenant)
     return Target(graph.rstrip("/"), pc.rstrip("/"), credential, http, microsoft)
 
 
@@ -206,10 +206,9 @@ def _app_credential(
     return BillportCredential(authority, tenant, client_id, str(secret), http)
 
 
-def _dev_credential(
-    http: HttpClient, authority: str, data_dir: Path, database_url: str | None, tenant: str | None
-) -> Credential:
-    """The local server's first development client of ``tenant`` (default partner)."""
+def _dev_credential(data_dir: Path, database_url: str | None, tenant: str | None) -> Credential:
+    """The local server's first development client of ``tenant`` (default partner), with
+    tokens signed by the server's own key: the store has no secret to read back."""
     others = "--client-id/--client-secret/--tenant or --token"
     missing = missing_database(data_dir, database_url)
     if missing is not None:
@@ -228,26 +227,35 @@ def _dev_credential(
             f"{whose}; pass --data-dir of the server, {others}",
             None,
         )
-    tenant_id, client_id, secret = found
-    return BillportCredential(authority, tenant_id, client_id, secret, http)
+    return found
 
 
-def dev_client(
-    data_dir: Path, database_url: str | None, tenant: str | None
-) -> tuple[str, str, str] | None:
-    """``(tenant, client id, secret)`` from the server's store, without migrating or creating it.
+def dev_client(data_dir: Path, database_url: str | None, tenant: str | None) -> Credential | None:
+    """A credential of the server's first client of ``tenant`` (default partner), or None.
 
-    This is the one place the CLI's client commands touch the store; the client library
-    never does.
+    This is the one place the CLI's client commands touch the store and its keys, without
+    migrating or creating either; the client library never does.
     """
     if missing_database(data_dir, database_url) is not None:
         return None  # opening it would create an empty one
+    from billport.auth.keys import SIGNING_KEY_FILE, KeyRing
+    from billport.cli.dev_credential import LocalIssuerCredential
     from billport.errors import DatabaseUnavailable, StoreError
     from billport.settings import load_settings
     from billport.store.clients import clients_of_tenant, default_tenant_id
     from billport.store.db import Database
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
+    signing_key = settings.keys_dir / SIGNING_KEY_FILE
+    if not signing_key.is_file():  # fresh keys would sign tokens no server accepts
+        raise AuthenticationFailed(
+            None,
+            "noCredentials",
+            f"no credentials: no signing key at {signing_key.absolute()}: pass --data-dir "
+            "of the server (its keys sign the tokens), --client-id/--client-secret/--tenant "
+            "or --token",
+            None,
+        )
     db = Database.from_settings(settings, migrate_schema=False)
     try:
         with db.connect() as conn:
@@ -257,6 +265,6 @@ def dev_client(
         return None
     finally:
         db.dispose()
-    if not clients or tenant_id is None:
+    if not clients:
         return None
-    return tenant_id, clients[0].client_id, clients[0].secret
+    return LocalIssuerCredential(settings, KeyRing.load_or_create(settings), clients[0])

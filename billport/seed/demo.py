@@ -8,7 +8,7 @@ with its amendment ``G000024131``. A second tenant has data of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from billport.seed.append import append_to_invoice
 from billport.seed.generator import SeedOptions, SeedReport, seed_store
 from billport.seed.world import Invoice, Partner, Period, legacy_details
 from billport.settings import Settings
+from billport.store.clients import Client
 from billport.store.db import Database
 from billport.store.tables import partners
 
@@ -101,21 +102,35 @@ def seed_demo_dataset(db: Database, now: datetime) -> SeedReport:
     return report
 
 
-def ensure_demo(db: Database, settings: Settings, clock: Clock) -> bool:
-    """Seed the demo dataset when the store has no partners; True when it did."""
+def ensure_demo(db: Database, settings: Settings, clock: Clock) -> list[Client] | None:
+    """Seed the demo dataset when the store has no partners; then the new clients, with
+    their secrets (the only time they exist in the clear), else None."""
     with db.connect() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(partners)).scalar():
-            return False
-    seed_demo_dataset(db, clock())
-    return True
+            return None
+    return seed_demo_dataset(db, clock()).clients
 
 
 def base_url(settings: Settings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
-def announce_demo(runtime: Runtime, echo: Callable[[str], object]) -> None:
-    """Print the demo tenant, its client credentials, tokens and example requests."""
+def secret_line(client_id: str, created: Sequence[Client]) -> str:
+    """The banner's secret line: the secret when it was just created, else how to get one."""
+    fresh = next((c.secret for c in created if c.client_id == client_id and c.secret), None)
+    if fresh is not None:
+        return f"Client secret:  {fresh}  (shown once: the store keeps only its hash)"
+    return (
+        "Client secret:  not shown (the store keeps only its hash; it was printed when the "
+        "store was created): `billport clients rotate` prints a new one"
+    )
+
+
+def announce_demo(
+    runtime: Runtime, echo: Callable[[str], object], created: Sequence[Client] = ()
+) -> None:
+    """Print the demo tenant, its client id, the secret if ``created`` holds it (just
+    seeded), tokens and example requests."""
     from billport.auth.issuer import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE, token_for_tenant
     from billport.store.clients import clients_of_tenant, default_tenant_id
 
@@ -140,7 +155,7 @@ def announce_demo(runtime: Runtime, echo: Callable[[str], object]) -> None:
     for line in (
         f"Demo tenant:    {tenant}",
         f"Client id:      {client.client_id}",
-        f"Client secret:  {client.secret}",
+        secret_line(client.client_id, created),
         "",
         f"Partner Center token:\n  {pc_token}",
         f"Graph token:\n  {graph_token}",

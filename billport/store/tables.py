@@ -37,7 +37,7 @@ clients = sa.Table(
     sa.Column("client_id", sa.String(36), primary_key=True),
     sa.Column("tenant_id", sa.String(36), sa.ForeignKey("partners.tenant_id"), nullable=False),
     sa.Column("display_name", sa.String(200), nullable=False),
-    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("secret_hash", sa.String(160), nullable=False),  # store/clients.py: hash_secret
     sa.Column("roles", sa.String(500), nullable=False),  # space-separated app roles
     sa.Column("created_at", UTCDateTime, nullable=False),
 )

@@ -108,15 +108,18 @@ def test_admin_commands_report_a_stopped_server_after_one_attempt(
     assert list(workdir.iterdir()) == []
 
 
-def test_the_token_request_of_dev_credentials_reports_a_stopped_server(
+def test_dev_credentials_sign_locally_and_report_a_stopped_server(
     settings: Settings, database: Database, closed_url: str, attempts: list[str]
 ) -> None:
+    from billport.auth.keys import KeyRing
+
+    KeyRing.load_or_create(settings)  # the server's keys sign the dev client's tokens
     make_partner(database, PARTNER_TENANT, is_default=True)
     store = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
     result = run("invoices", "list", "--server", closed_url, *store)
     assert result.exit_code == 4, result.output
     assert result.stderr == unreachable(closed_url)
-    assert attempts == [f"POST {closed_url}/{PARTNER_TENANT}/oauth2/v2.0/token"]
+    assert len(attempts) == 1 and attempts[0].startswith(f"GET {closed_url}/v1/invoices")
 
 
 # --- no local store -------------------------------------------------------------------------

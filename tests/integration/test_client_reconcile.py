@@ -15,13 +15,16 @@ from billport.billing.datasets import Dataset
 from billport.cli import main
 from billport.runtime import Runtime
 from billport.settings import Settings
+from billport.store.clients import clients_of_tenant, rotate_secret
 from billport.store.tables import line_items
-from tests.support.data import DEMO_INVOICE, seed_demo
+from tests.support.data import DEMO_INVOICE, DEMO_TENANT, seed_demo
 from tests.support.factory import live_server, opened
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
+def runtime(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    # The CLI signs its dev client's tokens at its own clock: the server's pinned one.
+    monkeypatch.setenv("BILLPORT_NOW", str(settings.now))
     with opened(settings, worker_poll_seconds=0.02) as runtime:
         seed_demo(runtime.db, runtime.settings)
         yield runtime
@@ -81,10 +84,14 @@ def test_reconcile_passes_on_demo_data_and_names_the_customer_after_a_change(
     report = json.loads(bad.stdout)
     assert report["ok"] is False
 
+    with runtime.db.begin() as conn:  # a later clock than the server's: its token endpoint
+        client = rotate_secret(conn, clients_of_tenant(conn, DEMO_TENANT)[0].client_id)
+    assert client is not None
+    app = ["--tenant", DEMO_TENANT, "--client-id", client.client_id]
     html = CliRunner().invoke(
         main,
-        ["reconcile", "--invoice", DEMO_INVOICE, "--format", "html", "-q", *args],
-        env={"BILLPORT_NOW": "2026-12-01T08:00:00Z"},
+        ["reconcile", "--invoice", DEMO_INVOICE, "--format", "html", "-q", *args, *app],
+        env={"BILLPORT_NOW": "2026-12-01T08:00:00Z", "BILLPORT_CLIENT_SECRET": str(client.secret)},
     )
     assert html.exit_code == 1
     assert "<svg" in html.stdout and f"customer {customer} (" in html.stderr

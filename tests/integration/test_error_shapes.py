@@ -21,7 +21,7 @@ from billport.auth.issuer import PARTNER_CENTER_AUDIENCE, issue_token
 from billport.errors import StorageUnavailable
 from billport.runtime import Runtime
 from billport.settings import Settings
-from billport.store.clients import insert_client
+from billport.store.clients import insert_client, rotate_secret
 from billport.store.db import Database
 from tests.support import exports as data
 from tests.support.sandbox import admin_headers, sandbox_app
@@ -119,9 +119,10 @@ def blob_url(runtime: Runtime, name: str = "part-00000.json.gz") -> str:
 
 
 def token_form(runtime: Runtime, **changes: str) -> dict[str, str]:
-    with runtime.db.connect() as conn:
-        row = conn.execute(sa.text("SELECT client_id, secret FROM clients LIMIT 1")).first()
-    client_id, secret = row if row is not None else ("none", "none")
+    with runtime.db.begin() as conn:  # the store keeps hashes: give the client a known secret
+        row = conn.execute(sa.text("SELECT client_id FROM clients LIMIT 1")).first()
+        rotated = rotate_secret(conn, row.client_id) if row is not None else None
+    client_id, secret = (rotated.client_id, str(rotated.secret)) if rotated else ("none", "none")
     form = {
         "grant_type": "client_credentials",
         "client_id": client_id,

@@ -17,10 +17,10 @@ NOW = "2026-11-21T12:00:00Z"
 
 
 def _contents(db: Database) -> tuple[list[tuple[str, str]], list[object], list[object]]:
-    """(client id, secret) pairs, and every line item and invoice row, in a stable order."""
+    """(client id, secret hash) pairs, and every line item and invoice row, in a stable order."""
     with db.connect() as conn:
         credentials = [
-            (r.client_id, r.secret)
+            (r.client_id, r.secret_hash)
             for r in conn.execute(sa.select(clients).order_by(clients.c.tenant_id))
         ]
         lines = list(conn.execute(sa.select(line_items).order_by(line_items.c.id)).all())
@@ -37,7 +37,7 @@ def _assert_fresh_credentials_same_data(first: Database, second: Database) -> No
     ids = {c for c, _ in credentials} | {c for c, _ in other_credentials}
     secrets = {s for _, s in credentials} | {s for _, s in other_credentials}
     assert len(ids) == len(secrets) == 4  # no id or secret shared, within or across stores
-    assert all(len(s) == 64 for s in secrets)
+    assert all(s.startswith("hmac-sha256$") for s in secrets)  # hashes only, salted
     assert lines and lines == other_lines
     assert bills and bills == other_bills
 

@@ -99,8 +99,9 @@ def test_demo_line_items(database: Database, settings: Settings) -> None:
 
 def test_ensure_demo_seeds_once(database: Database, settings: Settings) -> None:
     clock = clock_from_settings(settings)
-    assert ensure_demo(database, settings, clock) is True
-    assert ensure_demo(database, settings, clock) is False
+    created = ensure_demo(database, settings, clock)
+    assert created and all(c.secret for c in created)  # the new clients, secrets in clear
+    assert ensure_demo(database, settings, clock) is None
 
 
 def test_cli_seed_demo_then_refuse_then_reset(settings: Settings) -> None:
@@ -133,10 +134,15 @@ def test_announce_demo_prints_credentials_tokens_and_requests(
 
     lines: list[str] = []
     with opened(settings, database) as runtime:
-        ensure_demo(database, settings, runtime.clock)
-        announce_demo(runtime, lines.append)
+        created = ensure_demo(database, settings, runtime.clock)
+        assert created is not None
+        announce_demo(runtime, lines.append, created)
+        again: list[str] = []
+        announce_demo(runtime, again.append)  # a later start: the secret is not shown
     text = "\n".join(lines)
-    assert DEMO_TENANT in text and "Client secret:" in text
+    secret = next(c.secret for c in created if c.tenant_id == DEMO_TENANT)
+    assert secret and DEMO_TENANT in text and f"Client secret:  {secret}  (shown once" in text
+    assert secret not in "\n".join(again) and "`billport clients rotate`" in "\n".join(again)
     assert "http://127.0.0.1:8000/v1/invoices?size=200&offset=0" in text
     assert "/v1.0/reports/partners/billing/reconciliation/billed/export" in text
     assert '{"invoiceId": "G016907411", "attributeSet": "full"}' in text
