@@ -208,3 +208,46 @@ def test_openid_configuration_unknown_tenant(http: TestClient, app_client: Clien
         "/ffffffff-0000-4000-8000-000000000000/v2.0/.well-known/openid-configuration"
     )
     _error(response, 400, "invalid_tenant")
+
+
+def _instance(http: TestClient, endpoint: str | None) -> object:
+    params = {"api-version": "1.0"} | ({"authorization_endpoint": endpoint} if endpoint else {})
+    return http.get("/common/discovery/instance", params=params)
+
+
+def test_instance_discovery_knows_its_own_host(runtime: Runtime, app_client: Client) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.runtime = runtime
+    app.include_router(identity.router)
+    with TestClient(app, base_url="https://testserver:8443") as https:
+        authorize = f"https://testserver:8443/{PARTNER_TENANT}/oauth2/v2.0/authorize"
+        response = _instance(https, authorize)
+        assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+        body = response.json()  # type: ignore[attr-defined]
+        assert body["api-version"] == "1.1"
+        assert body["metadata"] == [
+            {"preferred_network": "testserver:8443", "preferred_cache": "testserver:8443",
+             "aliases": ["testserver:8443"]}
+        ]  # fmt: skip
+        endpoint = body["tenant_discovery_endpoint"]
+        assert endpoint == (
+            f"https://testserver:8443/{PARTNER_TENANT}/v2.0/.well-known/openid-configuration"
+        )
+        assert https.get(endpoint).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        f"https://login.microsoftonline.com/{PARTNER_TENANT}/oauth2/v2.0/authorize",
+        f"http://testserver/{PARTNER_TENANT}/oauth2/v2.0/authorize",  # not over https
+    ],
+)
+def test_instance_discovery_refuses_other_hosts(http: TestClient, endpoint: str) -> None:
+    body = _error(_instance(http, endpoint), 400, "invalid_instance")
+    assert body["error_codes"] == [50049]
+
+
+def test_instance_discovery_needs_an_authorization_endpoint(http: TestClient) -> None:
+    _error(_instance(http, None), 400, "invalid_request")

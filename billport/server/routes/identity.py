@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Annotated, Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from billport.auth.grant import (
     TENANT_ALIASES,
@@ -27,6 +27,7 @@ from billport.auth.partners import is_partner
 from billport.runtime import Runtime
 from billport.server.deps import get_runtime
 from billport.server.errors import NO_STORE, OAuthErrorBody, oauth2_error
+from billport.server.urls import base_url
 
 router = APIRouter(tags=["identity"])
 
@@ -60,6 +61,20 @@ class JsonWebKey(BaseModel):
 
 class JsonWebKeySet(BaseModel):
     keys: list[JsonWebKey]
+
+
+class InstanceMetadata(BaseModel):
+    preferred_network: str
+    preferred_cache: str
+    aliases: list[str]
+
+
+class InstanceDiscovery(BaseModel):
+    """Entra's ``/common/discovery/instance`` answer: where an authority's tenant metadata is."""
+
+    tenant_discovery_endpoint: str
+    api_version: str = Field(default="1.1", serialization_alias="api-version")
+    metadata: list[InstanceMetadata]
 
 
 class OpenIdConfiguration(BaseModel):
@@ -116,10 +131,6 @@ def client_auth(
             "invalid_request", "Use one client authentication method, not both.", code=900144
         )
     return basic
-
-
-def base_url(request: Request, runtime: Runtime) -> str:
-    return (runtime.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 @router.post(
@@ -183,7 +194,7 @@ def openid_configuration(
             "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.", code=90002
         )
         return oauth_error(request, error, {})
-    return discovery_document(base_url(request, runtime), tenant, runtime)
+    return discovery_document(base_url(request, runtime.settings), tenant, runtime)
 
 
 def discovery_document(base: str, tenant: str, runtime: Runtime) -> OpenIdConfiguration:
@@ -207,3 +218,43 @@ def discovery_document(base: str, tenant: str, runtime: Runtime) -> OpenIdConfig
         tenant_region_scope=None,
         cloud_instance_name="billport.local",
     )
+
+
+@router.get(
+    "/{tenant}/discovery/instance",
+    response_model=InstanceDiscovery,
+    responses={400: {"model": OAuthErrorBody, "description": "invalid_instance: not this host"}},
+    summary="Dev issuer: instance discovery (msal's authority validation)",
+)
+def instance_discovery(
+    tenant: str,
+    request: Request,
+    runtime: RuntimeDep,
+    authorization_endpoint: str | None = None,
+) -> JSONResponse:
+    """Entra's answer for an authority on billport's own host; any other host is unknown.
+
+    msal asks this before trusting an authority it does not know (``instance_discovery=``
+    this URL); the tenant metadata it points at is always the v2.0 document.
+    """
+    base = base_url(request, runtime.settings)
+    asked = urlsplit(authorization_endpoint or "")
+    if not asked.path.strip("/"):
+        error = OAuthError(
+            "invalid_request",
+            "AADSTS90014: The required field 'authorization_endpoint' is missing.",
+            code=90014,
+        )
+        return oauth_error(request, error, {})
+    host = urlsplit(base).netloc
+    if asked.scheme != "https" or asked.netloc.lower() != host.lower():
+        error = OAuthError(
+            "invalid_instance", "AADSTS50049: Unknown or invalid instance.", code=50049
+        )
+        return oauth_error(request, error, {})
+    authority = asked.path.strip("/").split("/")[0]
+    body = InstanceDiscovery(
+        tenant_discovery_endpoint=f"{base}/{authority}/v2.0/.well-known/openid-configuration",
+        metadata=[InstanceMetadata(preferred_network=host, preferred_cache=host, aliases=[host])],
+    )
+    return JSONResponse(body.model_dump(by_alias=True))
