@@ -27,6 +27,7 @@ COMMANDS = {
     "line-items": "line_items:line_items",
     "export": "export:export",
     "reconcile": "reconcile:reconcile",
+    "verify": "sync:verify",
     "sync": "sync:sync",
 }
 

@@ -1,4 +1,5 @@
-"""``billport sync --lake DIR``: keep a billing lake current (see docs/sync.md).
+"""``billport sync --lake DIR``: keep a billing lake current; ``billport verify``: check it
+(see docs/sync.md).
 
 Exit codes as the other client commands: 0 when every job landed (or had nothing to do),
 4 when a job failed (the summary names it and why; the next run retries it), 3 when the
@@ -17,7 +18,7 @@ import click
 import orjson
 from rich.console import Console
 
-from billport.cli.progress import duration
+from billport.cli.progress import count, duration
 from billport.cli.sync_progress import SyncProgress
 from billport.cli.target import Target, pop_target, pop_wait, target_options, wait_options
 from billport.lake.land import Landing
@@ -25,6 +26,7 @@ from billport.lake.plan import ALL_DATASETS
 
 INTERRUPTED = 130
 FAILED = 4
+MISMATCH = 1  # billport verify, like billport reconcile
 # --datasets names: billed-reconciliation, ..., billed-aggregated-usage
 CLI_NAMES = {re.sub(r"([A-Z])", r"-\1", name).lower(): name for name in ALL_DATASETS}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -209,3 +211,47 @@ def _json_summary(lake: Path, report: Any, elapsed: float) -> None:
           "invoices": report.invoices, "planned": len(report.plan.jobs),
           "upToDate": len(report.plan.unchanged), **summary, "seconds": round(elapsed, 3),
           "ok": report.ok})  # fmt: skip
+
+
+@click.command()
+@click.option(
+    "--lake",
+    required=True,
+    envvar="BILLPORT_LAKE",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The lake directory. [env: BILLPORT_LAKE]",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Mismatches listed (all are counted).",
+)
+def verify(lake: Path, fmt: str, limit: int) -> None:
+    """Check every reconciliation row and invoice total of a lake to the cent; exit 1 on a
+    mismatch."""  # fmt: skip
+    from billport.lake.verify import verify_lake
+
+    report = verify_lake(lake)
+    shown = report.mismatches[:limit]
+    if fmt == "json":
+        click.echo(orjson.dumps({
+            "ok": report.ok, "rows": report.rows, "invoices": report.invoices,
+            "mismatches": report.count,
+            "listed": [{"check": m.check, "invoice": m.invoice, "path": m.path, "row": m.row,
+                        "expected": None if m.expected is None else str(m.expected),
+                        "actual": None if m.actual is None else str(m.actual),
+                        "line": m.identity.describe() if m.identity else None} for m in shown],
+        }).decode())  # fmt: skip
+    else:
+        for mismatch in shown:
+            click.echo(mismatch.describe())
+        verdict = "OK" if report.ok else f"{count(report.count)} mismatches"
+        click.echo(f"{lake}: {count(report.rows)} rows of {count(report.invoices)} invoices "
+                   f"checked: {verdict}")  # fmt: skip
+    if not report.ok:
+        sys.exit(MISMATCH)

@@ -41,7 +41,9 @@ class ListedInvoice:
 
     @property
     def currency(self) -> str:
-        return str(self.body.get("currencyCode") or "").upper()
+        """The invoice's currency (an amendment without one: its invoice's)."""
+        code = self.body.get("currencyCode") or (self.parent or {}).get("currencyCode")
+        return str(code or "").upper()
 
     @property
     def billing_month(self) -> int:

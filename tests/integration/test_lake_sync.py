@@ -9,8 +9,12 @@ totals equal the invoices' totals; a dry run exports and writes nothing; a route
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,3 +187,71 @@ def test_a_dataset_whose_route_answers_404_is_skipped_with_a_note(
     assert "404" in report.landings[0].note
     # one probe, not one 404 per invoice
     assert len([p for p in exports_requested(live.logged()) if "no-such" in p]) <= options.exports
+
+
+KILL_WAIT = 60.0  # seconds the killed run may take to land its first partition
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_run_killed_mid_way_finishes_on_the_next_without_duplicates(
+    live: Live, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    with scenarios_slowed(live):
+        command = [sys.executable, "-m", "billport", *live.args(lake, "--exports", "1")]
+        command += ["--poll-min", "0.2", "--poll-max", "0.2"]
+        env = {**os.environ, "BILLPORT_NOW": str(live.runtime.settings.now)}
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            synced = wait_for_first_landing(lake, proc)
+        finally:
+            proc.kill()
+            proc.wait(10)
+    assert synced, "the killed run landed nothing"
+    code, lines = run_sync(live, lake)
+    assert code == 0, [line for line in lines if line.get("status") == "failed"]
+    again = landed(lines)
+    assert not set(again) & synced, "a partition recorded before the kill was exported again"
+    state = LakeState.load(lake / "billport-state.json")
+    con = duckdb.connect(str(lake / "billport.duckdb"), read_only=True)
+    try:
+        query = "SELECT invoice, count(*) FROM billed_reconciliation GROUP BY ALL"
+        counts = dict(con.execute(query).fetchall())
+    finally:
+        con.close()
+    for invoice_id, count in counts.items():
+        record = state.record(invoice_id, "billedReconciliation")
+        assert record is not None and record.rows == count
+    assert_totals_match_invoices(lake)
+
+
+@contextmanager
+def scenarios_slowed(live: Live) -> Iterator[None]:
+    """Every export shows as running for its first two polls: a run lasts long enough to kill."""
+    from billport.usecases import scenarios
+
+    scenarios.set_scenario(live.runtime.db, live.runtime.clock, None, {"progression": "polls:3"})
+    try:
+        yield
+    finally:
+        scenarios.clear_scenario(live.runtime.db, live.runtime.clock, None)
+
+
+def wait_for_first_landing(lake: Path, proc: subprocess.Popen[bytes]) -> set[str]:
+    """The jobs the state records once the first billed partition landed (bounded)."""
+    deadline = time.monotonic() + KILL_WAIT
+    while time.monotonic() < deadline and proc.poll() is None:
+        state = LakeState.load(lake / "billport-state.json")  # never half-written
+        synced = {
+            f"{dataset}/{invoice_id}"
+            for invoice_id, records in state.invoices.items()
+            for dataset, record in records.items()
+            if record.status == "synced"
+        }
+        if synced:
+            return synced
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    return set()
