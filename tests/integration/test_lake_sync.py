@@ -8,90 +8,33 @@ totals equal the invoices' totals; a dry run exports and writes nothing; a route
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
-from click.testing import CliRunner
-from fastapi import FastAPI
 
-from billport.cli import main
 from billport.client import GraphClient, HttpClient, PartnerCenterClient, StaticToken
 from billport.lake import LakeState, LakeSync, SyncOptions
 from billport.lake.paths import billed_partition
-from billport.runtime import Runtime
 from billport.settings import Settings
-from billport.store.request_log import recent_requests
 from tests.support.data import DEMO_INVOICE, DEMO_TENANT, add_invoice_lines, seed_demo
-from tests.support.factory import app_for, opened
-from tests.support.live_server import serve_in_thread
+from tests.support.lake import Live, exports_requested, landed, live_billport, run_sync
 from tests.support.tokens import token
 
 BILLED = ("billedReconciliation", "billedUsage")
-LOG_WAIT = 2.0  # seconds the request log may take to record the last calls
-
-
-@dataclass
-class Live:
-    runtime: Runtime
-    app: FastAPI
-    url: str
-
-    def args(self, lake: Path, *extra: str) -> list[str]:
-        settings = self.runtime.settings
-        return [
-            "sync", "--lake", str(lake), "--server", self.url,
-            "--data-dir", str(settings.data_dir),
-            "--database-url", settings.effective_database_url,
-            "--poll-max", "0.05", "--log-format", "json", *extra,
-        ]  # fmt: skip
-
-    def logged(self) -> list[tuple[str, str]]:
-        """Every call the server logged so far, as (method, path)."""
-        recorder = self.app.state.request_log
-        deadline = time.monotonic() + LOG_WAIT
-        while True:
-            recorder.flush()
-            with self.runtime.db.connect() as conn:
-                calls = [(r.method, r.path) for r in recent_requests(conn)]
-            if time.monotonic() > deadline or calls:
-                return calls
-            time.sleep(0.05)
 
 
 @pytest.fixture
 def live(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
-    # The CLI's development credential signs tokens at its own clock: the server's pinned one.
-    monkeypatch.setenv("BILLPORT_NOW", str(settings.now))
-    with opened(settings, worker_poll_seconds=0.02) as runtime:
-        seed_demo(runtime.db, settings)
-        app = app_for(runtime, worker=True)
-        with serve_in_thread(app) as url:
-            yield Live(runtime, app, url)
-
-
-def run_sync(live: Live, lake: Path, *extra: str) -> tuple[int, list[dict[str, Any]]]:
-    result = CliRunner().invoke(main, live.args(lake, *extra))
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines and lines[-1]["event"] == "summary", result.output
-    return result.exit_code, lines
-
-
-def exports_requested(calls: list[tuple[str, str]]) -> list[str]:
-    return [path for method, path in calls if method == "POST" and path.endswith("/export")]
-
-
-def landed(lines: list[dict[str, Any]]) -> dict[str, str]:
-    return {line["job"]: line["status"] for line in lines if line["event"] == "landed"}
+    monkeypatch.setenv("BILLPORT_NOW", str(settings.now))  # the CLI signs at the server's clock
+    with live_billport(settings, lambda runtime: seed_demo(runtime.db, settings)) as live:
+        yield live
 
 
 @pytest.mark.slow
