@@ -21,7 +21,8 @@ MAX_BLOB_SEGMENTS = 254  # Azure: "cannot exceed 254" path segments
 
 # Letters, digits, '_', '.', '-', starting with a letter or digit: never '.', '..', a
 # separator or a drive letter, so such an id is always one harmless path segment.
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
+SAFE_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # also in the OpenAPI schemas
+_SAFE_ID = re.compile(SAFE_ID_PATTERN, re.ASCII)
 # Azure refuses control characters (0x00-0x1F, 0x7F-0x9F) in names, even percent-encoded;
 # a lone surrogate is not text at all.
 _FORBIDDEN_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -42,9 +43,8 @@ def is_safe_id(text: str, max_length: int) -> bool:
 
 def _shown(text: str) -> str:
     """``text`` cut short and with anything unprintable escaped, for an error message."""
-    return (
-        (text[:40] + "…" if len(text) > 40 else text).encode("ascii", "backslashreplace").decode()
-    )
+    short = text[:40] + "..." if len(text) > 40 else text
+    return short.encode("unicode_escape").decode("ascii")
 
 
 def check_invoice_id(raw: object, name: str = "invoiceId") -> str:

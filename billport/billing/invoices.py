@@ -33,6 +33,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from billport.billing.ids import MAX_INVOICE_ID_LENGTH, is_safe_id
 from billport.errors import InvalidFilter, InvalidRequest, NotFound
 
 # Paging. The Java SDK refuses sizes outside 1..200 before sending; we enforce the same
@@ -43,7 +44,6 @@ DEFAULT_PAGE_SIZE = 200
 MAX_OFFSET = 2**31 - 1
 # Nested compound filters deeper than this are refused (the SDKs build depth 2).
 MAX_FILTER_DEPTH = 32
-MAX_INVOICE_ID_LENGTH = 20
 
 LEGACY = "legacy"
 MODERN = "modern"
@@ -109,7 +109,6 @@ class InvoiceRef:
 
 
 INVOICE_TYPES = {"recurring": "Recurring", "onetime": "OneTime"}
-_ID_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def parse_invoice_ref(raw: str) -> InvoiceRef:
@@ -120,10 +119,9 @@ def parse_invoice_ref(raw: str) -> InvoiceRef:
     prefix, dash, rest = raw.partition("-")
     typed = INVOICE_TYPES.get(prefix.lower()) if dash else None
     ref = InvoiceRef(rest, typed) if typed else InvoiceRef(raw)
-    if not 0 < len(ref.invoice_id) <= MAX_INVOICE_ID_LENGTH or not _ID_CHARS.fullmatch(
-        ref.invoice_id
-    ):
-        raise NotFound(f"Invoice '{raw[:100]}' was not found.")
+    if not is_safe_id(ref.invoice_id, MAX_INVOICE_ID_LENGTH):
+        shown = raw[:100].encode("unicode_escape").decode("ascii")
+        raise NotFound(f"Invoice '{shown}' was not found.")
     return ref
 
 

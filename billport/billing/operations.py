@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from billport.billing.datasets import AttributeSet, BillingPeriod, Dataset
+from billport.billing.ids import MAX_INVOICE_ID_LENGTH, check_invoice_id
 from billport.errors import InvalidRequest
 
 NAMESPACE = "microsoft.graph.partners.billing"
@@ -76,7 +77,7 @@ def parse_export_request(dataset: Dataset, body: Any) -> ExportRequest:
     if body.get("attributeSet") is not None:
         attribute_set = _enum_value(AttributeSet, "attributeSet", body["attributeSet"])
     if dataset.billed:
-        invoice_id = _required_string(body, "invoiceId", 20)
+        invoice_id = check_invoice_id(_required_string(body, "invoiceId", MAX_INVOICE_ID_LENGTH))
         return ExportRequest(dataset, attribute_set, invoice_id=invoice_id)
     if body.get("billingPeriod") is None:
         raise InvalidRequest("The parameter 'billingPeriod' is required.")

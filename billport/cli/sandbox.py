@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from billport.billing.ids import check_tenant_id
 from billport.cli.admin_client import AdminClient, admin_token, server_url
 from billport.cli.options import build_settings
 from billport.errors import InvalidRequest
@@ -47,7 +48,8 @@ def _echo_json(value: Any) -> None:
 
 
 def _scenario_path(tenant: str | None) -> str:
-    return f"/tenants/{tenant}/scenario" if tenant else "/scenario"
+    """The admin path; a tenant id that is not one (``../x``) never reaches a URL."""
+    return f"/tenants/{check_tenant_id(tenant, '--tenant')}/scenario" if tenant else "/scenario"
 
 
 @click.group()

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from billport.auth.partners import forget_partners
+from billport.billing.ids import MAX_INVOICE_ID_LENGTH, SAFE_ID_PATTERN, check_invoice_id
 from billport.blobs.base import BlobStore
 from billport.errors import InvalidRequest
 from billport.seed.append import AppendReport, append_to_invoice
@@ -82,7 +83,12 @@ SEED_SCHEMA: dict[str, Any] = {
             for key, (low, high) in SEED_LIMITS.items()
         },
         **{key: {"type": "boolean"} for key in FLAGS},
-        "invoice": {"type": "string", "minLength": 1, "maxLength": 20},
+        "invoice": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_INVOICE_ID_LENGTH,
+            "pattern": SAFE_ID_PATTERN,
+        },
     },
     "additionalProperties": False,
 }
@@ -110,10 +116,7 @@ def parse_seed_request(body: Any) -> SeedRequest:
                 raise InvalidRequest(f"'{key}' must be true or false.")
             values[key] = body[key]
     if body.get("invoice") is not None:
-        invoice = body["invoice"]
-        if not isinstance(invoice, str) or not 1 <= len(invoice.strip()) <= 20:
-            raise InvalidRequest("'invoice' must be an invoice id of 1 to 20 characters.")
-        values["invoice"] = invoice.strip()
+        values["invoice"] = check_invoice_id(body["invoice"], "invoice")
     return SeedRequest(**values)
 
 
@@ -138,9 +141,8 @@ def seed(
     if request.demo and request.invoice:
         raise InvalidRequest("'demo' and 'invoice' cannot be combined.")
     if request.invoice:
-        appended = append_to_invoice(
-            db, request.invoice, request.line_items, now, seed=request.seed
-        )
+        invoice = check_invoice_id(request.invoice, "invoice")  # the CLI's way in, too
+        appended = append_to_invoice(db, invoice, request.line_items, now, seed=request.seed)
         return Seeded(appended=appended)
     if request.reset:
         reset(db, blobs, all_data=True)

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from billport.billing.ids import check_tenant_id
 from billport.errors import AuthenticationError, InvalidRequest, PermissionDenied
 from billport.runtime import Runtime
 from billport.sandbox.compliance import report_json, stamp
@@ -82,10 +83,7 @@ async def optional_json_body(request: Request) -> Any:
 
 
 def _tenant(tenant_id: str) -> str:
-    cleaned = tenant_id.strip()
-    if not 1 <= len(cleaned) <= 36:
-        raise InvalidRequest("'tenantId' must be a tenant id of 1 to 36 characters.")
-    return cleaned
+    return check_tenant_id(tenant_id)
 
 
 def _server_view(runtime: Runtime) -> dict[str, Any]:
