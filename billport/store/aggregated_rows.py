@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,9 +38,14 @@ class _DecimalSum:
         self.total: Decimal | None = None
 
     def step(self, raw: str | None) -> None:
-        value = aggregation.decimal_text(raw)
+        if raw is None:
+            return
+        try:
+            value: Decimal | None = Decimal(raw)  # a stored number's literal text
+        except InvalidOperation:  # a quoted string, or an empty one
+            value = aggregation.decimal_text(raw)
         if value is not None:
-            self.total = aggregation.exact_sum((self.total, value))
+            self.total = value if self.total is None else aggregation.EXACT.add(self.total, value)
 
     def finalize(self) -> str | None:
         return None if self.total is None else str(self.total)
@@ -62,7 +67,10 @@ def _sqlite_sql(rules: aggregation.Rules) -> str:
     sums = ", ".join(
         f"{SQLITE_SUM}({doc} -> '$.{_checked(c)}') AS s{i}" for i, c in enumerate(rules.sums)
     )
-    keys = ", ".join(f"{doc} -> '$.{_checked(k)}'" for k in rules.group_by)
+    # One json_extract of every key: one parse of the document, where a `->` per key parses
+    # it once each (1.07 s against 0.59 s for 50,000 rows); its array text is the group key.
+    paths = ", ".join(f"'$.{_checked(k)}'" for k in rules.group_by)
+    keys = f"json_extract({doc}, {paths})"
     return (
         f"SELECT li.doc_full, {_aliases(rules)} FROM (SELECT min(id) AS first_id, {sums} "
         "FROM line_items WHERE tenant_id = ? AND dataset = ? AND invoice_id = ? "
@@ -71,19 +79,22 @@ def _sqlite_sql(rules: aggregation.Rules) -> str:
 
 
 def _postgres_sql(rules: aggregation.Rules) -> str:
-    sums = ", ".join(
-        f"sum(NULLIF(d ->> '{_checked(c)}', '')::numeric)::text AS s{i}"
-        for i, c in enumerate(rules.sums)
-    )
-    keys = ", ".join(f"d ->> '{_checked(k)}'" for k in rules.group_by)
-    # OFFSET 0 keeps the subquery whole, so each document is parsed once, not per column.
-    source = (
+    keys = [f"d ->> '{_checked(k)}' AS k{i}" for i, k in enumerate(rules.group_by)]
+    values = [
+        f"NULLIF(d ->> '{_checked(c)}', '')::numeric AS v{i}" for i, c in enumerate(rules.sums)
+    ]
+    sums = ", ".join(f"sum(v{i})::text AS s{i}" for i in range(len(rules.sums)))
+    group = ", ".join(f"k{i}" for i in range(len(rules.group_by)))
+    # Each document is parsed once (OFFSET 0 keeps the subquery whole), and only its keys and
+    # amounts go on to the aggregate: grouping never carries (or sorts) whole documents.
+    parsed = (
         "SELECT id, convert_from(doc_full, 'UTF8')::jsonb AS d FROM line_items "
         "WHERE tenant_id = %s AND dataset = %s AND invoice_id = %s OFFSET 0"
     )
+    columns = f"SELECT id, {', '.join(keys + values)} FROM ({parsed}) AS parsed OFFSET 0"
     return (
         f"COPY (SELECT li.doc_full, {_aliases(rules)} FROM (SELECT min(id) AS first_id, {sums} "
-        f"FROM ({source}) AS rows GROUP BY {keys}) AS g "
+        f"FROM ({columns}) AS rows GROUP BY {group}) AS g "
         "JOIN line_items AS li ON li.id = g.first_id ORDER BY g.first_id) "
         "TO STDOUT (FORMAT binary)"
     )
