@@ -175,3 +175,63 @@ def focus_views(views: set[str]) -> list[str]:
         if present:
             statements.append(f"CREATE VIEW {name} AS {_select(kind, present)}")
     return statements
+
+
+NOTES = {
+    "ChargeCategory": "recon: `ChargeType` New, Renew, Cycle charge, Add quantity, Convert → "
+    "Purchase; Cancel, Remove quantity, customerCredit, Refund → Credit; usage → Usage; "
+    "anything else → Adjustment",
+    "ChargeClass": "Correction when `CreditReasonCode` is set",
+    "ChargeFrequency": "recon: `BillingFrequency` OneTime → One-Time, usage → Usage-Based, "
+    "else Recurring",
+    "CommitmentDiscountCategory": "Usage when a reservation/benefit order is named",
+    "CommitmentDiscountType": "recon: Reservation when `ReservationOrderId` is set",
+    "PricingCategory": "Committed with a reservation/benefit order, else Standard",
+    "ContractedCost": "no negotiated price in CSP files: the list price",
+    "ContractedUnitPrice": "no negotiated price in CSP files: the list price",
+    "BillingPeriodStart": "the partition's `billing_month`, 1st 00:00 UTC",
+    "BillingPeriodEnd": "exclusive: the next month's 1st",
+    "ChargePeriodEnd": "exclusive: the day after",
+    "x_PartnerCreditApplied": "recon: `PriceAdjustmentDescription` mentions partner earned "
+    "credit; usage: `PartnerEarnedCreditPercentage` > 0",
+    "x_SourceDataset": "the view the row came from",
+}
+
+
+def _uncast(expr: str) -> str:
+    """``CAST(x AS T)`` -> ``x``, nested casts too."""
+    start = expr.find("CAST(")
+    if start < 0:
+        return expr
+    depth, end = 0, start + 4
+    for end in range(start + 4, len(expr)):
+        depth += {"(": 1, ")": -1}.get(expr[end], 0)
+        if depth == 0:
+            break
+    inner = expr[start + 5 : end]
+    cut = inner.rfind(" AS ")
+    return expr[:start] + _uncast(inner[:cut]) + _uncast(expr[end + 1 :])
+
+
+def _shown(expr: str) -> str:
+    """An expression as the docs show it: without casts, the billing period in words."""
+    if expr in (NULL_TEXT, NULL_MONEY, "CAST(NULL AS TIMESTAMPTZ)"):
+        return "—"
+    if expr.startswith("CASE") or BILLING_START in expr:
+        return "(see note)"
+    text = _uncast(expr).replace("|", "\\|")  # a pipe would end the table cell
+    return f"`{text}`"
+
+
+def mapping_table() -> str:
+    """The mapping as a Markdown table: docs/sync.md holds exactly this (a test checks)."""
+    lines = [
+        "| FOCUS column | version | type | `focus` (reconciliation) | "
+        "`focus_usage` (daily-rated usage) | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in COLUMNS:
+        version = "CSP" if c.version == "x" else c.version
+        cells = (c.name, version, c.type, _shown(c.recon), _shown(c.usage), NOTES.get(c.name, ""))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from billport.lake import paths
 from billport.lake.files import install, remove_partition
 from billport.lake.invoices import ListedInvoice, list_invoices, write_invoices
 from billport.lake.land import Landing, land
+from billport.lake.lock import lake_lock
 from billport.lake.plan import (
     ALL_DATASETS,
     UNBILLED,
@@ -68,6 +69,7 @@ class SyncReport:
     landings: list[Landing]
     dry_run: bool
     catalog: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for landing in self.landings if landing.status == status)
@@ -111,6 +113,11 @@ class LakeSync:
             self.state.save(self.state_path)
 
     def run(self) -> SyncReport:
+        """One sync; a second run on the same lake meanwhile is refused (:class:`LakeBusy`)."""
+        with lake_lock(self.lake, self.options.dry_run):
+            return self._run()
+
+    def _run(self) -> SyncReport:
         options = self.options
         invoices = list_invoices(self.partner_center, options.since)
         currencies = list(options.currencies) or default_currencies(invoices, self.state)
@@ -131,10 +138,22 @@ class LakeSync:
         self.state.last_run = self._last_run(report)
         self.save()
         if options.catalog:
-            from billport.lake.catalog import build_catalog
-
-            report.catalog = build_catalog(self.lake)
+            report.catalog = self._catalog(report)
         return report
+
+    def _catalog(self, report: SyncReport) -> Path | None:
+        """The DuckDB catalog, unless duckdb (the ``analytics`` extra) is not installed: the
+        Parquet lake is complete without it."""
+        from billport.outputs.errors import MissingAnalytics, require
+
+        try:
+            require("duckdb", "duckdb")
+        except MissingAnalytics as exc:
+            report.notes.append(f"no {paths.CATALOG_FILE}: {exc.message}")
+            return None
+        from billport.lake.catalog import build_catalog
+
+        return build_catalog(self.lake)
 
     def _job(self, job: Job) -> Landing:
         self.events.started(job)

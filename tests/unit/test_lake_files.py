@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from billport.lake import paths
+from billport.lake.focus import mapping_table
 from billport.lake.invoices import flatten
+from billport.lake.lock import LakeBusy, lake_lock
 from billport.lake.plan import plan_sync
 from billport.lake.rounding import expected_subtotal, rounddown
 from billport.lake.state import LakeState, LakeStateError, Record, fingerprint
@@ -125,3 +127,20 @@ def test_rounddown_and_amounts_as_shown() -> None:
     assert expected_subtotal({"BillableQuantity": Decimal(1)}) is None
     assert shown(Decimal("1087.36000000")) == "1087.36"
     assert shown(Decimal("0.12345")) == "0.12345"
+
+
+def test_docs_sync_holds_the_focus_mapping_table_as_the_code_has_it() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "sync.md").read_text("utf-8")
+    start = page.index("| FOCUS column |")
+    end = page.index("<!-- end of focus-table -->")
+    assert page[start:end] == mapping_table()
+
+
+def test_a_second_sync_on_a_held_lake_is_refused(tmp_path: Path) -> None:
+    with lake_lock(tmp_path):
+        with pytest.raises(LakeBusy, match="another billport sync is running"), lake_lock(tmp_path):
+            pass  # pragma: no cover
+        with lake_lock(tmp_path, dry_run=True):  # a dry run writes nothing: no lock
+            pass
+    with lake_lock(tmp_path):  # released
+        pass
