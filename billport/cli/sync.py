@@ -192,6 +192,8 @@ def _text_summary(lake: Path, report: Any, elapsed: float) -> None:
         click.echo(f"  {status}: {dataset} ({len(landings)}: {keys}): {landings[0].note}")
     for landing in report.failed:
         click.echo(f"  failed: {landing.job.key}: {landing.note}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
 
 
 def _json_summary(lake: Path, report: Any, elapsed: float) -> None:
@@ -210,7 +212,7 @@ def _json_summary(lake: Path, report: Any, elapsed: float) -> None:
     line({"event": "summary", "lake": str(lake), "dryRun": report.dry_run,
           "invoices": report.invoices, "planned": len(report.plan.jobs),
           "upToDate": len(report.plan.unchanged), **summary, "seconds": round(elapsed, 3),
-          "ok": report.ok})  # fmt: skip
+          "notes": report.notes, "ok": report.ok})  # fmt: skip
 
 
 @click.command()
