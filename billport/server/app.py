@@ -21,6 +21,7 @@ from billport.server.routes import (
     blobs,
     documents,
     graph,
+    graph_metadata,
     health,
     identity,
     invoice_summaries,
@@ -96,7 +97,8 @@ def create_app(
     install_error_handlers(app)
     # invoice_summaries before invoices: /v1/invoices/summary is no invoice id.
     routers = (health, identity, invoice_summaries, invoices, line_items, documents, graph)
-    for module in (*routers, blobs, admin):
+    # graph_metadata last: its 405 routes answer only what no other route matches.
+    for module in (*routers, blobs, admin, graph_metadata):
         app.include_router(module.router)
     _describe_validation_as_400(app)
     return app
