@@ -258,3 +258,17 @@ def validate_token(
         )
     client_id = claims.get("azp") or claims.get("appid") or ""
     return Principal(tenant_id, str(client_id), expected_audience, claims)
+
+
+def signed_claims(token: str, keys: KeyRing, settings: Settings) -> dict[str, Any] | None:
+    """The claims of ``token`` if its issuer and signature verify, else None.
+
+    Only who signed it is checked (not lifetime, audience or permissions): enough to know
+    the caller is the tenant and client it names. Cached like validate_token's first steps;
+    a token not seen before may fetch an external issuer's keys, so call it off the loop
+    unless :func:`is_verified` says it is cached.
+    """
+    try:
+        return _verified_claims(token, keys, settings)
+    except AuthenticationError:
+        return None

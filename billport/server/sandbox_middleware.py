@@ -14,6 +14,7 @@ can write its own 500, so the client sees the connection end with no response at
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,14 +26,15 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from billport.runtime import Runtime
-from billport.sandbox.faults import Decision, decide, needs_draw, rng_for
-from billport.sandbox.identity import client_label, tenant_of, unverified_claims
+from billport.sandbox.faults import NO_DRAW, Decision, decide, needs_draw, rng_for
 from billport.server.deps import recorder_of
 from billport.server.errors import error_response
+from billport.server.sandbox_caller import Caller, bearer_token, quick_caller, token_caller
 from billport.store.request_log import LoggedRequest
 from billport.usecases import scenarios
 
 log = logging.getLogger("billport.sandbox")
+_UNVERIFIED_RNG = random.Random()  # not replayable on purpose: see _decide
 EXEMPT_PREFIXES = ("/_billport/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
 FAULT_MESSAGES = {
     "429": ("Too many requests: throttled by the billport sandbox scenario.", 429),
@@ -81,11 +83,13 @@ class SandboxMiddleware:
         recorder = recorder_of(scope["app"])
         started = time.perf_counter()
         received_at = runtime.clock()
-        claims = unverified_claims(_header(scope, b"authorization"))
-        tenant = tenant_of(claims, scope["path"])
+        caller = quick_caller(runtime, scope)
+        if caller is None:  # a token not seen before: its signature is checked in a thread
+            caller = await run_in_threadpool(token_caller, runtime, bearer_token(scope) or "")
+        tenant = caller.tenant
         decision = _quick_decision(runtime, tenant, scope)
         if decision is None:  # the scenario must be read, or a draw taken: database work
-            decision = await run_in_threadpool(_decide, runtime, tenant, scope)
+            decision = await run_in_threadpool(_decide, runtime, caller, scope)
         if decision.delay_ms > 0:
             await anyio.sleep(decision.delay_ms / 1000)
         outcome = _Outcome()
@@ -99,10 +103,12 @@ class SandboxMiddleware:
             await send(message)
 
         def record(status: int) -> None:
+            # A 401 proves nothing about who called, even with a well-signed (expired) token.
+            verified = caller.verified and status != 401
             row = LoggedRequest(
                 id=0,
-                client=client_label(claims, (scope.get("client") or ("",))[0] or None),
-                tenant_id=tenant,
+                client=_label(caller, scope) if verified else _address(scope),
+                tenant_id=tenant if verified else None,
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
@@ -113,6 +119,7 @@ class SandboxMiddleware:
                 fault=decision.fault,
                 retry_after=outcome.retry_after,
                 request_id=str(scope.get("state", {}).get("request_id", "")),
+                verified=verified,
             )
             recorder.record(row)  # buffered: no database write on the request's path
 
@@ -128,11 +135,18 @@ class SandboxMiddleware:
         record(outcome.status)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
+def _address(scope: Scope) -> str:
+    """An unverified caller's label: its address, never a client id it merely names."""
+    return f"address:{(scope.get('client') or ('',))[0] or 'unknown'}"[:200]
+
+
+def _label(caller: Caller, scope: Scope) -> str:
+    """A verified caller's label: its client id; a blob SAS names none, so its address.
+
+    ``client-request-id`` is not used: Graph clients send a new one on every request, so it
+    would make each request its own client and hide every early retry.
+    """
+    return caller.client or _address(scope)
 
 
 def _quick_decision(runtime: Runtime, tenant: str | None, scope: Scope) -> Decision | None:
@@ -148,19 +162,28 @@ def _quick_decision(runtime: Runtime, tenant: str | None, scope: Scope) -> Decis
     return Decision()
 
 
-def _decide(runtime: Runtime, tenant: str | None, scope: Scope) -> Decision:
-    """The scenario's verdict on one request; a store failure injects nothing."""
-    method, path = scope["method"], scope["path"]
+def _decide(runtime: Runtime, caller: Caller, scope: Scope) -> Decision:
+    """The scenario's verdict on one request; a store failure injects nothing.
+
+    Only a verified caller takes a draw of the shared, replayable sequence; an unverified
+    one (who gets the server-wide scenario) draws from a generator of this process, so it
+    can neither consume nor shift anyone's replay.
+    """
+    method, path, tenant = scope["method"], scope["path"], caller.tenant
     try:
         applied = scenarios.applied_scenario(runtime.db, runtime.settings, tenant)
         scenario = applied.scenario
         scope.setdefault("state", {})["scenario"] = (tenant, applied)
         if not scenario.faults and scenario.latency is None:
             return Decision()
-        draw = -1
-        if needs_draw(scenario, method, path):
-            draw = scenarios.next_draw(runtime.db, runtime.clock, applied.scope)
-        rng = rng_for(scenario.seed, draw)
+        if not needs_draw(scenario, method, path):
+            rng = rng_for(scenario.seed, NO_DRAW)
+        elif caller.verified:
+            rng = rng_for(
+                scenario.seed, scenarios.next_draw(runtime.db, runtime.clock, applied.scope)
+            )
+        else:
+            rng = _UNVERIFIED_RNG
         # A throttled client is told to wait at least a second, even by a sandbox whose
         # operations say "poll again at once" (Retry-After 0).
         return decide(scenario, method, path, rng, max(runtime.settings.retry_after, 1))

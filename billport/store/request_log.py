@@ -1,4 +1,8 @@
-"""The request log: recent API calls of every replica, pruned to the newest N rows."""
+"""The request log: recent API calls of every replica, pruned to the newest N rows.
+
+Verified calls (a valid token or SAS) and unverified ones are pruned separately, each to
+the newest N of its kind, so a flood of unauthenticated calls cannot push real ones out.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ class LoggedRequest:
     fault: str | None
     retry_after: int | None
     request_id: str
+    verified: bool = True
 
 
 def insert_requests(conn: sa.Connection, rows: Sequence[LoggedRequest], *, keep: int) -> None:
@@ -37,8 +42,21 @@ def insert_requests(conn: sa.Connection, rows: Sequence[LoggedRequest], *, keep:
     if not rows:
         return
     conn.execute(request_log.insert(), [_values(row) for row in rows])
-    newest = conn.execute(sa.select(sa.func.max(rl.id))).scalar_one()
-    conn.execute(request_log.delete().where(rl.id <= int(newest) - keep))
+    for verified in {row.verified for row in rows}:
+        _prune(conn, verified, keep)
+
+
+def _prune(conn: sa.Connection, verified: bool, keep: int) -> None:
+    """Drop the rows of one kind older than its newest ``keep``."""
+    oldest_kept = (
+        sa.select(rl.id)
+        .where(rl.verified == verified)
+        .order_by(rl.id.desc())
+        .offset(keep - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(request_log.delete().where(rl.verified == verified, rl.id < oldest_kept))
 
 
 def _values(row: LoggedRequest) -> dict[str, object]:
@@ -55,6 +73,7 @@ def _values(row: LoggedRequest) -> dict[str, object]:
         "fault": row.fault,
         "retry_after": row.retry_after,
         "request_id": row.request_id[:36],
+        "verified": row.verified,
     }
 
 
@@ -73,6 +92,7 @@ def _logged(r: sa.Row) -> LoggedRequest:  # type: ignore[type-arg]
         fault=r.fault,
         retry_after=r.retry_after,
         request_id=r.request_id,
+        verified=r.verified,
     )
 
 

@@ -248,5 +248,8 @@ request_log = sa.Table(
     sa.Column("fault", sa.String(16), nullable=True),
     sa.Column("retry_after", sa.Integer, nullable=True),
     sa.Column("request_id", sa.String(36), nullable=False),
+    # False: the caller proved nothing (no valid token or SAS); kept in a bucket of its own.
+    sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Index(None, "client", "id"),
+    sa.Index(None, "verified", "id"),
 )

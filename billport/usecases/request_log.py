@@ -6,11 +6,13 @@ transaction every ``FLUSH_SECONDS`` from its own thread (or once ``FLUSH_ROWS`` 
 Readers of the log flush this process's buffer first, so a process always sees its own
 calls; another replica's appear within ``FLUSH_SECONDS``. The buffer is bounded: when the
 database cannot keep up, the oldest unwritten calls are dropped (and counted), never the
-request that is being answered.
+request that is being answered. Verified and unverified calls have a bound each, as they
+have in the log, so unauthenticated floods cannot crowd out real calls here either.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import deque
@@ -32,7 +34,9 @@ class RequestRecorder:
     def __init__(self, db: Database, *, keep: int) -> None:
         self.db, self.keep = db, keep
         self.dropped = 0
-        self._rows: deque[LoggedRequest] = deque()
+        # [unverified, verified] calls waiting to be written, numbered in arrival order
+        self._rows: tuple[deque[tuple[int, LoggedRequest]], ...] = (deque(), deque())
+        self._arrived = itertools.count()
         self._lock = threading.Lock()  # guards _rows
         self._writing = threading.Lock()  # one flush at a time, in order
         self._wake = threading.Event()
@@ -43,11 +47,12 @@ class RequestRecorder:
         if self.keep <= 0:
             return
         with self._lock:
-            if len(self._rows) >= MAX_BUFFERED:
-                self._rows.popleft()
+            bucket = self._rows[row.verified]
+            if len(bucket) >= MAX_BUFFERED:
+                bucket.popleft()
                 self.dropped += 1
-            self._rows.append(row)
-            full = len(self._rows) >= FLUSH_ROWS
+            bucket.append((next(self._arrived), row))
+            full = len(bucket) >= FLUSH_ROWS
         if full:
             self._wake.set()
 
@@ -55,24 +60,27 @@ class RequestRecorder:
         """Write every buffered call now; how many were written."""
         with self._writing:
             with self._lock:
-                rows = list(self._rows)
-                self._rows.clear()
+                numbered = sorted([*self._rows[0], *self._rows[1]], key=lambda n: n[0])
+                for bucket in self._rows:
+                    bucket.clear()
+            rows = [row for _, row in numbered]
             if rows:
                 try:
                     with self.db.begin() as conn:
                         request_log.insert_requests(conn, rows, keep=self.keep)
                 except BaseException:
-                    self._requeue(rows)
+                    self._requeue(numbered)
                     raise
             return len(rows)
 
-    def _requeue(self, rows: list[LoggedRequest]) -> None:
+    def _requeue(self, numbered: list[tuple[int, LoggedRequest]]) -> None:
         """Put unwritten calls back in front, in order, within the bound."""
         with self._lock:
-            self._rows.extendleft(reversed(rows))
-            while len(self._rows) > MAX_BUFFERED:
-                self._rows.popleft()
-                self.dropped += 1
+            for verified, bucket in enumerate(self._rows):
+                bucket.extendleft(reversed([n for n in numbered if n[1].verified == verified]))
+                while len(bucket) > MAX_BUFFERED:
+                    bucket.popleft()
+                    self.dropped += 1
 
     def start(self) -> None:
         if self.keep > 0 and self._thread is None:
@@ -112,5 +120,7 @@ def recent_requests(
 
 
 def compliance_report(db: Database, *, client: str | None = None) -> list[ClientReport]:
-    """Per client: did it wait the ``Retry-After`` it was given before calling again?"""
-    return compliance(recent_requests(db, client=client))
+    """Per client: did it wait the ``Retry-After`` it was given before calling again?
+
+    Only verified calls count: an unverified one proves no client made it."""
+    return compliance(r for r in recent_requests(db, client=client) if r.verified)
