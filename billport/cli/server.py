@@ -98,6 +98,7 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | 
     from billport.runtime import open_runtime
     from billport.server.access_log import log_config
     from billport.server.app import create_app
+    from billport.server.protocol import protocol_options
 
     runtime = open_runtime(settings)
     if demo:
@@ -114,6 +115,7 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | 
             log_config=log_config(),  # no SAS signature or token in the log
             timeout_keep_alive=settings.keep_alive_seconds,
             **uvicorn_options(tls),
+            **protocol_options(),  # 414/431 for an over-long request head, never a reset
         )
     finally:
         runtime.db.dispose()
