@@ -27,6 +27,7 @@ COMMANDS = {
     "line-items": "line_items:line_items",
     "export": "export:export",
     "reconcile": "reconcile:reconcile",
+    "doctor": "doctor:doctor",
     "verify": "sync:verify",
     "sync": "sync:sync",
 }
