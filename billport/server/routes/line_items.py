@@ -107,6 +107,28 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _param(name: str, where: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": False, "description": description,
+            "schema": {"type": kind}}  # fmt: skip
+
+
+# The parameters are read from the raw query (case-insensitive keys), so FastAPI cannot
+# describe them itself; this documents them for the schema and its fuzz test.
+PAGING = [
+    _param("size", "query", "Page size; default and maximum 2000", "integer"),
+    _param("seekOperation", "query", "Next (with the MS-ContinuationToken header)"),
+    _param(TOKEN_HEADER, "header", "The continuationToken of the previous page"),
+]
+PATH_PARAMETERS = [*PAGING, _param("offset", "query", "Zero-based row offset", "integer")]
+QUERY_PARAMETERS = [
+    _param("provider", "query", "onetime (marketplace for usage); required"),
+    _param("invoicelineitemtype", "query", "billinglineitems | usagelineitems; required"),
+    _param("currencycode", "query", "ISO currency; required for 'unbilled'"),
+    _param("period", "query", "current | previous; required for 'unbilled'"),
+    *PAGING,
+]
+
+
 def _run(runtime: Runtime, tenant_id: str, call: LineItemRequest) -> LineItemPage:
     now = runtime.clock()
     return service.list_line_items(runtime.db, runtime.keys.sas_key, now, tenant_id, call)
@@ -117,6 +139,7 @@ def _run(runtime: Runtime, tenant_id: str, call: LineItemRequest) -> LineItemPag
     summary="Line items of an invoice (path form: size/offset, or seekOperation=Next)",
     response_model=None,
     responses=RESPONSES,
+    openapi_extra={"parameters": PATH_PARAMETERS},
 )
 def path_form(
     principal: PartnerCenterPrincipal,
@@ -149,6 +172,7 @@ def path_form(
     "size; seekOperation=Next with MS-ContinuationToken). invoiceId may be 'unbilled'",
     response_model=None,
     responses=RESPONSES,
+    openapi_extra={"parameters": QUERY_PARAMETERS},
 )
 def query_form(
     principal: PartnerCenterPrincipal, runtime: RuntimeDep, request: Request, invoice_id: InvoiceId
