@@ -13,12 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from billport.billing.datasets import Dataset, field_names
+from billport.billing.operations import Status
 from billport.jobs.worker import Worker
 from billport.runtime import Runtime
 from billport.settings import Settings
+from billport.store.tables import export_plans
+from billport.usecases import operations
 from tests.support import aggregated as agg
 from tests.support import exports as data
 from tests.support.factory import app_client, opened
@@ -26,6 +30,7 @@ from tests.support.sandbox import put_scenario
 
 BILLING = "reports/partners/billing"
 EXPORT = f"/beta/{BILLING}/aggregatedUsage/billed/export"
+AGGREGATED = Dataset.BILLED_AGGREGATED_USAGE
 
 
 @pytest.fixture
@@ -214,3 +219,22 @@ def test_sandbox_scenarios_apply(client: TestClient, runtime: Runtime) -> None:
     usage = export(client, runtime, f"/beta/{BILLING}/usage/billed/export",
                    {"invoiceId": agg.INVOICE})  # fmt: skip
     assert usage["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_a_large_source_is_written_whole_by_its_worker(settings: Settings) -> None:
+    """More source rows than a partition holds, and export processes: still one job, in the
+    worker's process (aggregated rows have no ids to cut into partitions or blob tasks)."""
+    changes = dict(now="", blob_rows=10, partition_rows=20, export_processes=2)
+    with opened(settings, **changes) as runtime:
+        data.build_dataset(runtime)
+        agg.add_usage_invoice(runtime)
+        body = {"invoiceId": agg.INVOICE}
+        op = operations.request_export(runtime.db, runtime.clock, data.TENANT, AGGREGATED, body)
+        assert Worker(runtime).run(once=True) == 1
+        view = operations.read_operation(runtime.db, data.TENANT, op.operation_id)
+        assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
+        assert view.manifest is not None and view.manifest.row_count == 25
+        assert [b.rows for b in view.manifest.blobs] == [10, 10, 5]
+        with runtime.db.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(export_plans)).scalar() == 0
