@@ -301,6 +301,8 @@ def test_bad_tokens_are_partner_center_400s(client: TestClient, runtime: Runtime
         (QUERY, OFFICE, 400, "path form"),
         (QUERY, {**OFFICE, "invoicelineitemtype": "usagelineitems"}, 400, "not valid"),
         (RECON_PATH, {"offset": "-1"}, 400, "offset"),
+        (QUERY, {**BILLING, "offset": "2000"}, 400, "seekOperation=Next"),
+        (QUERY, {**USAGE, "hasPartnerEarnedCredit": "true"}, 400, "not supported"),
         (f"/v1/invoices/{data.MODERN}/lineitems/one_time/BillingLineItems", {}, 400, "provider"),
         (f"/v1/invoices/{data.MODERN}/lineitems/Office/BillingLineItems", {}, 404, "no office"),
         ("/v1/invoices/G000000001/lineitems", BILLING, 404, "not found"),
@@ -337,7 +339,8 @@ def test_retired_queries_point_at_the_graph_export(
 
 def test_query_keys_and_values_are_case_insensitive(client: TestClient, runtime: Runtime) -> None:
     before_graph(runtime)
-    params = {"Provider": "OneTime", "invoiceLineItemType": "BillingLineItems", "SIZE": "3"}
+    params = {"Provider": "OneTime", "invoiceLineItemType": "BillingLineItems", "SIZE": "3",
+              "offset": "0", "hasPartnerEarnedCredit": "False"}  # fmt: skip
     items, pages = follow(client, QUERY, {**params, "currencyCode": "USD"})
     assert len(items) == ROWS and len(pages) == 3
 

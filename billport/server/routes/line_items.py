@@ -82,6 +82,21 @@ def _paging(request: Request, params: dict[str, str]) -> tuple[int, str | None]:
     return min(size or MAX_LINE_ITEMS_PAGE, MAX_LINE_ITEMS_PAGE), token or None
 
 
+def _refuse_unserved(params: dict[str, str]) -> None:
+    """Query-form parameters billport cannot honour are refused, never silently ignored."""
+    if _integer(params, "offset", 0, MAX_OFFSET):  # 0 (or absent) is the first page anyway
+        raise InvalidRequest(
+            "offset is not supported by the query form: follow links.next "
+            f"(seekOperation=Next with the {TOKEN_HEADER} header)."
+        )
+    credit = params.get("haspartnerearnedcredit")
+    if credit is not None and credit.strip().lower() != "false":
+        raise InvalidRequest(
+            "hasPartnerEarnedCredit=true is not supported by billport: list all line items "
+            "and select those with rateOfPartnerEarnedCredit > 0."
+        )
+
+
 def _body(page: LineItemPage, self_uri: str, next_uri: str | None) -> dict[str, Any]:
     links = {"self": link(self_uri)}
     if next_uri is not None:
@@ -125,6 +140,7 @@ QUERY_PARAMETERS = [
     _param("invoicelineitemtype", "query", "billinglineitems | usagelineitems; required"),
     _param("currencycode", "query", "ISO currency; required for 'unbilled'"),
     _param("period", "query", "current | previous; required for 'unbilled'"),
+    _param("hasPartnerEarnedCredit", "query", "false only (true is refused)"),
     *PAGING,
 ]
 
@@ -179,6 +195,7 @@ def query_form(
 ) -> Response:
     params = _query(request)
     size, token = _paging(request, params)
+    _refuse_unserved(params)
     chosen = parse_provider(params.get("provider"))
     kind = parse_kind(params.get("invoicelineitemtype"))
     currency, period = params.get("currencycode"), params.get("period")
