@@ -122,11 +122,12 @@ def listing_for(provider: Provider, kind: ItemKind) -> Listing:
 
 def has_listing(invoice: Invoice, listing: Listing) -> bool:
     """Whether the invoice lists this kind of line items among its ``invoiceDetails``."""
-    return any(
-        LISTINGS.get((parse_provider(d.path_provider), parse_kind(d.path_line_item_type)))
-        == listing
-        for d in invoice.details
-    )
+    for detail in invoice.details:  # a detail of a kind not listed here names no listing
+        provider = _PROVIDERS.get(detail.path_provider.lower())
+        kind = _KINDS.get(detail.path_line_item_type.lower())
+        if provider and kind and LISTINGS.get((provider, kind)) == listing:
+            return True
+    return False
 
 
 # --- the v1 row shape --------------------------------------------------------------------

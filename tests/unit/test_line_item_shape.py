@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -9,12 +10,14 @@ import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.billing.fieldnames import canonical_key
+from billport.billing.invoices import InvoiceDetail, invoice_details_from_json
 from billport.billing.line_items import (
     DECODER,
     LISTINGS,
     ItemKind,
     Provider,
     graph_row,
+    has_listing,
     listing_for,
     parse_kind,
     parse_provider,
@@ -22,7 +25,9 @@ from billport.billing.line_items import (
 )
 from billport.billing.retirement import retirement
 from billport.errors import InvalidRequest
+from billport.seed.world import MODERN_DETAILS
 from tests.support.exports import line_values, render
+from tests.unit.test_invoices_json import SEED_RECURRING
 
 RECON = LISTINGS[(Provider.ONETIME, ItemKind.BILLING)]
 USAGE = LISTINGS[(Provider.ONETIME, ItemKind.USAGE)]
@@ -133,3 +138,15 @@ def test_retired_queries(
     assert (reason is not None) is retired
     if reason:
         assert "/v1.0/reports/partners/billing/" in reason
+
+
+def test_invoice_details_name_their_listings() -> None:
+    modern = replace(
+        SEED_RECURRING, commerce="modern", invoice_type="OneTime",
+        details=invoice_details_from_json(MODERN_DETAILS),
+    )  # fmt: skip
+    assert has_listing(modern, RECON) and has_listing(modern, USAGE)
+    office = LISTINGS[(Provider.OFFICE, ItemKind.BILLING)]
+    assert not has_listing(modern, office) and has_listing(SEED_RECURRING, office)
+    odd = replace(modern, details=(InvoiceDetail("billing_line_items", "azure_data_market"),))
+    assert not has_listing(odd, RECON)  # an unknown provider names nothing, and is no error
