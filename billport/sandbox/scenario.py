@@ -18,13 +18,18 @@ from billport.errors import ConfigurationError, InvalidRequest
 
 DATA_FORMATS = ("compressedJSON", "compressedJSONLines")
 MANIFEST_MODES = ("inline", "link", "both")
+# What manifests have said (graph-billing.md §4.1, additions-2026.md §1.3): "default" in
+# every live payload (billport's default), "Default" in the docs' sample, "ItemCount" on the
+# pre-Graph v2 beta; schemaVersion "2" live (the default), "1" in the docs.
+PARTITION_TYPES = ("default", "Default", "ItemCount")
+SCHEMA_VERSIONS = ("1", "2")
 FAULT_KINDS = ("429", "503", "drop", "latency")
 MAX_RETRY_AFTER = 86_400
 MAX_LATENCY_MS = 120_000
 MAX_SAS_LIFETIME = 7 * 86_400
 TOP_LEVEL_KEYS = frozenset(
     {"progression", "retryAfter", "failures", "faults", "latencyMs", "sasLifetime",
-     "dataFormat", "manifest", "seed"}
+     "dataFormat", "partitionType", "schemaVersion", "manifest", "seed"}
 )  # fmt: skip
 # The OpenAPI schema of a scenario document, from the same limits the parser applies
 # (the parser stays the authority: it also checks rule contents and names the bad key).
@@ -40,6 +45,8 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "latencyMs": {"oneOf": [{"type": "integer"}, {"type": "array"}]},
         "sasLifetime": {"type": "integer", "minimum": 0, "maximum": MAX_SAS_LIFETIME},
         "dataFormat": {"type": "string", "enum": list(DATA_FORMATS)},
+        "partitionType": {"type": "string", "enum": list(PARTITION_TYPES)},
+        "schemaVersion": {"type": "string", "enum": list(SCHEMA_VERSIONS)},
         "manifest": {"type": "string", "enum": list(MANIFEST_MODES)},
         "seed": {"type": "integer"},
     },
@@ -139,6 +146,8 @@ class Scenario:
     latency: Latency | None = None
     sas_lifetime: int | None = None
     data_format: str | None = None
+    partition_type: str | None = None
+    schema_version: str | None = None
     manifest: str | None = None
     seed: int = 0
 
@@ -168,6 +177,8 @@ class Scenario:
         for key, value in (
             ("sasLifetime", self.sas_lifetime),
             ("dataFormat", self.data_format),
+            ("partitionType", self.partition_type),
+            ("schemaVersion", self.schema_version),
             ("manifest", self.manifest),
         ):
             if value is not None:
@@ -353,6 +364,15 @@ def _list(key: str, raw: Any) -> list[Any]:
     return raw
 
 
+# Keys whose value is one of a few strings: (document key, Scenario field, allowed values).
+_CHOICES = (
+    ("dataFormat", "data_format", DATA_FORMATS),
+    ("partitionType", "partition_type", PARTITION_TYPES),
+    ("schemaVersion", "schema_version", SCHEMA_VERSIONS),
+    ("manifest", "manifest", MANIFEST_MODES),
+)
+
+
 def parse_scenario(raw: Any) -> Scenario:
     """Validate a scenario document (already JSON-decoded) into a :class:`Scenario`."""
     doc = _object("scenario", raw, set(TOP_LEVEL_KEYS))
@@ -371,10 +391,9 @@ def parse_scenario(raw: Any) -> Scenario:
         values["latency"] = parse_latency("latencyMs", doc["latencyMs"])
     if "sasLifetime" in doc:
         values["sas_lifetime"] = _int("sasLifetime", doc["sasLifetime"], 0, MAX_SAS_LIFETIME)
-    if "dataFormat" in doc:
-        values["data_format"] = _choice("dataFormat", doc["dataFormat"], DATA_FORMATS)
-    if "manifest" in doc:
-        values["manifest"] = _choice("manifest", doc["manifest"], MANIFEST_MODES)
+    for key, name, allowed in _CHOICES:
+        if key in doc:
+            values[name] = _choice(key, doc[key], allowed)
     if "seed" in doc:
         values["seed"] = _int("seed", doc["seed"], -(2**63), 2**63 - 1)
     return Scenario(**values)

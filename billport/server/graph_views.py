@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from billport.billing.operations import NAMESPACE, Status
@@ -17,27 +17,55 @@ ODATA_TYPES = {
 }
 
 
-def timestamp(moment: datetime) -> str:
-    """``2024-10-08T00:57:36.037Z``: UTC, milliseconds, ``Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+# Fractional digits of each Graph time, as the samples show them (graph-billing.md):
+# ``lastActionDateTime`` in .NET ticks, 7 digits ("2023-03-09T08:37:48.5046691Z", §3.2);
+# an operation's and a manifest's ``createdDateTime`` in milliseconds (the live
+# "2024-10-08T00:55:02.112Z" and "2024-10-08T00:57:36.037Z", §3.3 and §4.2; the docs'
+# ".87Z" is milliseconds without the trailing zero). Times are stored to the microsecond,
+# which is the clock billport keeps them with, so the 7th digit (100 ns) is always 0.
+TICKS = 7
+MILLISECONDS = 3
+
+
+def timestamp(moment: datetime, digits: int = MILLISECONDS) -> str:
+    """``2024-10-08T00:57:36.037Z``: UTC, ``digits`` (1-7) fractional digits, ``Z``."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    fraction = f"{utc.microsecond:06d}0"[:digits]
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{fraction}Z"
 
 
 def manifest_json(
-    manifest: Manifest, *, root_directory: str, sas_token: str, data_format: str | None = None
+    manifest: Manifest,
+    *,
+    root_directory: str,
+    sas_token: str,
+    data_format: str | None = None,
+    partition_type: str | None = None,
+    schema_version: str | None = None,
 ) -> dict[str, Any]:
-    """``data_format`` overrides the stored value (a sandbox scenario's ``dataFormat``)."""
+    """The manifest with its ``@odata.type`` and its blobs' (as the real service sends them,
+    inline or not); ``data_format``, ``partition_type`` and ``schema_version`` override the
+    stored values (a sandbox scenario's ``dataFormat``, ``partitionType``, ``schemaVersion``)."""
     return {
+        "@odata.type": f"#{NAMESPACE}.manifest",
         "id": manifest.manifest_id,
-        "schemaVersion": manifest.schema_version,
+        "schemaVersion": schema_version or manifest.schema_version,
         "dataFormat": data_format or manifest.data_format,
         "createdDateTime": timestamp(manifest.created_at),
         "eTag": manifest.etag,
         "partnerTenantId": manifest.tenant_id,
         "rootDirectory": root_directory,
         "sasToken": sas_token,
-        "partitionType": manifest.partition_type,
+        "partitionType": partition_type or manifest.partition_type,
         "blobCount": len(manifest.blobs),
-        "blobs": [{"name": b.name, "partitionValue": b.partition_value} for b in manifest.blobs],
+        "blobs": [
+            {
+                "@odata.type": f"#{NAMESPACE}.blob",
+                "name": b.name,
+                "partitionValue": b.partition_value,
+            }
+            for b in manifest.blobs
+        ],
     }
 
 
@@ -59,7 +87,7 @@ def operation_json(
         "@odata.type": f"#{NAMESPACE}.{ODATA_TYPES[op.status]}",
         "id": op.operation_id,
         "createdDateTime": timestamp(op.created_at),
-        "lastActionDateTime": timestamp(op.last_action_at),
+        "lastActionDateTime": timestamp(op.last_action_at, TICKS),
         "status": op.status.value,
     }
     if op.status is Status.SUCCEEDED and op.manifest_id:

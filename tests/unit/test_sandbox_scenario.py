@@ -106,3 +106,19 @@ def test_invalid_scenario_is_an_invalid_request_with_the_key_in_the_message() ->
         parse_scenario({"faults": [{"route": "/", "kind": "503"}] * 101})
     with pytest.raises(InvalidScenario, match="'probability'|'faults\\[0\\].probability'"):
         parse_scenario({"faults": [{"route": "/", "kind": "503", "probability": True}]})
+
+
+def test_partition_type_and_schema_version_are_scenario_choices() -> None:
+    scenario = parse_scenario({"partitionType": "Default", "schemaVersion": "1"})
+    assert (scenario.partition_type, scenario.schema_version) == ("Default", "1")
+    assert scenario.to_json() == {
+        "progression": "immediate",
+        "partitionType": "Default",
+        "schemaVersion": "1",
+        "seed": 0,
+    }
+    assert parse_scenario({}).partition_type is None  # the stored "default" / "2" apply
+    for key, bad in (("partitionType", "items"), ("schemaVersion", 2), ("schemaVersion", "3")):
+        with pytest.raises(InvalidScenario) as info:
+            parse_scenario({key: bad})
+        assert info.value.key == key

@@ -107,6 +107,8 @@ def _manifest_body(
         root_directory=location.root_directory,
         sas_token=location.sas_token,
         data_format=scenario.data_format,
+        partition_type=scenario.partition_type,
+        schema_version=scenario.schema_version,
     )
 
 
