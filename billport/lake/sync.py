@@ -35,6 +35,7 @@ from billport.lake.plan import (
     plan_sync,
 )
 from billport.lake.state import LakeState
+from billport.lake.throttle import Throttle
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ class LakeSync:
         self.state = LakeState.load(self.state_path)
         self._save_lock = threading.Lock()
         self.unavailable = threading.Event()  # the aggregated-usage route answered 404
+        throttle = Throttle()
+        for client in (partner_center, graph, beta):
+            if client is not None:
+                throttle.install(client.http.client)
 
     def save(self) -> None:
         with self._save_lock:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from billport.lake import paths
@@ -15,6 +16,7 @@ from billport.lake.lock import LakeBusy, lake_lock
 from billport.lake.plan import plan_sync
 from billport.lake.rounding import expected_subtotal, rounddown
 from billport.lake.state import LakeState, LakeStateError, Record, fingerprint
+from billport.lake.throttle import Throttle
 from billport.lake.verify import shown
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -144,3 +146,22 @@ def test_a_second_sync_on_a_held_lake_is_refused(tmp_path: Path) -> None:
             pass
     with lake_lock(tmp_path):  # released
         pass
+
+
+def test_a_retry_after_holds_every_call_to_that_path_and_no_other() -> None:
+    now = [100.0]
+    slept: list[float] = []
+    throttle = Throttle(clock=lambda: now[0], sleep=slept.append)
+    post = httpx.Request("POST", "https://g/v1.0/reports/partners/billing/usage/billed/export")
+    throttle.after(httpx.Response(429, headers={"Retry-After": "3"}, request=post))
+    throttle.after(httpx.Response(200, request=post))  # an answer does not open it early
+    now[0] = 101.0
+    throttle.before(httpx.Request("POST", post.url))
+    throttle.before(httpx.Request("GET", post.url))  # another method: not held
+    throttle.before(httpx.Request("POST", "https://g/v1.0/other"))
+    assert slept == [2.0]
+    client = httpx.Client()
+    throttle.install(client)
+    throttle.install(client)
+    assert len(client.event_hooks["request"]) == len(client.event_hooks["response"]) == 1
+    client.close()
