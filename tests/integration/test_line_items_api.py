@@ -19,6 +19,7 @@ from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.line_items import DECODER, graph_row
 from billport.jobs.worker import Worker
 from billport.runtime import Runtime
+from billport.seed.demo import DEMO_TENANT, seed_demo_dataset
 from billport.seed.world import MODERN_DETAILS, legacy_details
 from billport.settings import Settings
 from billport.store.tables import invoices
@@ -354,3 +355,24 @@ def test_other_tenants_see_only_their_rows(runtime: Runtime) -> None:
         body = other.get("/v1/invoices/G999999999/lineitems/OneTime/BillingLineItems").json()
         assert body["totalCount"] == 2
         assert {i["partnerId"] for i in body["items"]} == {data.OTHER_TENANT}
+
+
+@pytest.mark.slow
+def test_demo_invoice_links_resolve_and_reconcile(settings: Settings) -> None:
+    """On the demo data every invoiceDetails link answers 200, and each new-commerce invoice's
+    v1 reconciliation line items add up to its totalCharges."""
+    with opened(settings) as demo:
+        seed_demo_dataset(demo.db, demo.clock())
+        with app_client(demo, headers=bearer(demo, None, DEMO_TENANT, "partner-center")) as c:
+            listed = c.get("/v1/invoices").json()["items"]
+            checked = 0
+            for invoice in listed:
+                for detail in invoice["invoiceDetails"]:
+                    items, _ = follow(c, "/v1" + detail["links"]["self"]["uri"])
+                    if detail["invoiceLineItemType"] == "billing_line_items" and items:
+                        invoice_total = DECODER.decode(c.get(f"/v1/invoices/{invoice['id']}").text)[
+                            "totalCharges"
+                        ]
+                        assert total(items, "totalForCustomer") == invoice_total
+                        checked += 1
+    assert checked >= 3
