@@ -111,6 +111,20 @@ class InvoiceRef:
 INVOICE_TYPES = {"recurring": "Recurring", "onetime": "OneTime"}
 
 
+def parse_invoice_type(raw: str | None) -> str | None:
+    """The ``invoiceType`` query value as stored (``Recurring``/``OneTime``); case and ``_``
+    ignored, so the docs table's ``one_time`` is accepted; ``None`` or blank: every type."""
+    if raw is None or not raw.strip():
+        return None
+    canonical = INVOICE_TYPES.get(raw.strip().replace("_", "").lower())
+    if canonical is None:
+        shown = raw[:40].encode("unicode_escape").decode("ascii")
+        raise InvalidRequest(
+            f"Invalid value '{shown}' for 'invoiceType': use Recurring or OneTime."
+        )
+    return canonical
+
+
 def parse_invoice_ref(raw: str) -> InvoiceRef:
     """Split an optional, case-insensitive ``Recurring-``/``OneTime-`` prefix off an id.
 

@@ -65,8 +65,11 @@ def _invoice(row: sa.Row) -> Invoice:  # type: ignore[type-arg]
     )
 
 
-def _top_level(commerce: str, predicate: Predicate | None) -> sa.Select:  # type: ignore[type-arg]
-    """Top-level invoices of the ``tenant`` parameter, ordered by date then id."""
+def _top_level(
+    commerce: str, predicate: Predicate | None, invoice_type: str | None = None
+) -> sa.Select:  # type: ignore[type-arg]
+    """Top-level invoices of the ``tenant`` parameter (of ``invoice_type`` when given),
+    ordered by date then id."""
     query = sa.select(invoices).where(
         invoices.c.tenant_id == sa.bindparam("tenant"),
         invoices.c.commerce == commerce,
@@ -74,6 +77,8 @@ def _top_level(commerce: str, predicate: Predicate | None) -> sa.Select:  # type
     )
     if predicate is not None:
         query = query.where(predicate_clause(predicate))
+    if invoice_type is not None:
+        query = query.where(invoices.c.invoice_type == invoice_type)
     return query.order_by(*_ORDER)
 
 
@@ -92,13 +97,20 @@ _AMENDMENTS = (
 
 
 def select_legacy_page(
-    conn: sa.Connection, tenant_id: str, predicate: Predicate | None, *, limit: int, offset: int
+    conn: sa.Connection,
+    tenant_id: str,
+    predicate: Predicate | None,
+    *,
+    limit: int,
+    offset: int,
+    invoice_type: str | None = None,
 ) -> list[Invoice]:
-    """Top-level legacy invoices matching ``predicate``, ordered by date then id, one page."""
+    """Top-level legacy invoices matching ``predicate`` (and ``invoice_type``), ordered by
+    date then id, one page."""
     query = (
         _LEGACY_PAGE
-        if predicate is None
-        else _top_level(LEGACY, predicate)
+        if predicate is None and invoice_type is None
+        else _top_level(LEGACY, predicate, invoice_type)
         .limit(sa.bindparam("limit"))
         .offset(sa.bindparam("offset"))
     )
@@ -107,10 +119,15 @@ def select_legacy_page(
 
 
 def select_modern(
-    conn: sa.Connection, tenant_id: str, predicate: Predicate | None
+    conn: sa.Connection,
+    tenant_id: str,
+    predicate: Predicate | None,
+    invoice_type: str | None = None,
 ) -> list[Invoice]:
-    """Every top-level modern invoice matching ``predicate``, ordered by date then id."""
-    query = _MODERN if predicate is None else _top_level(MODERN, predicate)
+    """Every top-level modern invoice matching ``predicate`` (and ``invoice_type``), ordered
+    by date then id."""
+    unfiltered = predicate is None and invoice_type is None
+    query = _MODERN if unfiltered else _top_level(MODERN, predicate, invoice_type)
     return [_invoice(row) for row in conn.execute(query, {"tenant": tenant_id})]
 
 

@@ -14,6 +14,7 @@ from billport.billing.invoices import (
     lower,
     parse_filter,
     parse_invoice_ref,
+    parse_invoice_type,
 )
 from billport.errors import NotFound
 from billport.store import invoices as store
@@ -28,6 +29,7 @@ class InvoicePage:
     page: PageRequest
     filter_text: str | None  # as the client sent it, repeated in the links
     has_more: bool  # more legacy invoices after this page
+    invoice_type: str | None = None  # Recurring | OneTime: only those (repeated in links)
 
     @property
     def next_page(self) -> PageRequest | None:
@@ -53,22 +55,25 @@ def list_invoices(
     size: int | None = None,
     offset: int | None = None,
     filter_text: str | None = None,
+    invoice_type: str | None = None,
 ) -> InvoicePage:
-    """Invoices of ``tenant_id``: ``size``/``offset`` page legacy ones; modern ones always all.
+    """Invoices of ``tenant_id``: ``size``/``offset`` page legacy ones; modern ones always all;
+    ``invoice_type`` (``Recurring``/``OneTime``, any case) keeps only that type.
 
-    Raises ``InvalidRequest``/``InvalidFilter`` for bad paging values or filters.
+    Raises ``InvalidRequest``/``InvalidFilter`` for bad paging values, types or filters.
     """
     page = PageRequest.of(size, offset)
+    kind = parse_invoice_type(invoice_type)
     filter_text = filter_text if filter_text and filter_text.strip() else None
     predicate: Predicate | None = lower(parse_filter(filter_text)) if filter_text else None
     with db.connect() as conn:
         # One extra row tells whether a next page exists without counting.
         legacy = store.select_legacy_page(
-            conn, tenant_id, predicate, limit=page.size + 1, offset=page.offset
+            conn, tenant_id, predicate, limit=page.size + 1, offset=page.offset, invoice_type=kind
         )
-        modern = store.select_modern(conn, tenant_id, predicate)
+        modern = store.select_modern(conn, tenant_id, predicate, kind)
         items = _with_amendments(conn, tenant_id, legacy[: page.size] + modern)
-    return InvoicePage(items, page, filter_text, has_more=len(legacy) > page.size)
+    return InvoicePage(items, page, filter_text, len(legacy) > page.size, kind)
 
 
 def get_invoice(db: Database, tenant_id: str, raw_id: str) -> Invoice:

@@ -121,16 +121,21 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
     return body
 
 
-def page_uri(size: int, offset: int, filter_text: str | None) -> str:
-    """``/invoices?size=2&offset=2[&filter=...]``: relative, without ``/v1``, as the service."""
+def page_uri(
+    size: int, offset: int, filter_text: str | None, invoice_type: str | None = None
+) -> str:
+    """``/invoices?size=2&offset=2[&filter=...][&invoiceType=...]``: relative, without
+    ``/v1``, as the service."""
     uri = f"/invoices?size={size}&offset={offset}"
-    return f"{uri}&filter={quote(filter_text, safe='')}" if filter_text else uri
+    uri = f"{uri}&filter={quote(filter_text, safe='')}" if filter_text else uri
+    return f"{uri}&invoiceType={invoice_type}" if invoice_type else uri
 
 
 def collection_json(page: InvoicePage) -> dict[str, Any]:
-    links = {"self": link(page_uri(page.page.size, page.page.offset, page.filter_text))}
+    kind = page.invoice_type
+    links = {"self": link(page_uri(page.page.size, page.page.offset, page.filter_text, kind))}
     if (following := page.next_page) is not None:
-        links["next"] = link(page_uri(following.size, following.offset, page.filter_text))
+        links["next"] = link(page_uri(following.size, following.offset, page.filter_text, kind))
     return {
         "totalCount": len(page.items),
         "items": [invoice_json(invoice) for invoice in page.items],
@@ -225,7 +230,7 @@ class ApiFault(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ApiFault, "description": "Malformed size, offset or filter"},
+    400: {"model": ApiFault, "description": "Malformed size, offset, filter or invoiceType"},
     401: {"model": ApiFault, "description": "Missing or invalid bearer token"},
     403: {"model": ApiFault, "description": "Token not allowed to read invoices"},
     404: {"model": ApiFault, "description": "Unknown invoice (or another tenant's)"},
@@ -249,9 +254,22 @@ def list_invoices(
     size: Annotated[StrictInt | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
     offset: Annotated[StrictInt | None, Query(ge=0, le=MAX_OFFSET)] = None,
     filter: Annotated[str | None, Query(description="URL-encoded JSON filter")] = None,
+    invoice_type: Annotated[
+        str | None,
+        Query(
+            alias="invoiceType",
+            description="Only invoices of this type: Recurring or OneTime (any case; "
+            "one_time too); anything else is a 400",
+        ),
+    ] = None,
 ) -> Response:
     page = service.list_invoices(
-        runtime.db, principal.tenant_id, size=size, offset=offset, filter_text=filter
+        runtime.db,
+        principal.tenant_id,
+        size=size,
+        offset=offset,
+        filter_text=filter,
+        invoice_type=invoice_type,
     )
     return PartnerCenterJSONResponse(collection_json(page))
 
