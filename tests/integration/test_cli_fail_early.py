@@ -27,6 +27,7 @@ CLIENT_COMMANDS = {
     "invoices show": ["invoices", "show", "G000000001"],
     "export": ["export", "billed-reconciliation", "--invoice", "G1", "-o", "out.jsonl", "-q"],
     "reconcile": ["reconcile", "--invoice", "G000000001", "-q"],
+    "line-items": ["line-items", "G000000001", "-o", "out.jsonl"],
 }
 ADMIN_COMMANDS = {
     "scenario show": ["scenario", "show"],
