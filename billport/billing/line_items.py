@@ -12,6 +12,7 @@ text fields as the JSON they hold, plus ``invoiceLineItemType``, ``billingProvid
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -171,17 +172,22 @@ def _as_json(text: Any, kind: type) -> Any:
 
 def v1_item(document: bytes, listing: Listing) -> dict[str, Any]:
     """One stored Graph document as a v1 line item (decimals stay ``Decimal``)."""
-    item: dict[str, Any] = {}
-    for name, value in DECODER.decode(document.decode("utf-8")).items():
-        if name in RATES and isinstance(value, Decimal | int):
-            value = Decimal(value).scaleb(-2)
-        elif name in JSON_TEXT:
-            value = _as_json(value, JSON_TEXT[name])
-        item[v1_key(name)] = value
+    values = DECODER.decode(document.decode("utf-8"))
+    item = dict(zip(_v1_keys(tuple(values)), values.values(), strict=True))
+    for name in RATES & values.keys():  # few documents have these: transform after renaming
+        if isinstance(values[name], Decimal | int):
+            item[v1_key(name)] = Decimal(values[name]).scaleb(-2)
+    for name in JSON_TEXT.keys() & values.keys():
+        item[v1_key(name)] = _as_json(values[name], JSON_TEXT[name])
     item["invoiceLineItemType"] = listing.line_item_type
     item["billingProvider"] = listing.billing_provider
     item["attributes"] = {"objectType": listing.object_type}
     return item
+
+
+@functools.lru_cache(maxsize=64)  # one entry per document shape (dataset, attribute set)
+def _v1_keys(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v1_key(name) for name in names)
 
 
 _V1_ONLY = frozenset({"invoiceLineItemType", "billingProvider", "attributes"})
