@@ -6,12 +6,15 @@ of :mod:`billport.outputs` (typed columns, exact decimals) and nothing server-si
 
     from billport.lake import LakeSync, SyncOptions
     report = LakeSync(Path("lake"), partner_center, graph, beta, SyncOptions()).run()
+    assert verify_lake(Path("lake")).ok
 """
 
+from billport.lake.catalog import build_catalog
 from billport.lake.land import Landing
 from billport.lake.plan import ALL_DATASETS, Job, Plan
 from billport.lake.state import LakeState, LakeStateError, Record
 from billport.lake.sync import LakeSync, SyncEvents, SyncOptions, SyncReport
+from billport.lake.verify import Mismatch, Verification, verify_lake
 
 __all__ = [
     "ALL_DATASETS",
@@ -20,9 +23,13 @@ __all__ = [
     "LakeStateError",
     "LakeSync",
     "Landing",
+    "Mismatch",
     "Plan",
     "Record",
     "SyncEvents",
     "SyncOptions",
     "SyncReport",
+    "Verification",
+    "build_catalog",
+    "verify_lake",
 ]
