@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,8 +16,8 @@ from billport.client.errors import (
     OperationTimeout,
     RemoteError,
 )
-from billport.client.export import ExportRun
-from billport.client.models import ExportRequest, Manifest
+from billport.client.export import ExportEvents, ExportRun
+from billport.client.models import ExportRequest, Manifest, Operation
 from billport.lake import paths
 from billport.lake.files import install, remove_partition
 from billport.lake.plan import AGGREGATED, Job, known_dataset
@@ -63,7 +63,7 @@ def land(sync: LakeSync, job: Job) -> Landing:
         request,
         parts_dir,
         state_path,
-        events=sync.events.export_events(job),
+        events=_stoppable(sync, sync.events.export_events(job)),
         wait=sync.options.wait,
         workers=sync.options.downloads,
     )
@@ -90,6 +90,30 @@ def land(sync: LakeSync, job: Job) -> Landing:
     return landing
 
 
+class Stopped(ClientError):
+    """The run is stopping (Ctrl-C): this export stops here and the next run resumes it."""
+
+
+def _stoppable(sync: LakeSync, events: ExportEvents) -> ExportEvents:
+    """``events`` that raise :class:`Stopped` at the next poll or chunk once the run stops."""
+
+    def check() -> None:
+        if sync.stopping.is_set():
+            raise Stopped("stopped (Ctrl-C); the next run resumes this export")
+
+    polled, received = events.polled, events.bytes
+
+    def on_poll(operation: Operation, elapsed: float) -> None:
+        check()
+        polled(operation, elapsed)
+
+    def on_bytes(count: int) -> None:
+        check()
+        received(count)
+
+    return replace(events, polled=on_poll, bytes=on_bytes)
+
+
 def _request(job: Job, dataset: Dataset, sync: LakeSync) -> ExportRequest:
     if job.invoice is not None:
         return ExportRequest(dataset, invoice_id=job.invoice.id,
@@ -106,8 +130,8 @@ def _export(run: ExportRun) -> tuple[Manifest, list[Path]]:
         saved = False
     try:
         return run.run(resume=True)
-    except (OperationFailed, OperationTimeout):
-        raise  # a new export would fail or wait the same way
+    except (OperationFailed, OperationTimeout, Stopped):
+        raise  # a new export would fail or wait the same way; a stopped one resumes later
     except ClientError:
         if not saved:
             raise

@@ -108,6 +108,7 @@ class LakeSync:
         self.state = LakeState.load(self.state_path)
         self._save_lock = threading.Lock()
         self.unavailable = threading.Event()  # the aggregated-usage route answered 404
+        self.stopping = threading.Event()  # Ctrl-C: in-flight exports stop at their next step
         throttle = Throttle()
         for client in (partner_center, graph, beta):
             if client is not None:
@@ -135,10 +136,7 @@ class LakeSync:
             return report
         self.lake.mkdir(parents=True, exist_ok=True)
         self._write_invoices(invoices)
-        with ThreadPoolExecutor(
-            max(1, options.exports), thread_name_prefix="billport-sync"
-        ) as pool:
-            report.landings = list(pool.map(self._job, plan.jobs))
+        report.landings = self._export_all(plan.jobs)
         self._drop_stale_snapshots()
         self.state.last_run = self._last_run(report)
         self.save()
@@ -159,6 +157,18 @@ class LakeSync:
         from billport.lake.catalog import build_catalog
 
         return build_catalog(self.lake)
+
+    def _export_all(self, jobs: list[Job]) -> list[Landing]:
+        """Every job, ``exports`` at a time. On Ctrl-C no further export starts; those in
+        flight stop at their next step and are resumed by the next run."""
+        pool = ThreadPoolExecutor(max(1, self.options.exports), thread_name_prefix="billport-sync")
+        try:
+            return list(pool.map(self._job, jobs))
+        except BaseException:
+            self.stopping.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _job(self, job: Job) -> Landing:
         self.events.started(job)

@@ -198,3 +198,33 @@ def wait_for_first_landing(lake: Path, proc: subprocess.Popen[bytes]) -> set[str
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
     return set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_stopped_run_keeps_its_operations_and_the_next_resumes_them(
+    live: Live, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    graph = StaticToken(token(live.runtime, None, DEMO_TENANT, "graph"))
+    partner_center = StaticToken(token(live.runtime, None, DEMO_TENANT, "partner-center"))
+    options = SyncOptions(datasets=("billedReconciliation",), catalog=False)
+
+    def syncer(http: HttpClient) -> LakeSync:
+        return LakeSync(lake, PartnerCenterClient(partner_center, http, live.url),
+                        GraphClient(graph, http, f"{live.url}/v1.0"), None, options)  # fmt: skip
+
+    with HttpClient() as http:
+        stopping = syncer(http)
+        stopping.stopping.set()  # as Ctrl-C does: every export stops at its first poll
+        first = stopping.run()
+    assert {landing.status for landing in first.landings} == {"failed"}
+    assert all("stopped" in landing.note for landing in first.landings)
+    kept = list(lake.glob(".billport/exports/*.state.json"))
+    assert len(kept) == len(first.landings)
+    before = len(live.logged())
+    with HttpClient() as http:
+        second = syncer(http).run()
+    assert second.ok and {landing.status for landing in second.landings} == {"new", "noData"}
+    assert exports_requested(live.logged()[before:]) == []  # the same operations, waited on
+    assert not list(lake.glob(".billport/exports/*"))
