@@ -112,10 +112,15 @@ def surface(path: str) -> str:
     return "graph"
 
 
+def _utf8(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate (echoed input) becomes ``\\udXXX``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def partner_center_error(request: Request, status: int, description: str) -> JSONResponse:
     body = {
         "code": PARTNER_CENTER_CODES.get(status, status),
-        "description": description,
+        "description": _utf8(description),
         "data": [],
         "source": "PartnerFD",
     }
@@ -129,7 +134,7 @@ def graph_error(
     body = {
         "error": {
             "code": code or GRAPH_CODES.get(status, "generalException"),
-            "message": message,
+            "message": _utf8(message),
             "innerError": {
                 "date": now(request).strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": request_id(request),
@@ -141,11 +146,20 @@ def graph_error(
     return JSONResponse(body, status_code=status)
 
 
+# What XML 1.0 cannot carry even escaped: controls other than tab/newline/return, surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` escaped for an XML element, characters XML cannot hold as ``\\xNN``."""
+    return escape(_NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode(), text))
+
+
 def blob_error(request: Request, status: int, code: str, message: str) -> Response:
     rid = request_id(request)
     xml = (
         '<?xml version="1.0" encoding="utf-8"?>'
-        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}\n"
+        f"<Error><Code>{_xml_text(code)}</Code><Message>{_xml_text(message)}\n"
         f"RequestId:{rid}\nTime:{now(request).isoformat()}</Message></Error>"
     )
     headers = {"x-ms-error-code": code, "x-ms-request-id": rid}

@@ -205,3 +205,13 @@ def test_undecodable_filter_text_is_a_partner_center_400(
     body = response.json()
     assert body["code"] == 800002 and body["source"] == "PartnerFD"
     response.content.decode("utf-8")  # the body itself is valid UTF-8
+
+
+def test_an_error_echoing_control_characters_is_well_formed_xml(
+    app: tuple[TestClient, Runtime],
+) -> None:
+    client, runtime = app
+    # A newline keeps the path off the blob route: starlette's own 404 echoes the path.
+    response = client.get(signed(runtime, "a%0A%08b"))
+    assert response.status_code in {400, 404}, response.text
+    assert azure_code(response)  # parses: \x08 is written as the text \\x08

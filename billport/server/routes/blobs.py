@@ -97,8 +97,9 @@ def list_container(container: str, request: Request, runtime: Runtime) -> Respon
             "InvalidQueryParameterValue",
             "Value for one of the query parameters specified in the request URI is invalid.",
         )
-    if (refused := _refuse_name(request, f"{container}/{query.prefix}")) is not None:
-        return refused
+    for name in (query.prefix, query.marker, query.delimiter):  # all echoed in the XML
+        if (refused := _refuse_name(request, f"{container}/{name}")) is not None:
+            return refused
     try:
         directory = sas.verify_listing(
             runtime.keys.sas_key, container, query.prefix, request.query_params, now=runtime.clock()
