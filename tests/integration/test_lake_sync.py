@@ -104,6 +104,11 @@ def test_a_dry_run_lists_what_it_would_export_and_exports_nothing(
     planned = {line["job"] for line in lines if line["event"] == "planned"}
     assert f"billedReconciliation/{DEMO_INVOICE}" in planned
     assert all(job.startswith("billedReconciliation/") for job in planned)
+    assert "billedReconciliation/D02005YFHI" in planned  # dated 2017-01-21
+    code, lines = run_sync(live, lake, "--dry-run", "--since", "2026-01-01")
+    recent = {line["job"] for line in lines if line["event"] == "planned"}
+    assert code == 0 and f"billedUsage/{DEMO_INVOICE}" in recent
+    assert not any("D02005YFHI" in job or "G000024130" in job for job in recent)
     assert exports_requested(live.logged()) == []
     assert not lake.exists()
 
