@@ -1,15 +1,19 @@
 """``GET /v1/invoices/estimates/links``: where a partner reads its unbilled (estimated) charges.
 
 The links point at the unbilled line-item routes (``/invoices/unbilled/lineitems?...``), one per
-kind of data and billing period, in the documentation sample's order. The kinds are data so
-that one retired by Microsoft (or by billport) is a one-line change.
+kind of data and billing period, in the documentation sample's order. A kind whose listing the
+v1 API no longer serves (billport.billing.retirement: unbilled new-commerce usage after
+2025-04-21, moved to the Graph export) is left out, so every link given resolves.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from billport.billing.datasets import Dataset
+from billport.billing.retirement import retirement
 from billport.errors import InvalidRequest
 
 PAGE_SIZE = 2000  # the unbilled line items' default and maximum page size
@@ -21,6 +25,7 @@ class EstimateKind:
     title: str
     description: str
     line_item_type: str  # invoicelineitemtype of the unbilled line-item route
+    dataset: Dataset  # the rows that route lists
 
 
 KINDS = (
@@ -29,12 +34,14 @@ KINDS = (
         "Daily Rated Usage UnBilled",
         "This recon includes first and third party consumption based unbilled data only.",
         "usagelineitems",
+        Dataset.UNBILLED_USAGE,
     ),
     EstimateKind(
         "non_consumption",
         "Unbilled Recon",
         "This recon includes first and third party unbilled data only.",
         "billinglineitems",
+        Dataset.UNBILLED_RECONCILIATION,
     ),
 )
 PERIODS = ("Current", "Previous")
@@ -59,10 +66,15 @@ def parse_currency(value: str | None) -> str:
     return value.strip().lower()
 
 
-def estimate_links(currency: str) -> list[EstimateLink]:
-    """The links for ``currency`` (already parsed): every kind, for each period."""
+def served(kind: EstimateKind, now: datetime) -> bool:
+    """Whether the v1 API still lists this kind (billport's unbilled rows are new commerce)."""
+    return retirement(kind.dataset, modern=True, billing_month=0, now=now) is None
+
+
+def estimate_links(currency: str, now: datetime) -> list[EstimateLink]:
+    """The links for ``currency`` (already parsed): every kind still served, for each period."""
     links = []
-    for kind in KINDS:
+    for kind in (k for k in KINDS if served(k, now)):
         for period in PERIODS:
             uri = (
                 f"/invoices/unbilled/lineitems?provider=onetime"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from billport.billing import estimates
 from billport.billing.estimates import EstimateLink
 from billport.billing.statements import Summary, summarize
@@ -24,6 +26,6 @@ def summary(db: Database, tenant_id: str) -> Summary:
     return found[0]
 
 
-def estimate_links(currency_text: str | None) -> list[EstimateLink]:
+def estimate_links(currency_text: str | None, now: datetime) -> list[EstimateLink]:
     """The estimate links for the ``currencycode`` query value; ``InvalidRequest`` if bad."""
-    return estimates.estimate_links(estimates.parse_currency(currency_text))
+    return estimates.estimate_links(estimates.parse_currency(currency_text), now)

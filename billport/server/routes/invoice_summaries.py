@@ -158,9 +158,11 @@ def get_summary(principal: PartnerCenterPrincipal, runtime: RuntimeDep) -> Respo
 def get_estimate_links(
     request: Request,
     principal: PartnerCenterPrincipal,
+    runtime: RuntimeDep,
     currencycode: Annotated[
         str | None, Query(description="Required, e.g. usd (the name is case-insensitive)")
     ] = None,
 ) -> Response:
-    links = service.estimate_links(currencycode or query_value(request, "currencycode"))
+    currency = currencycode or query_value(request, "currencycode")
+    links = service.estimate_links(currency, runtime.clock())
     return PartnerCenterJSONResponse(collection([estimate_json(e) for e in links]))
