@@ -221,7 +221,7 @@ def test_instance_discovery_knows_its_own_host(runtime: Runtime, app_client: Cli
     app.state.runtime = runtime
     app.include_router(identity.router)
     with TestClient(app, base_url="https://testserver:8443") as https:
-        authorize = f"https://testserver:8443/{PARTNER_TENANT}/oauth2/v2.0/authorize"
+        authorize = f"https://testserver/{PARTNER_TENANT}/oauth2/v2.0/authorize"  # as msal asks
         response = _instance(https, authorize)
         assert response.status_code == 200, response.text  # type: ignore[attr-defined]
         body = response.json()  # type: ignore[attr-defined]

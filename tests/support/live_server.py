@@ -6,20 +6,28 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from billport.cli.tls import TlsFiles, uvicorn_options
+
 
 @contextmanager
 def serve_in_thread(
-    app: FastAPI, timeout: float = 10.0, keep_alive: float | None = None
+    app: FastAPI,
+    timeout: float = 10.0,
+    keep_alive: float | None = None,
+    tls: TlsFiles | None = None,
 ) -> Iterator[str]:
     """Start ``app`` on a free loopback port; yields its base URL; stops it on exit.
 
     ``keep_alive`` is the idle keep-alive timeout (``billport serve`` takes it from the
-    settings); ``None`` keeps uvicorn's own default."""
-    options = {} if keep_alive is None else {"timeout_keep_alive": keep_alive}
+    settings); ``None`` keeps uvicorn's own default. ``tls`` serves HTTPS with those files
+    (``billport.cli.tls.ensure_local_tls``), as ``serve --tls`` does."""
+    options: dict[str, Any] = {} if keep_alive is None else {"timeout_keep_alive": keep_alive}
+    options.update(uvicorn_options(tls))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
     )
@@ -33,7 +41,7 @@ def serve_in_thread(
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)

@@ -247,7 +247,8 @@ def instance_discovery(
         )
         return oauth_error(request, error, {})
     host = urlsplit(base).netloc
-    if asked.scheme != "https" or asked.netloc.lower() != host.lower():
+    # Host names only: msal builds the endpoint it asks about without the authority's port.
+    if asked.scheme != "https" or asked.hostname != urlsplit(base).hostname:
         error = OAuthError(
             "invalid_instance", "AADSTS50049: Unknown or invalid instance.", code=50049
         )
