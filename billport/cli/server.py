@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -37,6 +39,13 @@ if TYPE_CHECKING:
     help=setting_help("scenario", "Sandbox scenario JSON file: the server-wide default."),
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (each with its in-process worker).",
+)
+@click.option(
     "--tls", is_flag=True, help="Serve HTTPS with a local CA and certificate in <data dir>/tls."
 )
 @click.option(
@@ -60,6 +69,7 @@ def serve(
     worker: bool | None,
     demo: bool,
     scenario_file: str | None,
+    workers: int,
     tls: bool,
     tls_cert: str | None,
     tls_key: str | None,
@@ -71,6 +81,8 @@ def serve(
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    if workers > 1 and not hasattr(os, "fork"):
+        raise click.UsageError("--workers needs a system with fork() (Linux, macOS)")
 
     settings = build_settings(
         data_dir=data_dir,
@@ -86,19 +98,17 @@ def serve(
     sock = listening_socket(settings.host, settings.port)
     try:
         secure = serving_tls(settings, local=tls, cert=tls_cert, key=tls_key, echo=click.echo)
-        _serve(settings, sock, demo, secure)
+        _serve(settings, sock, demo, secure, workers)
     finally:
         sock.close()
 
 
-def _serve(settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | None) -> None:
-    """Open the store, print the banner (``--demo``) and run the app on ``sock``."""
-    from billport.cli.listen import serve_on
-    from billport.cli.tls import uvicorn_options
+def _serve(
+    settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | None, workers: int
+) -> None:
+    """Open the store, print the banner (``--demo``) and run the app on ``sock``: in this
+    process, or in ``workers`` forked ones (billport.cli.server_processes)."""
     from billport.runtime import open_runtime
-    from billport.server.access_log import log_config
-    from billport.server.app import create_app
-    from billport.server.protocol import protocol_options
 
     runtime = open_runtime(settings)
     if demo:
@@ -106,6 +116,31 @@ def _serve(settings: Settings, sock: socket.socket, demo: bool, tls: TlsFiles | 
 
         created = ensure_demo(runtime.db, settings, runtime.clock)  # secrets exist only now
         announce_demo(_announced(runtime, sock, tls), click.echo, created or ())
+    if workers == 1:
+        _run_app(runtime, sock, tls)
+        return
+    from billport.cli.server_processes import ServerProcesses
+
+    runtime.db.dispose()  # each child opens its own: no connection crosses a fork
+    click.echo(f"Starting {workers} server processes on one port")
+
+    def serve_one() -> None:
+        _run_app(open_runtime(settings), sock, tls)
+
+    code = ServerProcesses(workers, serve_one, lambda line: click.echo(line, err=True)).run()
+    if code:
+        sys.exit(code)
+
+
+def _run_app(runtime: Runtime, sock: socket.socket, tls: TlsFiles | None) -> None:
+    """Run the app over ``runtime`` with uvicorn on ``sock`` until it stops."""
+    from billport.cli.listen import serve_on
+    from billport.cli.tls import uvicorn_options
+    from billport.server.access_log import log_config
+    from billport.server.app import create_app
+    from billport.server.protocol import protocol_options
+
+    settings = runtime.settings
     app = create_app(settings, runtime=runtime)
     try:
         serve_on(
