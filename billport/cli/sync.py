@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def sync(
         SyncProgress(console, enabled=not quiet and log_format == "text") as progress,
     ):
         syncer = LakeSync(lake, target.partner_center(), target.graph(), _beta(target),
-                          sync_options, progress.events())  # fmt: skip
+                          sync_options, _events(progress, log_format))  # fmt: skip
         try:
             report = syncer.run()
         except KeyboardInterrupt:
@@ -162,6 +163,20 @@ def sync(
     emit(lake, report, progress.elapsed)
     if not report.ok:
         sys.exit(FAILED)
+
+
+def _events(progress: SyncProgress, log_format: str) -> Any:
+    """The progress display's events; with JSON logs, each landing also printed at once."""
+    events = progress.events()
+    if log_format == "json":
+        shown = events.finished
+
+        def finished(landing: Landing) -> None:
+            shown(landing)
+            landed_line(landing)
+
+        events.finished = finished
+    return events
 
 
 def _beta(target: Target) -> Any:
@@ -196,18 +211,26 @@ def _text_summary(lake: Path, report: Any, elapsed: float) -> None:
         click.echo(f"  note: {note}")
 
 
+_PRINTING = threading.Lock()
+
+
+def landed_line(landing: Landing) -> None:
+    """One job's JSON line, printed as it lands (export threads call this)."""
+    job = landing.job
+    body = {"event": "landed", "job": job.key, "dataset": job.dataset,
+            "invoice": job.invoice.id if job.invoice else None, "status": landing.status,
+            "rows": landing.rows, "eTag": landing.etag, "path": landing.path,
+            "note": landing.note}  # fmt: skip
+    with _PRINTING:
+        click.echo(orjson.dumps(body).decode())
+
+
 def _json_summary(lake: Path, report: Any, elapsed: float) -> None:
     def line(body: dict[str, Any]) -> None:
         click.echo(orjson.dumps(body).decode())
 
     for job in report.plan.jobs if report.dry_run else ():
         line({"event": "planned", "job": job.key, "dataset": job.dataset, "reason": job.reason})
-    for landing in report.landings:
-        job = landing.job
-        line({"event": "landed", "job": job.key, "dataset": job.dataset,
-              "invoice": job.invoice.id if job.invoice else None, "status": landing.status,
-              "rows": landing.rows, "eTag": landing.etag, "path": landing.path,
-              "note": landing.note})  # fmt: skip
     summary = {s: report.count(s) for s in ("new", "changed", "unchanged", "replaced", "failed")}
     line({"event": "summary", "lake": str(lake), "dryRun": report.dry_run,
           "invoices": report.invoices, "planned": len(report.plan.jobs),
