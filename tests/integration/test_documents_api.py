@@ -125,6 +125,7 @@ def test_the_statement_of_the_demo_invoice_totals_its_customers(
     assert "differ" not in text
 
 
+@pytest.mark.slow  # renders every statement and receipt of the demo partner
 def test_every_pdf_link_of_every_invoice_resolves_to_its_own_statement(
     client: TestClient,
 ) -> None:
