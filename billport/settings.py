@@ -76,6 +76,11 @@ class Settings:
         "base URL in `Location`, navigation links and `rootDirectory` (behind a load balancer)",
         shown="from the request",
     )
+    allowed_hosts: str = setting(
+        "localhost,127.0.0.1,::1",
+        "without `BILLPORT_PUBLIC_URL`: the `Host` names (comma-separated; `*` any) whose "
+        "requests get URLs built from their `Host`; others get a 400 where a URL is needed",
+    )
     keep_alive_seconds: float = setting(
         120.0,
         "how long an idle keep-alive connection stays open; well above `Retry-After`, so a "
@@ -181,6 +186,12 @@ class Settings:
     azure_account_key: str = setting("", "Azure: the account key with the account URL", secret=True)
     azure_container: str = setting(
         "billport", "Azure container for exported blobs; created if missing"
+    )
+    azure_direct_downloads: bool = setting(
+        False,
+        "Azure: hand out container SAS tokens so clients download straight from storage; any "
+        "holder can then read every blob whose name it knows (one tenant only). Off: "
+        "downloads go through billport's `/blobs` route with a directory-scoped SAS",
     )
     # Sandbox
     scenario: str = setting(

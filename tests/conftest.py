@@ -86,6 +86,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         now="2026-11-21T12:00:00Z",
         worker=False,
+        allowed_hosts="localhost,127.0.0.1,::1,testserver",  # TestClient's host
     )
 
 

@@ -11,13 +11,20 @@ the part and then deletes its marker; :meth:`AzureBlobStore.discard_staging` fol
 marker left under a key, purges its part (a Put Blob drops the uncommitted blocks at once,
 then the blob is deleted) and deletes the marker. Paths under ``_staging/`` are never served.
 
-Downloads use the valet-key pattern of the real service: ``rootDirectory`` is
-``{account url}/{container}/{root path}`` and ``sasToken`` a service SAS minted with the
-account key, read-only, expiring ``lifetime`` seconds after the injected clock's ``now``.
-Blob storage has no directory scope without a hierarchical namespace (and Azurite has none),
-so the token is container-scoped *without* list permission: a holder can read only blobs
-whose names it was given, and part names carry a random UUID, so another tenant's parts
-cannot be guessed.
+Downloads, by default, go through billport's own ``/blobs`` route, as on the local backend:
+``rootDirectory`` is ``{billport}/blobs/{root path}`` and ``sasToken`` billport's
+directory-scoped SAS (``sr=d``, ``sdd``, as the real service's), so a manifest's token reads
+that manifest's directory and nothing else; the route streams the blob from the container.
+Azure's own directory SAS needs a hierarchical namespace (Azurite has none, and it accepts
+only ``sr=c``/``b``/``bs``), and a per-blob SAS (``sr=b``) cannot be the one ``sasToken``
+that ``{rootDirectory}/{name}?{sasToken}`` needs for every blob of a manifest.
+
+With ``BILLPORT_AZURE_DIRECT_DOWNLOADS`` clients download straight from storage instead (the
+valet-key pattern): ``rootDirectory`` is ``{account url}/{container}/{root path}`` and
+``sasToken`` a read-only container SAS minted with the account key. That token reads *any*
+blob of the container whose name its holder knows, another tenant's included; only the
+random part names stand between tenants, so it is for single-tenant use.
+Both expire ``lifetime`` seconds after the injected clock's ``now``.
 """
 
 from __future__ import annotations
@@ -47,8 +54,10 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
+from billport.blobs import sas
 from billport.blobs.azure_blocks import BlockStream
 from billport.blobs.base import STAGING, BlobInfo, DownloadLocation, StagedBlob, blob_segments
+from billport.blobs.local import ROUTE_PREFIX
 from billport.errors import ConfigurationError, NotFound, StorageUnavailable, StoreError
 from billport.settings import Settings
 
@@ -133,11 +142,15 @@ class AzureBlobStore:
         account_name: str,
         account_key: str,
         block_size: int = BLOCK_SIZE,
+        sas_key: bytes | None = None,
+        direct_downloads: bool = False,
     ) -> None:
         self.container = container
         self.account_name = account_name
         self.account_key = account_key
         self.block_size = block_size
+        self.sas_key = sas_key  # billport's own SAS key, for downloads through its route
+        self.direct_downloads = direct_downloads
 
     @staticmethod
     def _name(path: str) -> str:
@@ -227,6 +240,11 @@ class AzureBlobStore:
     def download_location(
         self, root_path: str, *, base_url: str, now: datetime, lifetime: int
     ) -> DownloadLocation:
+        if not self.direct_downloads:
+            if self.sas_key is None:
+                raise ConfigurationError("the Azure store needs billport's SAS key for downloads")
+            token = sas.mint(self.sas_key, root_path, now=now, lifetime=lifetime)
+            return DownloadLocation(f"{base_url.rstrip('/')}/{ROUTE_PREFIX}/{root_path}", token)
         token = generate_container_sas(
             self.account_name,
             self.container.container_name,
@@ -257,8 +275,11 @@ def _service(settings: Settings, **options: Any) -> BlobServiceClient:
         raise ConfigurationError(f"invalid Azure Blob Storage settings: {error}") from None
 
 
-def open_azure_store(settings: Settings, *, block_size: int = BLOCK_SIZE) -> AzureBlobStore:
-    """Connect to the configured account and make sure the container exists."""
+def open_azure_store(
+    settings: Settings, *, sas_key: bytes | None = None, block_size: int = BLOCK_SIZE
+) -> AzureBlobStore:
+    """Connect to the configured account and make sure the container exists; ``sas_key``
+    signs the download tokens of billport's route (unless downloads go straight to storage)."""
     sdk_log = logging.getLogger(SDK_HTTP_LOGGER)
     if sdk_log.level == logging.NOTSET:  # leave an explicit logging configuration alone
         sdk_log.setLevel(logging.WARNING)
@@ -284,5 +305,10 @@ def open_azure_store(settings: Settings, *, block_size: int = BLOCK_SIZE) -> Azu
             f"cannot use the Azure container {settings.azure_container!r} at {service.url}: {error}"
         ) from None
     return AzureBlobStore(
-        container, account_name=account_name, account_key=account_key, block_size=block_size
+        container,
+        account_name=account_name,
+        account_key=account_key,
+        block_size=block_size,
+        sas_key=sas_key,
+        direct_downloads=settings.azure_direct_downloads,
     )

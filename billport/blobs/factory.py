@@ -9,7 +9,7 @@ from billport.settings import Settings
 
 
 def open_blob_store(settings: Settings, sas_key: bytes) -> BlobStore:
-    """The configured store. ``sas_key`` signs the local backend's download tokens."""
+    """The configured store. ``sas_key`` signs the download tokens of billport's route."""
     if settings.blob_backend == "local":
         return LocalBlobStore(settings.blob_dir, sas_key)  # type: ignore[return-value]
     if settings.blob_backend == "azure":
@@ -20,5 +20,5 @@ def open_blob_store(settings: Settings, sas_key: bytes) -> BlobStore:
                 "BILLPORT_BLOB_BACKEND=azure needs azure-storage-blob: "
                 "pip install 'billport[azure]'"
             ) from error
-        return open_azure_store(settings)
+        return open_azure_store(settings, sas_key=sas_key)
     raise ConfigurationError(f"blob backend {settings.blob_backend!r} is not available")

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from billport.client.credentials import Credential
-from billport.client.errors import check
-from billport.client.http import HttpClient
+from billport.client.errors import ClientError, check
+from billport.client.http import HttpClient, origin
 
 
 class ApiClient:
@@ -20,6 +20,10 @@ class ApiClient:
     Each request carries a fresh ``client-request-id`` (Graph) / ``MS-RequestId`` (Partner
     Center) so the service's logs can be matched to ours. A 401 renews the token once: a
     cached token may have been revoked or have outlived the clock skew.
+
+    The bearer token goes only to the origin of ``base_url``: a ``Location`` or link the
+    service answers that points elsewhere is refused before anything is sent to it, since
+    whoever controls such a URL (or a reflected ``Host``) would otherwise get the token.
     """
 
     def __init__(self, base_url: str, credential: Credential, scope: str, http: HttpClient) -> None:
@@ -51,6 +55,11 @@ class ApiClient:
         **kwargs: Any,
     ) -> httpx.Response:
         url = self.url(path_or_url)
+        if origin(url) != origin(self.base_url):
+            raise ClientError(
+                f"refusing to send the bearer token to {origin(url)}: the service at "
+                f"{origin(self.base_url)} pointed there; a URL of another origin is not trusted"
+            )
         response = self.http.request(
             method, url, headers={**self.headers(), **(headers or {})}, **kwargs
         )

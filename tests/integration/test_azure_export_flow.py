@@ -1,4 +1,6 @@
-"""The export flow on Azure Blob Storage (Azurite): clients download straight from storage.
+"""The export flow on Azure Blob Storage (Azurite) with BILLPORT_AZURE_DIRECT_DOWNLOADS:
+clients download straight from storage (tests/integration/test_azure_scoped_downloads.py
+has the default, downloads through billport's route).
 
 Request an export through the app, run the worker, read the operation, and download every
 part with the azure-storage-blob SDK from ``rootDirectory`` + ``sasToken``, as a real client
@@ -37,7 +39,9 @@ EXPORT = "/v1.0/reports/partners/billing/reconciliation/billed/export"
 @pytest.fixture
 def runtime(settings: Settings, azurite: Azurite) -> Iterator[Runtime]:
     # Azurite checks SAS expiry against the wall clock, so these tests run on it too.
-    azure = settings.replace(now="", blob_rows=4, **azure_overrides(azurite))
+    azure = settings.replace(
+        now="", blob_rows=4, azure_direct_downloads=True, **azure_overrides(azurite)
+    )
     with opened(azure) as runtime:
         data.build_dataset(runtime, rows=9)
         yield runtime

@@ -38,7 +38,7 @@ ROOT = "billedreconfastpath/v1/PartnerTenantId=t1/BillingMonth=202610/Fragment=f
 def store(blob_backend: BlobBackend, tmp_path: Path) -> BlobStore:
     settings = load_settings(environ={}, data_dir=tmp_path / "data", **blob_backend.overrides)
     if blob_backend.name == "azure":
-        return open_azure_store(settings, block_size=BLOCK)  # type: ignore[return-value]
+        return open_azure_store(settings, sas_key=SAS_KEY, block_size=BLOCK)  # type: ignore[return-value]
     return open_blob_store(settings, SAS_KEY)
 
 
@@ -180,12 +180,16 @@ def test_download_location_points_at_the_root_with_a_read_token(store: BlobStore
     assert "r" in query["sp"] and "w" not in query["sp"] and "d" not in query["sp"]
     expiry = datetime.strptime(query["se"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert expiry == now + timedelta(seconds=900)  # from the injected clock, not the wall
-    if isinstance(store, LocalBlobStore):
-        assert location.root_directory == f"http://billport.test/blobs/{ROOT}"
-        sas.verify(SAS_KEY, f"{ROOT}/part.json.gz", query, now=now)
-    else:
-        assert isinstance(store, AzureBlobStore)
-        assert location.root_directory == f"{store.container.url}/{ROOT}"
+    # Azure too, by default: billport's route and its directory-scoped SAS
+    assert location.root_directory == f"http://billport.test/blobs/{ROOT}"
+    sas.verify(SAS_KEY, f"{ROOT}/part.json.gz", query, now=now)
+    if isinstance(store, AzureBlobStore):
+        store.direct_downloads = True  # BILLPORT_AZURE_DIRECT_DOWNLOADS
+        direct = store.download_location(
+            ROOT, base_url="http://billport.test/", now=now, lifetime=9
+        )
+        assert direct.root_directory == f"{store.container.url}/{ROOT}"
+        query = dict(parse_qsl(direct.sas_token, strict_parsing=True))
         assert query["sr"] == "c" and query["sp"] == "r"  # read only; no list, no write
 
 
