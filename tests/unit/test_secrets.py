@@ -1,8 +1,10 @@
-"""Secrets never show in ``repr()``: settings, keys, clients and export tasks."""
+"""Secrets never show in ``repr()``: settings, keys, clients, export tasks and blob stores."""
 
 from __future__ import annotations
 
+import base64
 import logging
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -48,3 +50,30 @@ def test_keys_clients_and_tasks_hide_their_secrets() -> None:
     assert keys.kid in shown and "part-00000.json.gz" in shown
     for secret in SECRETS:
         assert secret not in shown
+
+
+def test_blob_stores_and_azure_errors_hide_their_keys(tmp_path: Path) -> None:
+    from azure.storage.blob import ContainerClient
+
+    from billport.blobs.azure import AzureBlobStore, _service
+    from billport.blobs.local import LocalBlobStore
+    from billport.blobs.memory import MemoryBlobStore
+    from billport.errors import ConfigurationError
+
+    account_key = base64.b64encode(b"acc0unt-key").decode()
+    connection = f"AccountName=a;AccountKey={account_key};BlobEndpoint=http://127.0.0.1:1/a"
+    container = ContainerClient.from_connection_string(connection, "c")
+    stores = (
+        AzureBlobStore(container, account_name="a", account_key=account_key, sas_key=b"sas-k3y"),
+        LocalBlobStore(tmp_path, b"sas-k3y"),
+        MemoryBlobStore(b"sas-k3y"),
+    )
+    shown = " ".join(f"{s!r} {s!s}" for s in (*stores, container))
+    assert account_key not in shown and "sas-k3y" not in shown
+    broken = load_settings(
+        environ={"BILLPORT_BLOB_BACKEND": "azure", "BILLPORT_AZURE_CONNECTION_STRING": "x;"
+                 f"AccountKey={account_key}"}
+    )  # fmt: skip
+    with pytest.raises(ConfigurationError) as refused:
+        _service(broken)
+    assert account_key not in str(refused.value)
