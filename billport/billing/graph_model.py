@@ -5,12 +5,15 @@ the routes for methods the service does not implement are derived from the same 
 tree. An element marked ``BETA`` exists only in ``/beta``, so beta's model is v1.0's plus
 those: nothing is declared twice. Names and facets follow Microsoft's v1.0 CSDL
 (shared/spec/graph-billing.md §1, §3, §4) and, for the aggregated usage export that is beta
-only (September 2026), shared/spec/additions-2026.md §1.1–§1.2.
+only (September 2026), shared/spec/additions-2026.md §1.1–§1.2. The export actions come
+from the datasets (billing/datasets.py: path, versions, whether it takes attributeSet).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from billport.billing.datasets import Dataset
 
 VERSIONS = ("v1.0", "beta")
 ALL = frozenset(VERSIONS)
@@ -168,25 +171,33 @@ class Export:
 
 
 _ATTRIBUTE_SET = Parameter("attributeSet", f"{BILLING}.attributeSet", default="full")
-_BILLED = (Parameter("invoiceId", "Edm.String", False, unicode=False), _ATTRIBUTE_SET)
-_UNBILLED = (
+_INVOICE = Parameter("invoiceId", "Edm.String", False, unicode=False)
+_PERIOD = (
     Parameter("currencyCode", "Edm.String", False, unicode=False),
     Parameter("billingPeriod", f"{BILLING}.billingPeriod", False),
-    _ATTRIBUTE_SET,
 )
-EXPORTS = (
-    Export("reconciliation", "billed", "billedReconciliation", _BILLED),
-    Export("reconciliation", "unbilled", "unbilledReconciliation", _UNBILLED),
-    Export("usage", "billed", "billedUsage", _BILLED),
-    Export("usage", "unbilled", "unbilledUsage", _UNBILLED),
-    # Beta only; its one parameter, no attributeSet (additions-2026.md §1.2, E7).
-    Export("aggregatedUsage", "billed", "billedAggregatedUsage", _BILLED[:1], BETA),
-)
-# The billing navigation that holds each group, and the group's type.
+
+
+def _export(dataset: Dataset) -> Export:
+    """The action of a dataset, from the dataset's own path, versions and parameters."""
+    group, leaf = dataset.url_path.split("/")
+    parameters: tuple[Parameter, ...] = (_INVOICE,) if dataset.billed else _PERIOD
+    if dataset.attribute_sets:  # not the aggregated usage export (additions-2026.md, E7)
+        parameters += (_ATTRIBUTE_SET,)
+    return Export(group, leaf, dataset.value, parameters, frozenset(dataset.versions))
+
+
+EXPORTS = tuple(_export(d) for d in Dataset)
+# The type of each group under billing (graph-billing.md §1; additions-2026.md §1.1).
+GROUP_TYPES = {
+    "reconciliation": "billingReconciliation",
+    "usage": "azureUsage",
+    "aggregatedUsage": "azureAggregatedUsage",
+}
+# A group exists in the versions that have one of its exports.
 GROUPS = {
-    "reconciliation": ("billingReconciliation", ALL),
-    "usage": ("azureUsage", ALL),
-    "aggregatedUsage": ("azureAggregatedUsage", BETA),
+    group: (type_name, frozenset().union(*(e.versions for e in EXPORTS if e.group == group)))
+    for group, type_name in GROUP_TYPES.items()
 }
 
 
