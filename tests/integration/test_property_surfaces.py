@@ -28,6 +28,7 @@ from tests.support import exports as data
 from tests.support.factory import app_client, opened
 from tests.support.sandbox import admin_headers
 
+pytestmark = pytest.mark.slow  # several seconds each; CI runs them (the fast run does not)
 BOUNDED = settings(
     max_examples=60,
     deadline=2000,  # ms per example; the machine is shared
