@@ -9,25 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from billport.billing.invoices import Invoice
-from billport.billing.statements import CustomerTotal, customer_totals
+from billport.billing.statements import customer_totals
 from billport.errors import NotFound
 from billport.store import statements as store
 from billport.store.db import Database
-from billport.store.statements import PartnerInfo
 from billport.usecases.invoices import get_invoice
-from billport.usecases.statement_pdf import render_statement
-
-
-@dataclass(frozen=True)
-class Statement:
-    """Everything a statement shows."""
-
-    invoice: Invoice
-    partner: PartnerInfo
-    customers: list[CustomerTotal]
-    generated_at: datetime
-    receipt_id: str | None = None  # set on a tax receipt
+from billport.usecases.statement_pdf import Statement, render_statement
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,18 @@ currency code, never a float.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from billport import __version__
+from billport.billing.invoices import Invoice
 from billport.billing.money import format_amount, format_money
-
-if TYPE_CHECKING:
-    from billport.usecases.documents import Statement
+from billport.billing.statements import CustomerTotal
+from billport.store.statements import PartnerInfo
 
 ENCODING = "windows-1252"
 TITLES = {
@@ -32,6 +32,17 @@ COLUMNS = (62, 66, 16, 36)  # customer, customer id, lines, total (mm; 180 mm in
 HEADING = FontFace(emphasis="BOLD", fill_color=(225, 230, 240))
 # Letters that Unicode does not decompose into a base letter and an accent.
 UNDECOMPOSED = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i"})
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Everything a statement shows (gathered by billport.usecases.documents)."""
+
+    invoice: Invoice
+    partner: PartnerInfo
+    customers: list[CustomerTotal]
+    generated_at: datetime
+    receipt_id: str | None = None  # set on a tax receipt
 
 
 def pdf_text(text: str) -> str:
