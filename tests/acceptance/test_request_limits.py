@@ -8,10 +8,13 @@ import json
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from billport.server.protocol import MAX_REQUEST_HEAD, head_status, request_target
+from billport.settings import load_settings
+from tests.support.factory import live_server, opened
 from tests.support.processes import process_env, processes
 
 pytestmark = pytest.mark.slow
@@ -95,3 +98,15 @@ def test_head_status_and_target_from_a_cut_head() -> None:
     assert request_target(b"GET /v1/invoices?filter=" + b"x" * 10) == ("GET", "/v1/invoices")
     assert request_target(b"HEAD /blobs/a%20b HTTP/1.1\r\n") == ("HEAD", "/blobs/a b")
     assert request_target(b"") == ("", "")
+
+
+def test_the_tests_live_servers_answer_like_billport_serve(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={}, data_dir=tmp_path / "data", now="2026-11-21T12:00:00Z", worker=False
+    )
+    with opened(settings) as runtime, live_server(runtime) as base:
+        host, port = base.removeprefix("http://").split(":")
+        token = "Authorization: Bearer " + "a" * 1_000_000
+        status, _, body = exchange((host, int(port)), get("/v1/invoices", token))
+    assert status == 431
+    assert json.loads(body)["code"] == 431

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from billport.cli.tls import TlsFiles, uvicorn_options
+from billport.server.protocol import protocol_options
 
 
 @contextmanager
@@ -28,6 +29,7 @@ def serve_in_thread(
     (``billport.cli.tls.ensure_local_tls``), as ``serve --tls`` does."""
     options: dict[str, Any] = {} if keep_alive is None else {"timeout_keep_alive": keep_alive}
     options.update(uvicorn_options(tls))
+    options.update(protocol_options())  # as `billport serve`: 414/431 for an over-long head
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **options
     )
