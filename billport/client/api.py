@@ -58,7 +58,9 @@ class ApiClient:
         if origin(url) != origin(self.base_url):
             raise ClientError(
                 f"refusing to send the bearer token to {origin(url)}: the service at "
-                f"{origin(self.base_url)} pointed there; a URL of another origin is not trusted"
+                f"{origin(self.base_url)} pointed there, and only the configured origin is "
+                "trusted (if that server is yours, configure the client with its URL, e.g. "
+                "--server)"
             )
         response = self.http.request(
             method, url, headers={**self.headers(), **(headers or {})}, **kwargs
