@@ -15,6 +15,7 @@ from billport.usecases.request_log import compliance_report
 from tests.support.data import seed_demo
 from tests.support.lake import Live, landed, live_billport, run_sync
 
+IN_FLIGHT = 0.1  # seconds: a call this close to the 429 was on its way when it was sent
 SCENARIO = {
     "retryAfter": 1,  # on running operations
     "progression": "polls:2",
@@ -44,8 +45,10 @@ def test_sync_waits_every_retry_after_and_lands_everything(live: Live, tmp_path:
     assert statuses == {"new", "noData"}
     live.logged()  # flushed
     reports = compliance_report(live.runtime.db)
-    # A call the server received before it answered the 429 was sent before the client was
-    # told: with exports in parallel that happens, and the report counts it (a negative wait).
-    after_told = [v for r in reports for v in r.violations if v.waited_seconds >= 0]
+    # A call the server received before, or within a moment of, answering the 429 was sent
+    # before the client was told: with exports in parallel that happens, and the report
+    # counts it. A call sent after being told waits the whole second (without the shared
+    # throttle, waits of 0.3-0.7 s show up here).
+    after_told = [v for r in reports for v in r.violations if v.waited_seconds >= IN_FLIGHT]
     assert reports and after_told == [], [v.to_json() for v in after_told]
     assert sum(r.retry_afters for r in reports) > 0 and sum(r.checked for r in reports) > 0
