@@ -153,8 +153,13 @@ class ExportJob:
         except BaseException:
             ctx.blobs.discard_staging(staging)
             raise
-        for blob in written:
-            ctx.blobs.publish(blob.staged)
+        try:
+            for blob in written:
+                ctx.blobs.publish(blob.staged)
+        except BaseException:  # none of them will be in a manifest: leave nothing behind
+            remove_blobs(ctx.blobs, root, exported(written))
+            ctx.blobs.discard_staging(staging)
+            raise
         ctx.blobs.discard_staging(staging)
         return build_manifest(
             scope, stats.fingerprint, root, created, exported(written), ctx.settings.data_format

@@ -121,9 +121,11 @@ class PartitionJob:
         if not recorded:
             ctx.blobs.discard_staging(part.staging_key)
             raise LeaseLost(part.operation_id)
-        for w in written:
-            ctx.blobs.publish(w.staged)
-        ctx.blobs.discard_staging(part.staging_key)
+        try:  # blobs published before a failure are recorded: a retry removes them
+            for w in written:
+                ctx.blobs.publish(w.staged)
+        finally:
+            ctx.blobs.discard_staging(part.staging_key)
         return blobs
 
     def _finish(self, scope: Scope, plan: Plan) -> None:

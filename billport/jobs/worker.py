@@ -8,6 +8,7 @@ on ``jobs/wakeup.py``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -16,6 +17,7 @@ import threading
 import uuid
 from types import FrameType
 
+from billport.errors import ServiceUnavailable
 from billport.exports.pool import ExportPool
 from billport.jobs.context import JobContext
 from billport.jobs.export_job import ExportJob
@@ -32,6 +34,29 @@ from billport.usecases.scenarios import applied_scenario
 log = logging.getLogger("billport.worker")
 MAX_ATTEMPTS = 3
 INTERNAL_ERROR = "500"
+# A lost database connection or unreachable blob storage is usually over in seconds (a
+# restart, a failover): the next attempt waits 2 s, then 4 s, instead of burning every
+# attempt at once. The worker loop backs off the same way while the database is gone.
+BACKOFF_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def transient_cause(exc: BaseException) -> str | None:
+    """What went wrong, in words a client may read, when a later attempt may succeed: an
+    unreachable database or blob store, or a full disk; ``None`` for anything else."""
+    seen: BaseException | None = exc
+    while seen is not None:  # the writer wraps what its thread or process raised
+        if isinstance(seen, ServiceUnavailable):
+            return seen.message.removesuffix("; retry later.").removesuffix(".")
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "Blob storage is full (no space left on device)"
+        seen = seen.__cause__
+    return None
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after ``failures`` transient failures in a row (1, 2, ...)."""
+    return float(min(BACKOFF_SECONDS * 2 ** (failures - 1), MAX_BACKOFF_SECONDS))
 
 
 def job_context(runtime: Runtime, pool: ExportPool | None = None) -> JobContext:
@@ -90,9 +115,11 @@ class Worker:
         except Exception as exc:
             log.exception("part %s of %s failed", part.part_index, part.operation_id)
             if part.attempts < MAX_ATTEMPTS:
+                self._back_off(exc, part.attempts)
                 self._release_part(part, owner)
             else:
-                self._fail_part(part, f"part {part.part_index} failed: {exc}")
+                cause = transient_cause(exc) or "an internal error; the server log has it"
+                self._fail_part(part, f"part {part.part_index} failed: {cause}")
         return True
 
     def _release_part(self, part: Partition, owner: str) -> None:
@@ -161,6 +188,7 @@ class Worker:
         """A transient error (lost connection, full disk) gets retried, then fails cleanly."""
         try:
             if attempts < MAX_ATTEMPTS:
+                self._back_off(exc, attempts)
                 self._release(operation_id, owner)
                 return
             with self.runtime.db.begin() as conn:
@@ -169,23 +197,37 @@ class Worker:
                     operation_id,
                     owner=owner,
                     code=INTERNAL_ERROR,
-                    message=f"The export failed after {attempts} attempts: submit a new request.",
+                    message=_failed_after(attempts, exc),
                     now=self.runtime.clock(),
                 )
         except Exception:  # the database itself is gone: the lease will expire and be retaken
             log.exception("could not record the failure of %s", operation_id)
 
+    def _back_off(self, exc: Exception, attempts: int) -> None:
+        """Before a transient failure's retry, wait (holding the lease, which outlives the
+        wait; a stop cuts it short). Other errors are retried at once."""
+        cause = transient_cause(exc)
+        if cause is not None:
+            delay = backoff(attempts)
+            log.warning("%s; retrying in %.0f s", cause, delay)
+            self.stopping.wait(delay)
+
     def run(self, *, once: bool = False) -> int:
         """Process jobs until stopped (or, with ``once``, until the queue is empty)."""
-        done = 0
+        done = errors = 0
         wakeup = Wakeup(self.runtime.db, self.runtime.settings, self.stopping)
         try:
             while not self.stopping.is_set():
                 try:
                     worked = self.run_once()
-                except Exception:
-                    log.exception("worker loop error")
-                    worked = False
+                    errors = 0
+                except Exception:  # e.g. the database is gone: wait longer each time
+                    errors += 1
+                    log.exception("worker loop error (%d in a row)", errors)
+                    if once:
+                        break
+                    self.stopping.wait(backoff(errors))
+                    continue
                 done += worked
                 if not worked:
                     if once:
@@ -210,6 +252,12 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout)
         self.close()
+
+
+def _failed_after(attempts: int, exc: Exception) -> str:
+    cause = transient_cause(exc)
+    why = f" ({cause})" if cause else ""  # other errors' details are for the log only
+    return f"The export failed after {attempts} attempts{why}: submit a new request."
 
 
 def run_standalone(runtime: Runtime, *, once: bool, name: str | None) -> int:

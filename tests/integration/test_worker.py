@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from billport.billing.operations import Status
+from billport.errors import DatabaseUnavailable, StorageUnavailable
 from billport.jobs.worker import Worker
 from billport.runtime import Runtime
 from billport.settings import Settings
@@ -128,3 +129,62 @@ def test_an_export_whose_worker_dies_every_time_fails_after_the_cap(runtime: Run
     assert f"abandoned {MAX_ATTEMPTS} times" in (op.error_message or "")
     assert op.lease_owner is None
     assert lease(runtime, "anyone") is None  # never leased again
+
+
+class RecordedWaits:
+    """Stands in for a worker's ``stopping`` event: records each wait, returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        return False
+
+    def is_set(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("error", "waits"),
+    [
+        (DatabaseUnavailable("The database connection was lost; retry later."), [2.0, 4.0]),
+        (StorageUnavailable("Blob storage is unavailable; retry later."), [2.0, 4.0]),
+        (OSError("disk on fire"), []),
+    ],
+    ids=["database", "storage", "other"],
+)
+def test_transient_errors_are_retried_after_a_growing_wait(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, error: Exception, waits: list[float]
+) -> None:
+    operation_id = data.queue_export(runtime)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr("billport.exports.ranges.write_blobs", broken)
+    runtime.settings = runtime.settings.replace(export_processes=1)
+    worker = Worker(runtime)
+    recorded = RecordedWaits()
+    worker.stopping = recorded  # type: ignore[assignment]
+    assert worker.run(once=True) == 3
+    assert recorded.waits == waits  # after attempts 1 and 2; the third fails the export
+    op = operations.read_operation(runtime.db, data.TENANT, operation_id).operation
+    assert op.status is Status.FAILED
+
+
+def test_the_worker_loop_backs_off_while_the_database_is_gone(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = Worker(runtime)
+    recorded = RecordedWaits()
+    worker.stopping = recorded  # type: ignore[assignment]
+    calls = iter([DatabaseUnavailable("gone")] * 4 + [KeyboardInterrupt()])
+
+    def run_once() -> bool:
+        raise next(calls)
+
+    monkeypatch.setattr(worker, "run_once", run_once)
+    with pytest.raises(KeyboardInterrupt):
+        worker.run()
+    assert recorded.waits == [2.0, 4.0, 8.0, 16.0]
