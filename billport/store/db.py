@@ -134,6 +134,20 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
             lock.commit()
 
 
+# PostgreSQL states that say "not now" rather than "wrong request" (SQLSTATE classes 25,
+# 53, 57): a read-only server (a standby, or default_transaction_read_only), a full disk,
+# exhausted memory or connections, a shutdown in progress.
+UNAVAILABLE_STATES = {
+    "25006": "is read-only",
+    "53100": "server's disk is full",
+    "53200": "server is out of memory",
+    "53300": "server has no free connections",
+    "57P01": "server is shutting down",
+    "57P02": "server is restarting",
+    "57P03": "server is starting up",
+}
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """Driver errors become billport's: a database that cannot be reached (connection lost,
@@ -147,6 +161,9 @@ def translated_errors() -> Iterator[None]:
     except sa.exc.DBAPIError as exc:
         if exc.connection_invalidated:
             raise DatabaseUnavailable("The database connection was lost; retry later.") from exc
+        unavailable = UNAVAILABLE_STATES.get(getattr(exc.orig, "sqlstate", None) or "")
+        if unavailable:
+            raise DatabaseUnavailable(f"The database {unavailable}; retry later.") from exc
         raise StoreError(f"The database refused the request ({type(exc.orig).__name__}).") from exc
     except sa.exc.SQLAlchemyError as exc:
         raise StoreError(f"A database error occurred ({type(exc).__name__}).") from exc

@@ -89,13 +89,18 @@ class DatabaseProbe:
         if conn.dialect.name == "postgresql":
             read_only = conn.execute(_PG_READ_ONLY).scalar_one()
             return "the database is read-only" if read_only == "on" else ""
-        # Take SQLite's write lock and give it back: fails when the file is read-only, or
-        # when a writer has held the lock past the probe's short busy timeout.
+        # Take SQLite's write lock, write the header's user_version back unchanged and roll
+        # back: fails when the database is read-only (the lock alone would not), or when a
+        # writer has held the lock past the probe's short busy timeout.
         raw = conn.connection.dbapi_connection
         assert raw is not None
         if not raw.in_transaction:
             raw.execute("BEGIN IMMEDIATE")
-            raw.execute("ROLLBACK")
+            try:
+                version = int(raw.execute("PRAGMA user_version").fetchone()[0])
+                raw.execute(f"PRAGMA user_version = {version}")
+            finally:
+                raw.execute("ROLLBACK")
         return ""
 
     def dispose(self) -> None:

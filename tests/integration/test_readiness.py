@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 
 from billport.runtime import Runtime
 from billport.settings import Settings
+from billport.store.db import Database
 from billport.store.probe import DatabaseProbe
 from billport.usecases import health
+from tests.support import exports as data
 from tests.support.factory import app_client, opened
 
 
@@ -109,3 +111,38 @@ def test_healthz_answers_while_every_pooled_connection_is_busy(
             conn.close()
     assert response.status_code == 200
     assert waited < 5  # the API's pool timeout is 30 s
+
+
+def read_only(settings: Settings) -> Database:
+    """The test's database, opened so that it refuses every write."""
+    url = sa.engine.make_url(settings.effective_database_url)
+    if url.get_backend_name() == "postgresql":
+        url = url.update_query_dict({"options": "-c default_transaction_read_only=on"})
+        return Database(sa.create_engine(url))
+    uri = f"sqlite:///file:{url.database}?mode=ro&uri=true"
+    return Database(sa.create_engine(uri))
+
+
+def test_a_read_only_database_is_a_503_with_retry_after(
+    served: tuple[TestClient, Runtime], settings: Settings
+) -> None:
+    client, runtime = served
+    data.build_dataset(runtime)
+    headers = data.graph_headers(runtime)
+    working, runtime.db = runtime.db, read_only(settings)
+    try:
+        posted = client.post(
+            "/v1.0/reports/partners/billing/reconciliation/billed/export",
+            json={"invoiceId": data.MODERN},
+            headers=headers,
+        )
+        ready = client.get("/readyz")
+    finally:
+        runtime.db.dispose()
+        runtime.db = working
+    assert posted.status_code == 503, posted.text
+    assert posted.json()["error"]["code"] == "serviceNotAvailable"
+    assert int(posted.headers["retry-after"]) >= 1
+    assert "Traceback" not in posted.text
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] == "the database is read-only"
