@@ -46,6 +46,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, 
     app_settings = load_settings(
         environ={}, data_dir=data_dir, now="2026-11-21T12:00:00Z", worker=False
     )
+    # TestClient's Host, so exports get their Location rather than the allow-list's 400
+    app_settings = app_settings.replace(allowed_hosts="localhost,127.0.0.1,::1,testserver")
     with opened(app_settings, blob_rows=3) as runtime:
         data.build_dataset(runtime, rows=2)
         staged = runtime.blobs.stage("property", f"{DIRECTORY}/part.gz")
