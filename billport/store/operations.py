@@ -141,13 +141,36 @@ def _leasable(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(ops.status == Status.NOT_STARTED.value, expired)
 
 
+# Fair leasing: the next job is the oldest of the tenant that was served least in this
+# window, so one tenant's backlog of hundreds of exports does not hold up another's.
+FAIR_WINDOW = timedelta(seconds=60)
+
+
+def _served_lately(now: datetime) -> sa.Subquery:
+    """Per tenant, how many of its jobs were started or finished within ``FAIR_WINDOW``."""
+    return (
+        sa.select(ops.tenant_id, sa.func.count().label("served"))
+        .where(ops.last_action_at > now - FAIR_WINDOW, ops.status != Status.NOT_STARTED.value)
+        .group_by(ops.tenant_id)
+        .subquery("served_lately")
+    )
+
+
 def lease_next(
     conn: sa.Connection, *, owner: str, now: datetime, lease_seconds: float
 ) -> Operation | None:
-    """Take the oldest waiting (or abandoned) job; ``None`` when there is nothing to do."""
-    candidate = sa.select(ops.operation_id).where(_leasable(now)).order_by(ops.created_at).limit(1)
+    """Take the next waiting (or abandoned) job — the oldest of the tenant served least
+    lately; ``None`` when there is nothing to do."""
+    served = _served_lately(now)
+    candidate = (
+        sa.select(ops.operation_id)
+        .select_from(operations.outerjoin(served, served.c.tenant_id == ops.tenant_id))
+        .where(_leasable(now))
+        .order_by(sa.func.coalesce(served.c.served, 0), ops.created_at)
+        .limit(1)
+    )
     if conn.dialect.name == "postgresql":
-        candidate = candidate.with_for_update(skip_locked=True)
+        candidate = candidate.with_for_update(skip_locked=True, of=operations)
     operation_id = conn.execute(candidate).scalar()
     if operation_id is None:
         return None

@@ -152,6 +152,7 @@ operations = sa.Table(
     sa.Column("poll_count", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "status", "lease_expires_at"),
     sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "last_action_at", "tenant_id"),  # fair leasing: who was served lately
 )
 
 manifests = sa.Table(
