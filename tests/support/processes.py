@@ -67,10 +67,12 @@ class Processes:
         self.started.append(proc)
         return proc
 
-    def serve(self, name: str) -> str:
-        """A ``serve --no-worker`` process; returns its base URL once it answers."""
+    def serve(self, name: str, *, worker: bool = False) -> str:
+        """A ``serve --no-worker`` process (``worker``: with its in-process worker); returns
+        its base URL once it answers."""
         port = free_port()
-        proc = self.start(name, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port))
+        mode = "--worker" if worker else "--no-worker"
+        proc = self.start(name, "serve", mode, "--host", "127.0.0.1", "--port", str(port))
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
