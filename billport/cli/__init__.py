@@ -27,6 +27,7 @@ COMMANDS = {
     "line-items": "line_items:line_items",
     "export": "export:export",
     "reconcile": "reconcile:reconcile",
+    "import": "imports:import_command",
     "doctor": "doctor:doctor",
     "verify": "sync:verify",
     "sync": "sync:sync",

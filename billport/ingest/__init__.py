@@ -1,0 +1,1 @@
+"""``billport import``: real billing files into the store (docs/import.md)."""

@@ -1,0 +1,194 @@
+"""Import rows of Graph export blobs, checked and rendered, in batches for ``line_items``.
+
+The reader keeps nothing per row: each batch is handed on as soon as it is full, and per
+scope it keeps a running SHA-256 of the documents, a count and the first values it needs
+(memory flat in file size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from billport.billing.datasets import AttributeSet
+from billport.errors import InvalidRequest
+from billport.ingest.files import Source, lines
+from billport.ingest.rows import Renderer, RowError, Shape, raw_pairs, shapes_for
+from billport.store.imports import RowScope
+from billport.store.loading import LineItemRow
+
+BATCH_ROWS = 5000
+# Column widths of line_items (PostgreSQL enforces them: a longer value is a bad row).
+WIDTHS = {"InvoiceNumber": 20, "CustomerId": 36, "ChargeType": 40}
+
+
+class BadRow(InvalidRequest):
+    """A row that stops the import: where it is and why."""
+
+    def __init__(self, file: str, line: int, column: str, reason: str) -> None:
+        where = f"{file}, line {line}" + (f", column {column}" if column else "")
+        super().__init__(f"{where}: {reason}")
+        self.file, self.line, self.column, self.reason = file, line, column, reason
+
+
+@dataclass
+class Tally:
+    """What an import brought for one scope."""
+
+    shape: Shape
+    currency: str
+    rows: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)  # of the imported set's documents
+
+
+@dataclass
+class Reader:
+    """Reads sources into batches; ``month_of_invoice`` looks up stored invoices' months."""
+
+    tenant_id: str
+    month_of_invoice: Callable[[str], int | None]
+    billing_month: int | None = None  # --billing-month: wins over the rows' dates
+    tallies: dict[RowScope, Tally] = field(default_factory=dict)
+    shapes: list[tuple[str, Shape]] = field(default_factory=list)  # (file, shape) read
+    _months: dict[str, int] = field(default_factory=dict)  # invoice id -> billing month
+
+    def batches(self, sources: Iterable[Source]) -> Iterator[list[LineItemRow]]:
+        batch: list[LineItemRow] = []
+        for source in sources:
+            for row in self._rows(source):
+                batch.append(row)
+                if len(batch) == BATCH_ROWS:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def _rows(self, source: Source) -> Iterator[LineItemRow]:
+        renderer: Renderer | None = None
+        file_month: int | None = None
+        for number, line in lines(source):
+            try:
+                text = line.decode("utf-8")
+                if renderer is None:
+                    renderer = Renderer(self._shape(source, raw_pairs(text)))
+                    self.shapes.append((source.name, renderer.shape))
+                pairs = renderer.pairs(text)
+                full, basic = renderer.docs(line, pairs)
+                if file_month is None:
+                    file_month = self._month(source, pairs)
+                row = self._row(source, renderer.shape, pairs, file_month, full, basic)
+            except UnicodeDecodeError as exc:
+                raise BadRow(source.name, number, "", f"not UTF-8 ({exc.reason})") from None
+            except RowError as exc:
+                raise BadRow(source.name, number, exc.column, exc.reason) from None
+            yield row
+
+    def _shape(self, source: Source, pairs: dict[str, str]) -> Shape:
+        """The dataset and attribute set of a file, from its first row's columns."""
+        shapes = shapes_for(frozenset(pairs))
+        if not shapes:
+            raise RowError(
+                "the columns are not those of any Graph export dataset and attribute set "
+                "(billport/billing/export_fields.json)"
+            )
+        hint = source.hints
+        if hint.dataset is not None:
+            shapes = [s for s in shapes if s.dataset is hint.dataset]
+        elif len({s.dataset for s in shapes}) > 1:  # billed and unbilled share their columns
+            billed = bool(_text(pairs.get("InvoiceNumber", '""')))
+            shapes = [s for s in shapes if s.dataset.billed == billed]
+        if not shapes or (hint.attribute_set and shapes[0].attribute_set is not hint.attribute_set):
+            raise RowError(f"the columns do not match what the path says ({source.name})")
+        return shapes[0]
+
+    def _month(self, source: Source, pairs: dict[str, str]) -> int:
+        """The billing month of an unbilled file (or of a billed row lacking one elsewhere)."""
+        if source.hints.billing_month is not None:
+            return source.hints.billing_month
+        if self.billing_month is not None:
+            return self.billing_month
+        return _month_of(pairs, "ChargeStartDate")
+
+    def _invoice_month(self, invoice: str, file_month: int, source: Source) -> int:
+        if invoice not in self._months:
+            stored = self.month_of_invoice(invoice)
+            hinted = source.hints.billing_month or self.billing_month
+            self._months[invoice] = hinted or stored or file_month
+        return self._months[invoice]
+
+    def _row(
+        self,
+        source: Source,
+        shape: Shape,
+        pairs: dict[str, str],
+        file_month: int,
+        full: bytes,
+        basic: bytes,
+    ) -> LineItemRow:
+        dataset = shape.dataset
+        currency = _text(pairs["BillingCurrency" if dataset.usage else "Currency"])
+        if len(currency) != 3:
+            raise RowError("a currency must be a 3-letter code", "Currency")
+        invoice = _text(pairs["InvoiceNumber"]) if dataset.billed else None
+        if dataset.billed and not invoice:
+            raise RowError("a billed row needs its invoice number", "InvoiceNumber")
+        for name, width in WIDTHS.items():
+            if len(_text(pairs[name])) > width:
+                raise RowError(f"longer than {width} characters", name)
+        month = self._invoice_month(invoice, file_month, source) if invoice else file_month
+        scope = RowScope(
+            self.tenant_id,
+            dataset,
+            invoice,
+            None if dataset.billed else month,
+            None if dataset.billed else currency.upper(),
+        )
+        tally = self.tallies.get(scope)
+        if tally is None:
+            tally = self.tallies[scope] = Tally(shape, currency.upper())
+        elif tally.shape != shape:
+            raise RowError(
+                f"{scope_name(scope)} also comes with the {tally.shape.attribute_set.value} "
+                "attribute set in this import: import one of them"
+            )
+        tally.rows += 1
+        tally.digest.update(full if shape.attribute_set is AttributeSet.FULL else basic)
+        tally.digest.update(b"\n")
+        total = _decimal(pairs["BillingPreTaxTotal" if dataset.usage else "Total"])
+        customer, charge = _text(pairs["CustomerId"]), _text(pairs["ChargeType"])
+        return (self.tenant_id, dataset.code, invoice, month, currency.upper(), customer,
+                charge, total, 0, full, basic)  # fmt: skip
+
+
+def scope_name(scope: RowScope) -> str:
+    if scope.dataset.billed:
+        return f"{scope.dataset.cli_name} of invoice {scope.invoice_id}"
+    return f"{scope.dataset.cli_name} of {scope.billing_month} in {scope.currency}"
+
+
+def _text(raw: str) -> str:
+    """A string field's value ('' for null)."""
+    return "" if raw == "null" else str(json.loads(raw))
+
+
+def _decimal(raw: str) -> str:
+    """A decimal field's exact value as positional text (0 for null)."""
+    return "0" if raw == "null" else format(Decimal(raw), "f")
+
+
+def _month_of(pairs: dict[str, str], name: str) -> int:
+    value = _text(pairs.get(name, "null"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RowError(
+            "no billing month: not in the path, not given (--billing-month), and this "
+            f"date is not one: {value!r}",
+            name,
+        ) from None
+    return moment.year * 100 + moment.month

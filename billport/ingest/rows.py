@@ -1,0 +1,171 @@
+"""One Graph export JSON line: its values as the exact JSON text Microsoft sent.
+
+A line is parsed into ``(field, raw value text)`` pairs, never through floats or orjson: the
+stored document of the imported attribute set is the line's own bytes, and the other set is
+rebuilt from the same raw texts, so what an export serves again is what was imported, byte
+for byte. Each value is checked against its field type in ``export_fields.json``.
+"""
+
+from __future__ import annotations
+
+import json.decoder
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from billport.billing.datasets import AttributeSet, Dataset, field_names, fields
+
+_SPACE = re.compile(r"[ \t\r\n]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_LITERALS = ("null", "true", "false")
+
+
+class RowError(ValueError):
+    """A line that is not a valid row; ``column`` is the field at fault ('' for the line)."""
+
+    def __init__(self, reason: str, column: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.column = reason, column
+
+
+def raw_pairs(text: str) -> dict[str, str]:
+    """The line's top-level ``{"key": value}`` pairs, each value as its exact JSON text."""
+    pos = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if text[pos : pos + 1] != "{":
+        raise RowError("a row must be one JSON object per line")
+    pairs: dict[str, str] = {}
+    pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    if text[pos : pos + 1] == "}":
+        return pairs
+    while True:
+        if text[pos : pos + 1] != '"':
+            raise RowError(f"expected a field name at character {pos + 1}")
+        key, pos = _string(text, pos)
+        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text[pos : pos + 1] != ":":
+            raise RowError(f"expected ':' after {key!r}", key)
+        pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+        start = pos
+        pos = _value_end(text, pos, key)
+        if key in pairs:
+            raise RowError("the field appears twice", key)
+        pairs[key] = text[start:pos]
+        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        mark = text[pos : pos + 1]
+        pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+        if mark == "}":
+            if pos != len(text):
+                raise RowError("text after the row's closing '}'")
+            return pairs
+        if mark != ",":
+            raise RowError(f"expected ',' or '}}' after {key!r}", key)
+
+
+def _string(text: str, pos: int) -> tuple[str, int]:
+    try:
+        return json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined,no-any-return]
+    except json.JSONDecodeError as exc:
+        raise RowError(f"bad string: {exc.msg}") from None
+
+
+def _value_end(text: str, pos: int, key: str) -> int:
+    """Where the scalar value at ``pos`` ends (objects and arrays are not row values)."""
+    head = text[pos : pos + 1]
+    if head == '"':
+        try:
+            return _string(text, pos)[1]
+        except RowError as exc:
+            raise RowError(exc.reason, key) from None
+    number = _NUMBER.match(text, pos)
+    if number:
+        return number.end()
+    for literal in _LITERALS:
+        if text.startswith(literal, pos):
+            return pos + len(literal)
+    raise RowError("the value is not a JSON string, number or null", key)
+
+
+def check_value(kind: str, raw: str) -> None:
+    """Raise RowError's reason when ``raw`` is not a JSON value of field type ``kind``."""
+    if raw == "null":
+        return
+    if kind in ("string", "datetime"):
+        if not raw.startswith('"'):
+            raise RowError(f"a {kind} field must be a JSON string, got {raw[:40]}")
+        return
+    if kind == "int":
+        if not _INTEGER.fullmatch(raw):
+            raise RowError(f"an int field must be a JSON integer, got {raw[:40]}")
+        return
+    if raw.startswith('"') or raw in ("true", "false"):
+        raise RowError(f"a decimal field must be a JSON number, got {raw[:40]}")
+    try:
+        Decimal(raw)
+    except InvalidOperation:  # the regex already took only JSON numbers: defensive
+        raise RowError(f"not a decimal: {raw[:40]}") from None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a file holds: its dataset and the attribute set its rows were exported with."""
+
+    dataset: Dataset
+    attribute_set: AttributeSet
+
+
+def shapes_for(keys: frozenset[str]) -> list[Shape]:
+    """The stored datasets × attribute sets whose field list is exactly ``keys``."""
+    return [
+        Shape(dataset, attribute_set)
+        for dataset in Dataset
+        if not dataset.aggregated
+        for attribute_set in AttributeSet
+        if frozenset(field_names(dataset, attribute_set)) == keys
+    ]
+
+
+class Renderer:
+    """Checks one shape's rows and renders both documents of each."""
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+        self.types = {f.name: f.type for f in fields(shape.dataset, shape.attribute_set)}
+        self.full = field_names(shape.dataset, AttributeSet.FULL)
+        self.basic = field_names(shape.dataset, AttributeSet.BASIC)
+        # A basic row lacks some full-set fields: strings become "", other types null.
+        self.blanks = {
+            f.name: '""' if f.type == "string" else "null"
+            for f in fields(shape.dataset, AttributeSet.FULL)
+            if f.name not in self.types
+        }
+
+    def pairs(self, text: str) -> dict[str, str]:
+        """The row's checked raw values."""
+        pairs = raw_pairs(text)
+        for name in pairs:
+            if name not in self.types:
+                raise RowError(
+                    f"not a field of {self.shape.dataset.value} "
+                    f"({self.shape.attribute_set.value} attribute set)",
+                    name,
+                )
+        for name, kind in self.types.items():
+            if name not in pairs:
+                raise RowError("the field is missing", name)
+            try:
+                check_value(kind, pairs[name])
+            except RowError as exc:
+                raise RowError(exc.reason, name) from None
+        return pairs
+
+    def docs(self, line: bytes, pairs: dict[str, str]) -> tuple[bytes, bytes]:
+        """``(doc_full, doc_basic)``: the line itself for its own set, the other rebuilt
+        from the same raw texts in export order (a basic row's missing full fields: empty)."""
+        if self.shape.attribute_set is AttributeSet.FULL:
+            return line, _object(self.basic, pairs)
+        return _object(self.full, {**self.blanks, **pairs}), line
+
+
+def _object(names: tuple[str, ...], values: dict[str, str]) -> bytes:
+    return ("{" + ",".join(f'"{name}":{values[name]}' for name in names) + "}").encode()

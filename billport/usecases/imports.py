@@ -1,0 +1,177 @@
+"""``billport import``: downloaded Graph export blobs into the store, for a partner tenant.
+
+One transaction per import (all-or-nothing, see docs/import.md):
+
+1. every row is checked, rendered in both attribute sets and appended (ids above ``floor``);
+2. per scope (a billed invoice, or an unbilled month and currency), the imported documents'
+   SHA-256 is compared with the stored ones': equal, this import's copies are deleted
+   again (nothing changes); different, the older rows are deleted (a newer version: new ids,
+   so a new data fingerprint and a new manifest eTag);
+3. billed invoices without a header get one derived from their rows.
+
+Readers see the old rows or the new ones, never a mix: both happen in the one commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from billport.billing.datasets import AttributeSet, Dataset
+from billport.ingest import files
+from billport.ingest.reader import Reader, Tally, scope_name
+from billport.seed.world import Invoice, Period
+from billport.store import imports as store
+from billport.store import loading
+from billport.store.db import Database
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    tenant_id: str
+    source: Path  # a folder of *.json.gz blobs, or a saved manifest .json
+    billing_month: int | None = None  # yyyymm, when neither paths nor rows say
+
+
+@dataclass
+class ImportReport:
+    files: int = 0
+    rows: int = 0
+    added: list[str] = field(default_factory=list)  # scopes new to the store
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Unchanged(Exception):
+    """Nothing to change: the transaction is rolled back as a whole."""
+
+
+def import_blobs(
+    db: Database,
+    request: ImportRequest,
+    now: datetime,
+    on_rows: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import the request's blobs; the report says what changed."""
+    sources = files.sources(request.source)
+    report = ImportReport(files=len(sources))
+    try:
+        with loading.bulk_transaction(db.engine) as conn:
+            floor = store.max_line_id(conn)
+            reader = Reader(
+                request.tenant_id,
+                lambda invoice: store.invoice_month(conn, request.tenant_id, invoice),
+                request.billing_month,
+            )
+            sink = loading.line_item_sink(conn)
+            for batch in reader.batches(sources):
+                sink(batch)
+                report.rows += len(batch)
+                if on_rows is not None:
+                    on_rows(report.rows)
+            changed = _settle(conn, reader.tallies, floor, report)
+            _note_shapes(reader, report)
+            if not changed:
+                raise _Unchanged
+            _ensure_partner(conn, request.tenant_id, now, report)
+            _invoices(conn, request.tenant_id, reader.tallies, changed, report)
+    except _Unchanged:
+        pass
+    return report
+
+
+def _settle(
+    conn: sa.Connection, tallies: dict[store.RowScope, Tally], floor: int, report: ImportReport
+) -> list[store.RowScope]:
+    """Keep, per scope, the older rows or this import's; the scopes that changed."""
+    changed = []
+    for scope, tally in tallies.items():
+        column = "doc_full" if tally.shape.attribute_set is AttributeSet.FULL else "doc_basic"
+        count, digest = store.scope_digest(conn, scope, column, floor)
+        name = scope_name(scope)
+        if count == tally.rows and digest == tally.digest.hexdigest():
+            store.delete_rows(conn, scope, above=floor, new=True)
+            report.unchanged.append(name)
+            continue
+        (report.replaced if count else report.added).append(name)
+        store.delete_rows(conn, scope, above=floor, new=False)
+        changed.append(scope)
+    return changed
+
+
+def _note_shapes(reader: Reader, report: ImportReport) -> None:
+    basic = sorted({n for n, s in reader.shapes if s.attribute_set is AttributeSet.BASIC})
+    if basic:
+        report.notes.append(
+            f"{len(basic)} file(s) have the basic attribute set only: their full-set rows "
+            'have the missing fields empty ("" for text, null otherwise)'
+        )
+
+
+def _ensure_partner(
+    conn: sa.Connection, tenant_id: str, now: datetime, report: ImportReport
+) -> None:
+    if store.partner_exists(conn, tenant_id):
+        return
+    default = not store.any_default_partner(conn)
+    store.insert_partner(
+        conn,
+        {
+            "tenant_id": tenant_id,
+            "name": f"Imported partner {tenant_id[:8]}",
+            "mpn_id": "",
+            "domain_name": "",
+            "country": "",
+            "is_default": default,
+            "created_at": now,
+        },
+    )
+    report.notes.append(
+        f"partner tenant {tenant_id} created (name, MPN id, domain and country are not in "
+        "export rows: set them yourself)" + (", as the default tenant" if default else "")
+    )
+
+
+def _invoices(
+    conn: sa.Connection,
+    tenant_id: str,
+    tallies: dict[store.RowScope, Tally],
+    changed: list[store.RowScope],
+    report: ImportReport,
+) -> None:
+    """Headers for changed billed invoices: derived when missing, totals from the rows."""
+    done: set[str] = set()
+    for scope in changed:
+        if not scope.dataset.billed or scope.invoice_id is None or scope.invoice_id in done:
+            continue
+        invoice_id = scope.invoice_id
+        done.add(invoice_id)
+        recon = store.RowScope(tenant_id, Dataset.BILLED_RECONCILIATION, invoice_id, None, None)
+        total = store.scope_total(conn, recon).quantize(CENT)
+        if store.invoice_exists(conn, tenant_id, invoice_id):
+            if recon in changed:
+                store.set_invoice_total(conn, tenant_id, invoice_id, total)
+                report.notes.append(f"invoice {invoice_id}: totalCharges {total} from its rows")
+            continue
+        month = store.invoice_month_of_rows(conn, scope)
+        period = Period(month)
+        currency = tallies[scope].currency
+        header = Invoice(
+            tenant_id, invoice_id, period.next_start, period, currency, "modern", "OneTime",
+            total_charges=total,
+        )  # fmt: skip
+        loading.insert_invoices(conn, [header.row()])
+        report.notes.append(
+            f"invoice {invoice_id} derived from its rows: {tallies[scope].currency}, billing "
+            f"period {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}, dated "
+            f"{period.next_start:%Y-%m-%d}, totalCharges {total} (sum of its billed "
+            "reconciliation Total), unpaid, OneTime"
+        )
