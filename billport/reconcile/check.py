@@ -6,8 +6,9 @@ A total that disagrees says *that* something is off; the per-line identities say
   amounts being cents; a difference over half a cent cannot come from rounding.
 - ``InvoiceNumber`` equals the invoice id (error), when the line has one.
 - ``Subtotal = EffectiveUnitPrice x BillableQuantity`` (``Quantity`` when there is no
-  ``BillableQuantity``), within a cent (warning): the seeded data satisfies it exactly up to
-  rounding; real files bend it with proration rules, so it only informs.
+  ``BillableQuantity``), within a cent or exactly by Microsoft's published ``ROUNDDOWN``
+  rules (:mod:`billport.billing.rounding`, which the seeded data follows) (warning): real
+  files bend it with proration rules, so it only informs.
 
 So a line item whose ``Total`` was altered is named with its customer, and the customer and
 charge-type breakdowns show which slice carries the difference.
@@ -22,6 +23,7 @@ from typing import Any
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.fieldnames import key_map
+from billport.billing.rounding import subtotal_by_rule
 from billport.reconcile.model import (
     CurrencyTotal,
     LineIdentity,
@@ -41,7 +43,8 @@ IDENTITY = ("CustomerId", "CustomerName", "SubscriptionId", "OrderId", "ProductI
 # The fields a reconciliation reads; the others of a row are never touched.
 NEEDED = frozenset(
     {"Currency", "InvoiceNumber", "Total", "Subtotal", "TaxTotal", "EffectiveUnitPrice",
-     "BillableQuantity", "Quantity", "PartnerId", *IDENTITY}
+     "BillableQuantity", "Quantity", "PartnerId", "PCToBCExchangeRate", "MeterDescription",
+     "TermAndBillingCycle", *IDENTITY}
 )  # fmt: skip
 
 
@@ -147,13 +150,21 @@ def _line_issues(
         quantity = amount(row.get("Quantity"))
     if price is not None and quantity is not None and subtotal is not None:
         expected = price * quantity
-        if abs(expected - subtotal) > PRICE_TOLERANCE:
+        off = abs(expected - subtotal) > PRICE_TOLERANCE
+        if off and not _by_rule(row, price, quantity, subtotal):
             # Shown rounded down to the currency's places, as Partner Center rounds (spec 1.6).
             places = Decimal(1).scaleb(-minor_units(currency))
             shown = expected.quantize(places, rounding=ROUND_DOWN)
             check = "Subtotal = EffectiveUnitPrice x BillableQuantity"
             out.append(issue(check, shown, subtotal, "warning"))
     return out
+
+
+def _by_rule(row: Mapping[str, Any], price: Decimal, quantity: Decimal, subtotal: Decimal) -> bool:
+    """Whether ``subtotal`` is what Microsoft's published rule gives (seat-based rows round
+    the unit price down first: up to a cent a seat below ``price x quantity``)."""
+    rate = amount(row.get("PCToBCExchangeRate"))
+    return subtotal == subtotal_by_rule(row, price, quantity, Decimal(1) if rate is None else rate)
 
 
 def reconcile(

@@ -8,7 +8,9 @@ draws ``h1, h2 = draw(seed, i)`` (:mod:`billport.seed.draws`), through integer f
 - pattern ``patterns[h1 % len(patterns)]``; ``a``, ``b`` are its integers;
 - reconciliation: kind ``h2 & 7`` (0-4 cycle charges on day one, else the charge type of
   ``CHARGE_TYPES`` on day ``(h1 >> 16) % days``), quantity ``1 + (h2 >> 3 & 63)``,
-  subtotal ``(a * quantity + 5000) // 10000`` cents, tax ``(subtotal * b + 5000) // 10000``;
+  subtotal ``a * quantity`` cents (``a`` is one seat's ``Subtotal``, cents, by Microsoft's
+  seat-based ``ROUNDDOWN`` rule: :func:`billport.seed.pools.seat_cents`), tax
+  ``(subtotal * b + 5000) // 10000`` (half-up: Microsoft publishes no tax rounding rule);
 - usage: day ``(h1 >> 16) % days``, quantity ``1 + (h2 & 0x1FFFFFF)`` millionths, totals
   ``(quantity * a + 500000) // 1000000`` and the same with ``b`` (10**-6).
 
@@ -107,7 +109,7 @@ class Pattern:
     full_args: tuple[int, ...]  # indexes into the row's slot values
     basic_args: tuple[int, ...]
     customer_id: str
-    a: int  # reconciliation: effective unit price (10**-6); usage: unit price (10**-6)
+    a: int  # reconciliation: one seat's Subtotal (cents); usage: unit price (10**-6)
     b: int  # reconciliation: tax rate (basis points); usage: USD unit price (10**-6)
 
 
@@ -130,7 +132,7 @@ def compile_patterns(
         if isinstance(t, UsageTemplate):
             c, a, b = t.doc.compile(USAGE_SLOTS), t.price_micro, t.usd_price_micro
         else:
-            c, a, b = t.doc.compile(RECON_SLOTS), t.effective_micro, t.customer.tax_bp
+            c, a, b = t.doc.compile(RECON_SLOTS), t.seat_cents, t.customer.tax_bp
         patterns.append(
             Pattern(c.full, c.basic, c.full_args, c.basic_args, t.customer.customer_id, a, b)
         )
@@ -176,13 +178,11 @@ def _recon_rows(lines: Lines, batch: int, sums: list[int]) -> Iterator[list[Row]
         for _ in range(size):
             h1, h2 = mix(x), mix(y)
             x, y = (x + WEYL) & MASK, (y + WEYL) & MASK
-            full, basic, pick_full, pick_basic, customer, effective, tax_bp = compiled[
-                h1 % npatterns
-            ]
+            full, basic, pick_full, pick_basic, customer, seat, tax_bp = compiled[h1 % npatterns]
             kind = h2 & 7
             day = days[0] if kind < CYCLE_KINDS else days[(h1 >> 16) % ndays]
             quantity = 1 + ((h2 >> 3) & 63)
-            sub = (effective * quantity + 5_000) // 10_000
+            sub = seat * quantity
             tax = (sub * tax_bp + 5_000) // 10_000
             total = sub + tax
             total_cents += total

@@ -7,8 +7,10 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from billport.billing.datasets import Dataset
+from billport.billing.rounding import seat_unit_price, usage_based
 from billport.seed import catalog
 from billport.seed.templates import DocTemplate
 from billport.seed.world import Customer, Partner, new_guid
@@ -22,7 +24,7 @@ class ReconTemplate:
 
     customer: Customer
     doc: DocTemplate  # dataset: billed reconciliation (same fields as unbilled)
-    effective_micro: int  # effective unit price in the billing currency, 6 places
+    seat_cents: int  # ROUNDDOWN(EffectiveUnitPrice * PCToBCExchangeRate, 2), in cents
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,19 @@ def recon_template(
         "PromotionId": f"39NFJQT1Q5KL:{rng.randrange(1000, 9999)}" if discount == 5 else "",
         "ProductCategory": product.category,
     }
-    return ReconTemplate(customer, DocTemplate.build(Dataset.BILLED_RECONCILIATION, raw), effective)
+    doc = DocTemplate.build(Dataset.BILLED_RECONCILIATION, raw)
+    return ReconTemplate(customer, doc, seat_cents(raw))
+
+
+def seat_cents(raw: dict[str, object]) -> int:
+    """One seat's ``Subtotal`` in cents by Microsoft's seat-based rule, from the template's
+    own ``EffectiveUnitPrice`` and ``PCToBCExchangeRate`` text (a row's ``Subtotal`` is this
+    times its quantity: exact integers per row, the same in Python and SQL)."""
+    if usage_based(raw):  # every reconciliation charge type the seed writes is seat-based
+        raise ValueError(f"{raw['ProductId']}: the seed writes seat-based reconciliation rows only")
+    price = Decimal(str(raw["EffectiveUnitPrice"]))
+    rate = Decimal(str(raw["PCToBCExchangeRate"]))
+    return int(seat_unit_price(price, rate) * 100)
 
 
 def usage_template(

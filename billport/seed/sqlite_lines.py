@@ -56,7 +56,7 @@ _PATTERN = "CROSS JOIN seed_patterns AS p ON p.k = d.h1 % :patterns"
 def _recon_rows() -> str:
     charge = " ".join(f"WHEN {k} THEN {_literal(c)}" for k, c in enumerate(CHARGE_TYPES))
     quantity = "(1 + ((d.h2 >> 3) & 63))"
-    sub = f"((p.a * {quantity} + 5000) / 10000)"
+    sub = f"(p.a * {quantity})"
     return (
         f"SELECT p.customer_id, p.full, p.basic, CASE {_KIND} {charge} END AS charge_type, "
         f"CASE WHEN {_KIND} < {CYCLE_KINDS} THEN substr(:days, 1, :width) ELSE {_DAY} END AS day, "

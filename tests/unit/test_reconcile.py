@@ -133,6 +133,17 @@ def test_price_check_is_a_warning() -> None:
     assert "Subtotal = EffectiveUnitPrice x BillableQuantity" in rec.findings()[0]
 
 
+def test_microsofts_rounddown_rules_are_no_warning() -> None:
+    data = rows()
+    # Seat-based: ROUNDDOWN(4.9985, 2) x 40 = 199.60, 0.34 below 4.9985 x 40.
+    seat = {"EffectiveUnitPrice": "4.9985", "BillableQuantity": "40", "Subtotal": "199.60"}
+    data[1].update(seat, TaxTotal="0.00", Total="199.60")
+    data[2].update(seat, TaxTotal="0.00", Total="199.61", Subtotal="199.61")  # neither rule
+    rec = reconcile({**INVOICE, "totalCharges": 410.21}, data)
+    assert rec.ok and [w.line for w in rec.warnings] == [3]
+    assert rec.warnings[0].check == "Subtotal = EffectiveUnitPrice x BillableQuantity"
+
+
 def test_unparseable_total_is_an_error() -> None:
     data = rows()
     data[0]["Total"] = "n/a"

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names, fields
+from billport.billing.rounding import expected_subtotal, usage_based
 from billport.seed.generator import Plan, SeedOptions, dataset_counts, make_plan, settle_invoices
 from billport.seed.world import Period
 
@@ -98,6 +99,18 @@ def test_reconciliation_amounts_add_up(generated: tuple[Plan, list[tuple]]) -> N
         assert doc["Subtotal"] + doc["TaxTotal"] == doc["Total"] == Decimal(row[7])
         assert doc["Currency"] == row[4]
         assert doc["ChargeType"] == row[6]
+
+
+def test_subtotals_follow_microsofts_seat_based_rule(generated: tuple[Plan, list[tuple]]) -> None:  # type: ignore[type-arg]
+    """ROUNDDOWN(EffectiveUnitPrice * PCToBCExchangeRate, 2) * BillableQuantity, every row."""
+    rows = [r for r in generated[1] if not Dataset.from_code(r[1]).usage]
+    recon = [json.loads(r[9], parse_float=Decimal) for r in rows]
+    assert len(recon) > 500
+    for doc in recon:
+        assert not usage_based(doc) and doc["Subtotal"] == expected_subtotal(doc), doc
+    # Prices with sub-cent digits are where rounding the unit price and the product differ.
+    assert any(doc["EffectiveUnitPrice"] * 100 % 1 and doc["BillableQuantity"] > 1
+               for doc in recon)  # fmt: skip
 
 
 def test_dates_fall_inside_the_period(generated: tuple[Plan, list[tuple]]) -> None:  # type: ignore[type-arg]
