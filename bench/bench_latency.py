@@ -85,6 +85,28 @@ def started(command: list[str], url: str, env: dict[str, str]) -> Iterator[None]
         process.wait(30)
 
 
+@contextmanager
+def demo_and_bare(prefix: str) -> Iterator[tuple[Path, dict[str, str], str, str]]:
+    """`billport serve --demo` (SQLite, a fresh data dir) and the bare endpoint, both up:
+    the data dir, the environment, billport's base URL and the bare app's."""
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "BILLPORT_DATA_DIR": str(data)}
+    env.pop("BILLPORT_DATABASE_URL", None)
+    port, bare_port = free_port(), free_port()
+    base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+    serve = [sys.executable, "-m", "billport", "serve", "--demo", "--port", str(port)]
+    bare_command = [sys.executable, "-c", BARE_APP.replace("{port}", str(bare_port))]
+    with started(serve, f"{base}/healthz", env), started(bare_command, f"{bare}/bare", env):
+        yield data, env, base, bare
+
+
+def tokens(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers with a Graph token and with a Partner Center token of the demo partner."""
+    graph = billport("token", env=env)
+    partner_center = billport("token", "--audience", "partner-center", env=env)
+    return {"Authorization": f"Bearer {graph}"}, {"Authorization": f"Bearer {partner_center}"}
+
+
 def throughput(client: httpx.Client, request: Callable[[], httpx.Response], n: int) -> float:
     for _ in range(20):  # warm-up
         request()
@@ -142,21 +164,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--exports", type=int, default=30)
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="billport-latency-"))
-    env = {**os.environ, "BILLPORT_DATA_DIR": str(data)}
-    env.pop("BILLPORT_DATABASE_URL", None)
-    port, bare_port = free_port(), free_port()
-    base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
-    serve = [sys.executable, "-m", "billport", "serve", "--demo", "--port", str(port)]
-    bare_command = [sys.executable, "-c", BARE_APP.replace("{port}", str(bare_port))]
-    with started(serve, f"{base}/healthz", env), started(bare_command, f"{bare}/bare", env):
-        graph = {"Authorization": f"Bearer {billport('token', env=env)}"}
-        pc_token = billport("token", "--audience", "partner-center", env=env)
-        partner_center = {"Authorization": f"Bearer {pc_token}"}
+    with demo_and_bare("billport-latency-") as (data, env, base, bare):
+        graph, partner_center = tokens(env)
         admin = {"Authorization": f"Bearer {billport('token', '--admin', env=env)}"}
-        with httpx.Client(base_url=base, timeout=30) as client, httpx.Client(
-            base_url=bare, timeout=30
-        ) as bare_client:
+        with (
+            httpx.Client(base_url=base, timeout=30) as client,
+            httpx.Client(base_url=bare, timeout=30) as bare_client,
+        ):
             fresh, reused = [], []
             for _ in range(args.exports):
                 client.post("/_billport/reset", headers=admin).raise_for_status()

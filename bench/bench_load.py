@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,7 +32,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_latency import BARE_APP, BILLING, INVOICE, billport, free_port, started  # noqa: E402
+from bench_latency import BILLING, INVOICE, demo_and_bare, tokens  # noqa: E402
 
 # Counts statuses per wrk thread and sums them in `done` (wrk's summary lumps every
 # non-2xx/3xx answer together, so a 503 from the admission limit would look like a 500).
@@ -101,19 +99,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--overload", type=int, default=500)
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="billport-load-"))
-    script = data / "count.lua"
-    script.write_text(WRK_SCRIPT)
-    env = {**os.environ, "BILLPORT_DATA_DIR": str(data)}
-    env.pop("BILLPORT_DATABASE_URL", None)
-    port, bare_port = free_port(), free_port()
-    base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
-    serve = [sys.executable, "-m", "billport", "serve", "--demo", "--port", str(port)]
-    bare_command = [sys.executable, "-c", BARE_APP.replace("{port}", str(bare_port))]
-    with started(serve, f"{base}/healthz", env), started(bare_command, f"{bare}/bare", env):
-        graph = {"Authorization": f"Bearer {billport('token', env=env)}"}
-        pc_token = billport("token", "--audience", "partner-center", env=env)
-        partner_center = {"Authorization": f"Bearer {pc_token}"}
+    with demo_and_bare("billport-load-") as (data, env, base, bare):
+        script = data / "count.lua"
+        script.write_text(WRK_SCRIPT)
+        graph, partner_center = tokens(env)
         operation = httpx.post(
             f"{base}{BILLING}/reconciliation/billed/export",
             json={"invoiceId": INVOICE},
