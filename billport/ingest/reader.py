@@ -53,6 +53,8 @@ class Reader:
     tenant_id: str
     month_of_invoice: Callable[[str], int | None]
     billing_month: int | None = None  # --billing-month: wins over the rows' dates
+    read: Callable[[Source], Iterable[tuple[int, bytes]]] = lines  # a blob's numbered lines
+    batch_rows: int = BATCH_ROWS
     tallies: dict[RowScope, Tally] = field(default_factory=dict)
     shapes: list[tuple[str, Shape]] = field(default_factory=list)  # (file, shape) read
     _months: dict[str, int] = field(default_factory=dict)  # invoice id -> billing month
@@ -62,7 +64,7 @@ class Reader:
         for source in sources:
             for row in self._rows(source):
                 batch.append(row)
-                if len(batch) == BATCH_ROWS:
+                if len(batch) == self.batch_rows:
                     yield batch
                     batch = []
         if batch:
@@ -71,7 +73,7 @@ class Reader:
     def _rows(self, source: Source) -> Iterator[LineItemRow]:
         renderer: Renderer | None = None
         file_month: int | None = None
-        for number, line in lines(source):
+        for number, line in self.read(source):
             try:
                 text = line.decode("utf-8")
                 if renderer is None:

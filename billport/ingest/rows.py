@@ -8,6 +8,7 @@ for byte. Each value is checked against its field type in ``export_fields.json``
 
 from __future__ import annotations
 
+import json
 import json.decoder
 import re
 from dataclasses import dataclass
@@ -19,6 +20,24 @@ _SPACE = re.compile(r"[ \t\r\n]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _LITERALS = ("null", "true", "false")
+_STRING = r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
+# One `"key": value` and what follows it; a whole valid row is a run of these. Strings are
+# checked here (no raw control characters, only JSON's escapes), so a row that matches
+# needs no second parse; one that does not goes to the scanner, which says what is wrong.
+_PAIR = re.compile(
+    rf"[ \t\r\n]*({_STRING})[ \t\r\n]*:[ \t\r\n]*"
+    rf"({_STRING}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|null|true|false)"
+    r"[ \t\r\n]*([,}])"
+)
+_OPEN = re.compile(r"[ \t\r\n]*\{")
+_NUMBER_TEXT = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+# A value of each field type, or null: what check_value accepts.
+_TYPED = {
+    "string": _STRING,
+    "datetime": _STRING,
+    "int": r"-?(?:0|[1-9][0-9]*)",
+    "decimal": _NUMBER_TEXT,
+}
 
 
 class RowError(ValueError):
@@ -31,6 +50,27 @@ class RowError(ValueError):
 
 def raw_pairs(text: str) -> dict[str, str]:
     """The line's top-level ``{"key": value}`` pairs, each value as its exact JSON text."""
+    opened = _OPEN.match(text)
+    if opened is None:
+        return _scanned(text)
+    pairs: dict[str, str] = {}
+    pos, match = opened.end(), _PAIR.match
+    while (found := match(text, pos)) is not None:
+        key, value, mark = found.groups()
+        key = key[1:-1] if "\\" not in key else json.loads(key)
+        if key in pairs:
+            break
+        pairs[key] = value
+        pos = found.end()
+        if mark == "}":
+            if text[pos:].strip(" \t\r\n"):
+                break
+            return pairs
+    return _scanned(text)  # not a valid row: the scanner finds the fault and says it
+
+
+def _scanned(text: str) -> dict[str, str]:
+    """:func:`raw_pairs` character by character, for its error messages."""
     pos = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
     if text[pos : pos + 1] != "{":
         raise RowError("a row must be one JSON object per line")
@@ -133,6 +173,13 @@ class Renderer:
         self.types = {f.name: f.type for f in fields(shape.dataset, shape.attribute_set)}
         self.full = field_names(shape.dataset, AttributeSet.FULL)
         self.basic = field_names(shape.dataset, AttributeSet.BASIC)
+        own = fields(shape.dataset, shape.attribute_set)
+        self.names = tuple(f.name for f in own)
+        # The row as Graph writes it (compact, fields in export order): one regex call checks
+        # every value's type and captures its text. Anything else takes the general path.
+        self.exact = re.compile(
+            "{" + ",".join(f'"{f.name}":({_TYPED[f.type]}|null)' for f in own) + "}"
+        )
         # A basic row lacks some full-set fields: strings become "", other types null.
         self.blanks = {
             f.name: '""' if f.type == "string" else "null"
@@ -142,6 +189,9 @@ class Renderer:
 
     def pairs(self, text: str) -> dict[str, str]:
         """The row's checked raw values."""
+        exact = self.exact.fullmatch(text)
+        if exact is not None:
+            return dict(zip(self.names, exact.groups(), strict=True))
         pairs = raw_pairs(text)
         for name in pairs:
             if name not in self.types:

@@ -38,6 +38,17 @@ class RowScope:
         return [*where, li.billing_month == self.billing_month, li.currency == self.currency]
 
 
+def lock_writers(conn: sa.Connection) -> None:
+    """Keep other writers of ``line_items`` out until this import commits (readers go on).
+
+    Rows above :func:`max_line_id` must all be this import's. SQLite's ``BEGIN IMMEDIATE``
+    (``loading.bulk_transaction``) already holds the only write lock; PostgreSQL's SHARE ROW
+    EXCLUSIVE conflicts with inserts and deletes, not with selects.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE line_items IN SHARE ROW EXCLUSIVE MODE")
+
+
 def max_line_id(conn: sa.Connection) -> int:
     """The largest line item id so far (0 when none): rows above it are this import's."""
     return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(li.id), 0))).scalar_one())

@@ -65,6 +65,7 @@ def import_blobs(
     report = ImportReport(files=len(sources))
     try:
         with loading.bulk_transaction(db.engine) as conn:
+            store.lock_writers(conn)
             floor = store.max_line_id(conn)
             reader = Reader(
                 request.tenant_id,
@@ -78,9 +79,9 @@ def import_blobs(
                 if on_rows is not None:
                     on_rows(report.rows)
             changed = _settle(conn, reader.tallies, floor, report)
-            _note_shapes(reader, report)
             if not changed:
                 raise _Unchanged
+            _note_shapes(reader, report)
             _ensure_partner(conn, request.tenant_id, now, report)
             _invoices(conn, request.tenant_id, reader.tallies, changed, report)
     except _Unchanged:
