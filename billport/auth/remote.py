@@ -5,18 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from billport.errors import AuthenticationError, ConfigurationError
 from billport.settings import Settings
 
+if TYPE_CHECKING:  # httpx loads on the first fetch: `billport token` never needs it
+    import httpx
+
 CACHE_SECONDS = 3600.0  # Entra rotates keys with weeks of overlap; an hour is plenty fresh
 REFRESH_FLOOR_SECONDS = 30.0  # unknown kids trigger at most one refetch per this interval
-FETCH_TIMEOUT = httpx.Timeout(10.0)
+FETCH_TIMEOUT_SECONDS = 10.0
 
 
 def remote_jwks_from_settings(settings: Settings) -> RemoteJwks | None:
@@ -72,6 +74,8 @@ class RemoteJwks:
         return keys.get(kid)
 
     def _refresh(self) -> None:
+        import httpx
+
         try:
             response = self._http().get(self.url)
             response.raise_for_status()
@@ -89,7 +93,9 @@ class RemoteJwks:
 
     def _http(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True)
+            import httpx
+
+            self._client = httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
         return self._client
 
     def close(self) -> None:
