@@ -58,6 +58,7 @@ class Reader:
     tallies: dict[RowScope, Tally] = field(default_factory=dict)
     shapes: list[tuple[str, Shape]] = field(default_factory=list)  # (file, shape) read
     _months: dict[str, int] = field(default_factory=dict)  # invoice id -> billing month
+    _last: tuple[tuple[object, ...], Tally] | None = None
 
     def batches(self, sources: Iterable[Source]) -> Iterator[list[LineItemRow]]:
         batch: list[LineItemRow] = []
@@ -133,38 +134,54 @@ class Reader:
         basic: bytes,
     ) -> LineItemRow:
         dataset = shape.dataset
-        currency = _text(pairs["BillingCurrency" if dataset.usage else "Currency"])
+        usage, billed = dataset.usage, dataset.billed
+        currency = _text(pairs["BillingCurrency" if usage else "Currency"]).upper()
         if len(currency) != 3:
             raise RowError("a currency must be a 3-letter code", "Currency")
-        invoice = _text(pairs["InvoiceNumber"]) if dataset.billed else None
-        if dataset.billed and not invoice:
-            raise RowError("a billed row needs its invoice number", "InvoiceNumber")
-        for name, width in WIDTHS.items():
-            if len(_text(pairs[name])) > width:
-                raise RowError(f"longer than {width} characters", name)
-        month = self._invoice_month(invoice, file_month, source) if invoice else file_month
-        scope = RowScope(
-            self.tenant_id,
-            dataset,
-            invoice,
-            None if dataset.billed else month,
-            None if dataset.billed else currency.upper(),
-        )
-        tally = self.tallies.get(scope)
-        if tally is None:
-            tally = self.tallies[scope] = Tally(shape, currency.upper())
-        elif tally.shape != shape:
-            raise RowError(
-                f"{scope_name(scope)} also comes with the {tally.shape.attribute_set.value} "
-                "attribute set in this import: import one of them"
-            )
+        customer, charge = _text(pairs["CustomerId"]), _text(pairs["ChargeType"])
+        invoice = _text(pairs["InvoiceNumber"])
+        for name, value in (("InvoiceNumber", invoice), ("CustomerId", customer),
+                            ("ChargeType", charge)):  # fmt: skip
+            if len(value) > WIDTHS[name]:
+                raise RowError(f"longer than {WIDTHS[name]} characters", name)
+        if billed:
+            if not invoice:
+                raise RowError("a billed row needs its invoice number", "InvoiceNumber")
+            month = self._invoice_month(invoice, file_month, source)
+            key: tuple[object, ...] = (dataset, invoice)
+        else:
+            month, key = file_month, (dataset, file_month, currency)
+        tally = self._tally(key, shape, currency)
         tally.rows += 1
         tally.digest.update(full if shape.attribute_set is AttributeSet.FULL else basic)
         tally.digest.update(b"\n")
-        total = _decimal(pairs["BillingPreTaxTotal" if dataset.usage else "Total"])
-        customer, charge = _text(pairs["CustomerId"]), _text(pairs["ChargeType"])
-        return (self.tenant_id, dataset.code, invoice, month, currency.upper(), customer,
-                charge, total, 0, full, basic)  # fmt: skip
+        total = _decimal(pairs["BillingPreTaxTotal" if usage else "Total"])
+        return (self.tenant_id, dataset.code, invoice if billed else None, month, currency,
+                customer, charge, total, 0, full, basic)  # fmt: skip
+
+    def _tally(self, key: tuple[object, ...], shape: Shape, currency: str) -> Tally:
+        """The scope's tally (rows of one scope come in runs: the last one is cached)."""
+        if self._last is not None and self._last[0] == key:
+            tally = self._last[1]
+        else:
+            dataset = shape.dataset
+            scope = RowScope(
+                self.tenant_id,
+                dataset,
+                str(key[1]) if dataset.billed else None,
+                None if dataset.billed else int(key[1]),  # type: ignore[call-overload]
+                None if dataset.billed else currency,
+            )
+            tally = self.tallies.get(scope) or self.tallies.setdefault(
+                scope, Tally(shape, currency)
+            )
+            self._last = (key, tally)
+            if tally.shape != shape:
+                raise RowError(
+                    f"{scope_name(scope)} also comes with the {tally.shape.attribute_set.value} "
+                    "attribute set in this import: import one of them"
+                )
+        return tally
 
 
 def scope_name(scope: RowScope) -> str:
@@ -174,8 +191,10 @@ def scope_name(scope: RowScope) -> str:
 
 
 def _text(raw: str) -> str:
-    """A string field's value ('' for null)."""
-    return "" if raw == "null" else str(json.loads(raw))
+    """A string field's value ('' for null); checked JSON, so only escapes need decoding."""
+    if raw == "null":
+        return ""
+    return raw[1:-1] if "\\" not in raw else str(json.loads(raw))
 
 
 def _decimal(raw: str) -> str:

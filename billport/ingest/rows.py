@@ -13,6 +13,7 @@ import json.decoder
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names, fields
 
@@ -180,12 +181,16 @@ class Renderer:
         self.exact = re.compile(
             "{" + ",".join(f'"{f.name}":({_TYPED[f.type]}|null)' for f in own) + "}"
         )
-        # A basic row lacks some full-set fields: strings become "", other types null.
-        self.blanks = {
-            f.name: '""' if f.type == "string" else "null"
-            for f in fields(shape.dataset, AttributeSet.FULL)
-            if f.name not in self.types
-        }
+        # The other set as one %-format over this row's values (like seed/templates.py): a
+        # basic row lacks some full-set fields, written empty: "" for text, null otherwise.
+        other = self.basic if shape.attribute_set is AttributeSet.FULL else self.full
+        kinds = {f.name: f.type for f in fields(shape.dataset, AttributeSet.FULL)}
+        self.other = "{" + ",".join(
+            f'"{name}":%s' if name in self.types
+            else f'"{name}":' + ('""' if kinds[name] == "string" else "null")
+            for name in other
+        ) + "}"  # fmt: skip
+        self.pick = itemgetter(*(name for name in other if name in self.types))
 
     def pairs(self, text: str) -> dict[str, str]:
         """The row's checked raw values."""
@@ -212,10 +217,5 @@ class Renderer:
     def docs(self, line: bytes, pairs: dict[str, str]) -> tuple[bytes, bytes]:
         """``(doc_full, doc_basic)``: the line itself for its own set, the other rebuilt
         from the same raw texts in export order (a basic row's missing full fields: empty)."""
-        if self.shape.attribute_set is AttributeSet.FULL:
-            return line, _object(self.basic, pairs)
-        return _object(self.full, {**self.blanks, **pairs}), line
-
-
-def _object(names: tuple[str, ...], values: dict[str, str]) -> bytes:
-    return ("{" + ",".join(f'"{name}":{values[name]}' for name in names) + "}").encode()
+        other = (self.other % self.pick(pairs)).encode()
+        return (line, other) if self.shape.attribute_set is AttributeSet.FULL else (other, line)
