@@ -74,3 +74,7 @@ def import_command(
             click.echo(f"{verb}: {scope}")
     for note in report.notes:
         click.echo(f"note: {note}")
+    for client in report.clients:  # the only time the secret exists in the clear
+        click.echo(f"client of {client.tenant_id}: {client.client_id} secret {client.secret}")
+    if report.clients:
+        click.echo("(secret shown once: the store keeps only its hash; `billport clients rotate`)")

@@ -28,6 +28,7 @@ from billport.ingest.reader import Reader, Tally, scope_name
 from billport.seed.world import Invoice, Period
 from billport.store import imports as store
 from billport.store import loading
+from billport.store.clients import Client, insert_client
 from billport.store.db import Database
 
 CENT = Decimal("0.01")
@@ -48,6 +49,7 @@ class ImportReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)  # created, with their plain secrets
 
 
 class _Unchanged(Exception):
@@ -134,6 +136,10 @@ def _ensure_partner(
             "is_default": default,
             "created_at": now,
         },
+    )
+    # A development client, as the seeder gives every partner: tokens for the new tenant.
+    report.clients.append(
+        insert_client(conn, tenant_id=tenant_id, display_name="billport import", created_at=now)
     )
     report.notes.append(
         f"partner tenant {tenant_id} created (name, MPN id, domain and country are not in "

@@ -42,10 +42,17 @@ def test_import_says_what_it_did_and_what_it_derived(settings: Settings, tmp_pat
     assert "basic attribute set only" in out
     assert "invoice G1 derived from its rows: USD, billing period 2026-10-01 to 2026-10-31" in out
     assert f"partner tenant {data.TENANT} created" in out
+    assert f"client of {data.TENANT}: " in out and "secret shown once" in out
+    token = CliRunner().invoke(
+        main,
+        ["token", "--data-dir", str(settings.data_dir), "--tenant", data.TENANT,
+         "--database-url", settings.effective_database_url],
+    )  # fmt: skip
+    assert token.exit_code == 0, token.output
     code, out, err = run(settings, str(tmp_path / "in"))
     assert code == 0, err
     assert "unchanged: billed-reconciliation of invoice G1" in out
-    assert "note:" not in out
+    assert "note:" not in out and "client of" not in out
 
 
 def test_a_bad_row_exits_2_with_its_place(settings: Settings, tmp_path: Path) -> None:
