@@ -213,3 +213,31 @@ def test_bad_row_names_file_line_and_column_and_loads_nothing(
     with target.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(line_items)).scalar_one() == 0
         assert conn.execute(sa.select(sa.func.count()).select_from(invoices)).scalar_one() == 0
+
+
+def test_attribute_sets_upgrade_but_never_downgrade(
+    source: Runtime, target: Runtime, tmp_path: Path
+) -> None:
+    """Full after basic-only replaces (more fields); basic after full with equal basic rows
+    changes nothing."""
+    dataset = Dataset.UNBILLED_USAGE
+    basic_manifest, basic_blobs, basic_rows = export(source, dataset, AttributeSet.BASIC)
+    full_manifest, full_blobs, full_rows = export(source, dataset, AttributeSet.FULL)
+    basic_path = save(tmp_path / "basic", basic_manifest, basic_blobs)
+    assert run_import(target, basic_path).added
+    assert run_import(target, save(tmp_path / "full", full_manifest, full_blobs)).replaced
+    report = run_import(target, basic_path)
+    assert report.unchanged and not report.replaced
+    assert export(target, dataset, AttributeSet.FULL)[2] == full_rows
+    assert export(target, dataset, AttributeSet.BASIC)[2] == basic_rows
+
+
+def test_a_path_that_disagrees_with_the_columns_is_refused(
+    source: Runtime, target: Runtime, tmp_path: Path
+) -> None:
+    _, _, rows = export(source, Dataset.BILLED_USAGE, AttributeSet.FULL)
+    folder = tmp_path / "unbilledusagefastpath" / "v1" / "Fragment=basic"
+    folder.mkdir(parents=True)
+    (folder / "part-00000.json.gz").write_bytes(gzip.compress(b"\n".join(rows) + b"\n"))
+    with pytest.raises(InvalidRequest, match="line 1: the columns do not match what the path"):
+        run_import(target, tmp_path)
