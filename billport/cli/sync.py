@@ -22,8 +22,8 @@ from rich.console import Console
 from billport.cli.progress import count, duration
 from billport.cli.sync_progress import SyncProgress
 from billport.cli.target import Target, pop_target, pop_wait, target_options, wait_options
-from billport.lake.land import Landing
 from billport.lake.plan import ALL_DATASETS
+from billport.lake.run import Landing
 
 INTERRUPTED = 130
 FAILED = 4

@@ -19,9 +19,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from billport.cli.progress import count
 from billport.client.export import ExportEvents
 from billport.client.models import Blob, Manifest, Operation
-from billport.lake.land import Landing
 from billport.lake.plan import Job, Plan
-from billport.lake.sync import SyncEvents
+from billport.lake.run import Landing, SyncEvents
 
 
 class SyncProgress:

@@ -10,10 +10,10 @@ of :mod:`billport.outputs` (typed columns, exact decimals) and nothing server-si
 """
 
 from billport.lake.catalog import build_catalog
-from billport.lake.land import Landing
 from billport.lake.plan import ALL_DATASETS, Job, Plan
+from billport.lake.run import Landing, SyncEvents, SyncOptions
 from billport.lake.state import LakeState, LakeStateError, Record
-from billport.lake.sync import LakeSync, SyncEvents, SyncOptions, SyncReport
+from billport.lake.sync import LakeSync, SyncReport
 from billport.lake.verify import Mismatch, Verification, verify_lake
 
 __all__ = [

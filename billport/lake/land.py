@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from billport.billing.datasets import BillingPeriod, Dataset
 from billport.client.errors import (
@@ -21,11 +20,9 @@ from billport.client.models import ExportRequest, Manifest, Operation
 from billport.lake import paths
 from billport.lake.files import install, remove_partition
 from billport.lake.plan import AGGREGATED, Job, known_dataset
+from billport.lake.run import Landing, Run
 from billport.lake.state import NO_DATA, SYNCED, UNAVAILABLE, Record
 from billport.outputs.errors import OutputError
-
-if TYPE_CHECKING:
-    from billport.lake.sync import LakeSync
 
 # failedOperation code of an export with nothing in it: a legacy-commerce invoice, or an
 # unbilled period without charges in that currency. Neither is an error of the sync.
@@ -33,20 +30,7 @@ NO_DATA_CODE = "5000"
 MAX_RESUME_AGE = 6 * 3600.0  # seconds: an older half-done export is started again
 
 
-@dataclass(frozen=True)
-class Landing:
-    """What one job did: new | changed | unchanged | replaced | unavailable | noData |
-    failed, with the rows in the partition and a note (the reason when it failed)."""
-
-    job: Job
-    status: str
-    rows: int = 0
-    etag: str = ""
-    path: str = ""
-    note: str = ""
-
-
-def land(sync: LakeSync, job: Job) -> Landing:
+def land(sync: Run, job: Job) -> Landing:
     dataset = known_dataset(job.dataset)
     aggregated = job.dataset == AGGREGATED
     graph = sync.beta if aggregated else sync.graph
@@ -94,7 +78,7 @@ class Stopped(ClientError):
     """The run is stopping (Ctrl-C): this export stops here and the next run resumes it."""
 
 
-def _stoppable(sync: LakeSync, events: ExportEvents) -> ExportEvents:
+def _stoppable(sync: Run, events: ExportEvents) -> ExportEvents:
     """``events`` that raise :class:`Stopped` at the next poll or chunk once the run stops."""
 
     def check() -> None:
@@ -114,7 +98,7 @@ def _stoppable(sync: LakeSync, events: ExportEvents) -> ExportEvents:
     return replace(events, polled=on_poll, bytes=on_bytes)
 
 
-def _request(job: Job, dataset: Dataset, sync: LakeSync) -> ExportRequest:
+def _request(job: Job, dataset: Dataset, sync: Run) -> ExportRequest:
     if job.invoice is not None:
         return ExportRequest(dataset, invoice_id=job.invoice.id,
                              attribute_set=sync.options.attribute_set)  # fmt: skip
@@ -139,7 +123,7 @@ def _export(run: ExportRun) -> tuple[Manifest, list[Path]]:
         return run.run(resume=False)
 
 
-def _month(sync: LakeSync, job: Job, manifest: Manifest) -> int:
+def _month(sync: Run, job: Job, manifest: Manifest) -> int:
     found = paths.month_of_root(manifest.root_directory)
     if found:
         return found
@@ -152,20 +136,20 @@ def _month(sync: LakeSync, job: Job, manifest: Manifest) -> int:
     return year * 100 + month
 
 
-def _target(sync: LakeSync, job: Job, month: int) -> Path:
+def _target(sync: Run, job: Job, month: int) -> Path:
     if job.invoice is not None:
         return paths.billed_partition(sync.lake, job.dataset, month, job.invoice.id)
     return paths.unbilled_partition(sync.lake, job.dataset, month, job.currency)
 
 
-def _previous(sync: LakeSync, job: Job) -> Record | None:
+def _previous(sync: Run, job: Job) -> Record | None:
     if job.invoice is not None:
         return sync.state.record(job.invoice.id, job.dataset)
     return sync.state.snapshots.get(job.key)
 
 
 def _install(
-    sync: LakeSync, job: Job, dataset: Dataset, manifest: Manifest, parts: list[Path]
+    sync: Run, job: Job, dataset: Dataset, manifest: Manifest, parts: list[Path]
 ) -> Landing:
     month = _month(sync, job, manifest)
     target = _target(sync, job, month)
@@ -201,7 +185,7 @@ def _install(
     return Landing(job, status, rows, manifest.etag, where)
 
 
-def _convert(sync: LakeSync, dataset: Dataset, parts: list[Path], target: Path) -> int:
+def _convert(sync: Run, dataset: Dataset, parts: list[Path], target: Path) -> int:
     """The parts as one Parquet file, staged in the lake, then moved onto ``target``."""
     from billport.outputs import write_output
 
@@ -217,7 +201,7 @@ def _convert(sync: LakeSync, dataset: Dataset, parts: list[Path], target: Path) 
     return result.rows
 
 
-def _remember(sync: LakeSync, job: Job, record: Record) -> None:
+def _remember(sync: Run, job: Job, record: Record) -> None:
     if job.invoice is not None:
         sync.state.set_record(job.invoice.id, job.dataset, record)
     else:
@@ -236,7 +220,7 @@ def _reason(exc: OperationFailed) -> str:
     )
 
 
-def _no_data(sync: LakeSync, job: Job, note: str) -> Landing:
+def _no_data(sync: Run, job: Job, note: str) -> Landing:
     """Remember that there is nothing to get, so the next run does not ask again (billed) or
     asks only when the snapshot is due (unbilled); an older snapshot's partition goes."""
     record = Record(NO_DATA, synced_at=_stamp(sync.now()), note=note)
@@ -250,7 +234,7 @@ def _no_data(sync: LakeSync, job: Job, note: str) -> Landing:
     return Landing(job, "noData", note=note)
 
 
-def _unavailable(sync: LakeSync, job: Job, note: str) -> Landing:
+def _unavailable(sync: Run, job: Job, note: str) -> Landing:
     if job.invoice is not None:
         record = Record(UNAVAILABLE, fingerprint=job.invoice.fingerprint,
                         synced_at=_stamp(sync.now()), note=note)  # fmt: skip

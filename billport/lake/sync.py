@@ -14,53 +14,26 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from billport.billing.datasets import AttributeSet
-from billport.client.export import ExportEvents, WaitOptions
 from billport.client.graph import GraphClient
 from billport.client.partner_center import PartnerCenterClient
 from billport.lake import paths
 from billport.lake.files import install, remove_partition
 from billport.lake.invoices import ListedInvoice, list_invoices, write_invoices
-from billport.lake.land import Landing, land
+from billport.lake.land import land
 from billport.lake.lock import lake_lock
 from billport.lake.plan import (
-    ALL_DATASETS,
     UNBILLED,
     Job,
     Plan,
     default_currencies,
     plan_sync,
 )
+from billport.lake.run import Landing, SyncEvents, SyncOptions
 from billport.lake.state import LakeState
 from billport.lake.throttle import Throttle
-
-
-@dataclass(frozen=True)
-class SyncOptions:
-    datasets: tuple[str, ...] = ALL_DATASETS
-    since: date | None = None
-    currencies: tuple[str, ...] = ()  # unbilled snapshots; () = the invoices' currencies
-    unbilled_every: float = 0.0  # seconds between unbilled snapshots; 0 = every run
-    dry_run: bool = False
-    exports: int = 2  # exports at once
-    downloads: int = 4  # blobs downloaded at once, per export
-    wait: WaitOptions = field(default_factory=WaitOptions)
-    attribute_set: AttributeSet = AttributeSet.FULL
-    catalog: bool = True  # (re)build DIR/billport.duckdb at the end
-
-
-@dataclass
-class SyncEvents:
-    """Callbacks for a progress display and logs; all optional, called from worker threads."""
-
-    planned: Callable[[Plan], None] = lambda plan: None
-    started: Callable[[Job], None] = lambda job: None
-    export_events: Callable[[Job], ExportEvents] = lambda job: ExportEvents()
-    phase: Callable[[Job, str], None] = lambda job, text: None
-    finished: Callable[[Landing], None] = lambda landing: None
 
 
 @dataclass

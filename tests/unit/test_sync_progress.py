@@ -9,8 +9,8 @@ from rich.console import Console
 from billport.billing.datasets import BillingPeriod
 from billport.cli.sync_progress import SyncProgress
 from billport.client.models import Blob, Manifest
-from billport.lake.land import Landing
 from billport.lake.plan import Job, Plan
+from billport.lake.run import Landing
 
 
 def run(console: Console) -> SyncProgress:
