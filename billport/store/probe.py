@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 PROBE_TIMEOUT_SECONDS = 1.0
+LIVENESS_SECONDS = 0.5  # how long a good ping stands for the database being reachable
 
 log = logging.getLogger("billport.store")
 
@@ -69,8 +71,20 @@ class DatabaseProbe:
         self.engine = probe_engine(engine)
         self._own_engine = self.engine is not engine
         self._lock = threading.Lock()
+        self._reachable_at = -LIVENESS_SECONDS  # monotonic time of the last good ping
+
+    def recently_reachable(self) -> bool:
+        """Whether a ping answered within ``LIVENESS_SECONDS`` (no I/O): a liveness probe
+        polled many times a second then answers on the event loop, without a thread."""
+        return time.monotonic() - self._reachable_at < LIVENESS_SECONDS
 
     def state(self, *, check_writes: bool) -> DatabaseState:
+        found = self._probe(check_writes)
+        if found.reachable:
+            self._reachable_at = time.monotonic()
+        return found
+
+    def _probe(self, check_writes: bool) -> DatabaseState:
         with self._lock:
             try:
                 with self.engine.connect() as conn:

@@ -34,6 +34,11 @@ class Readiness:
     checks: dict[str, str] = field(default_factory=dict)
 
 
+def recent_health(db: Database) -> Health | None:
+    """``ok`` without I/O when the database answered a ping a moment ago, else ``None``."""
+    return Health("ok", __version__, db.dialect) if db.probe.recently_reachable() else None
+
+
 def check_health(db: Database) -> Health:
     """``ok`` once the database answers; ``DatabaseUnavailable`` (503) when it does not."""
     state = db.probe.state(check_writes=False)

@@ -146,3 +146,16 @@ def test_a_read_only_database_is_a_503_with_retry_after(
     assert "Traceback" not in posted.text
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "the database is read-only"
+
+
+def test_a_recent_ping_answers_liveness_without_io(
+    served: tuple[TestClient, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, runtime = served
+    fresh = Database(runtime.db.engine)
+    assert health.recent_health(fresh) is None  # never pinged: the probe must run
+    fresh.probe.dispose()
+    assert client.get("/healthz").status_code == 200
+    assert health.recent_health(runtime.db) is not None  # that ping stands for a moment
+    monkeypatch.setattr("billport.store.probe.LIVENESS_SECONDS", 0.0)
+    assert health.recent_health(runtime.db) is None  # and no longer
