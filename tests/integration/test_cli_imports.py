@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 SERVER_AND_DATA = ("fastapi", "starlette", "uvicorn", "pyarrow", "duckdb", "alembic", "sqlalchemy")
-HEAVY = (*SERVER_AND_DATA, "httpx", "rich")
+LAKE = ("billport.lake.sync", "billport.lake.verify", "billport.lake.catalog")
+HEAVY = (*SERVER_AND_DATA, *LAKE, "httpx", "rich")
 PROBE = """
 import contextlib, io, json, sys
 from billport.cli import main
@@ -54,7 +55,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def test_help_loads_no_server_or_data_library(env: dict[str, str]) -> None:
     # --help imports every command's module for its one-line help: the client commands'
-    # httpx and rich come with them, the server's and the outputs' libraries must not.
+    # httpx and rich come with them; the server's and the outputs' libraries, and the
+    # lake's sync, verifier and catalog, must not.
     assert set(loaded(["--help"], env)) <= {"httpx", "rich"}
 
 
