@@ -105,12 +105,8 @@ class PartnerCenterClient(ApiClient):
             first.update(size=size, offset=0)
         if filter is not None:
             first["filter"] = filter if isinstance(filter, str) else json.dumps(filter)
-        params: dict[str, Any] | None = first or None
-        url, headers = self.url("/v1/invoices"), dict[str, str]()
-        seen: set[str] = set()
         yielded: set[str] = set()
-        for page in range(1, MAX_PAGES + 1):
-            body = decimal_json(self.send("GET", url, params=params, headers=headers))
+        for page, body in enumerate(self._pages(self.url("/v1/invoices"), first or None), 1):
             for item in body.get("items") or []:
                 invoice_id = item.get("id") if isinstance(item, Mapping) else None
                 if invoice_id is not None:
@@ -120,16 +116,6 @@ class PartnerCenterClient(ApiClient):
                 yield item
             if pages is not None and page >= pages:
                 return
-            following = (body.get("links") or {}).get("next")
-            if not following or not following.get("uri"):
-                return
-            # None, not {}: httpx replaces a URL's query with an empty params dict.
-            url, headers, params = self.link_url(following["uri"]), link_headers(following), None
-            key = f"{url}|{sorted(headers.items())}"
-            if key in seen:
-                raise ClientError(f"the service links page {urlsplit(url).query!r} twice")
-            seen.add(key)
-        raise ClientError(f"more than {MAX_PAGES} pages of invoices")
 
     def line_items(
         self,
@@ -177,6 +163,7 @@ class PartnerCenterClient(ApiClient):
             following = (body.get("links") or {}).get("next")
             if not following or not following.get("uri"):
                 return
+            # None, not {}: httpx replaces a URL's query with an empty params dict.
             url, headers, params = self.link_url(following["uri"]), link_headers(following), None
             key = f"{url}|{sorted(headers.items())}"
             if key in seen:
