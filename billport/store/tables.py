@@ -254,3 +254,28 @@ request_log = sa.Table(
     sa.Index(None, "client", "id"),
     sa.Index(None, "verified", "id"),
 )
+
+# A provider's reseller: a tenant of its own (a ``partners`` row, with its own clients) that
+# is served the provider's rows of the customers it owns, at its prices
+# (usecases/resellers.py writes them). customer_ids, tier2_mpn_ids: JSON text lists.
+resellers = sa.Table(
+    "resellers",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), sa.ForeignKey("partners.tenant_id"), primary_key=True),
+    sa.Column("provider_id", sa.String(36), sa.ForeignKey("partners.tenant_id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("mpn_id", sa.String(20), nullable=False),
+    sa.Column("customer_ids", sa.Text, nullable=False),
+    sa.Column("tier2_mpn_ids", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "provider_id"),
+)
+
+# A provider's markup rules document (JSON text, billing/markup.py parses it).
+markup_rules = sa.Table(
+    "markup_rules",
+    metadata,
+    sa.Column("provider_id", sa.String(36), sa.ForeignKey("partners.tenant_id"), primary_key=True),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
