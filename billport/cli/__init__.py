@@ -28,6 +28,7 @@ COMMANDS = {
     "export": "export:export",
     "reconcile": "reconcile:reconcile",
     "import": "imports:import_command",
+    "resellers": "resellers:resellers",
     "doctor": "doctor:doctor",
     "verify": "sync:verify",
     "sync": "sync:sync",

@@ -27,6 +27,7 @@ from billport.server.routes import (
     invoice_summaries,
     invoices,
     line_items,
+    resellers,
 )
 from billport.server.sandbox_middleware import ConnectionDropper, SandboxMiddleware
 from billport.settings import Settings
@@ -98,7 +99,7 @@ def create_app(
     # invoice_summaries before invoices: /v1/invoices/summary is no invoice id.
     routers = (health, identity, invoice_summaries, invoices, line_items, documents, graph)
     # graph_metadata last: its 405 routes answer only what no other route matches.
-    for module in (*routers, blobs, admin, graph_metadata):
+    for module in (*routers, blobs, admin, resellers, graph_metadata):
         app.include_router(module.router)
     _describe_validation_as_400(app)
     return app

@@ -105,6 +105,31 @@ class ResellerResult:
     views: list[ViewReport]
 
 
+def reseller_json(reseller: Reseller) -> dict[str, Any]:
+    """A reseller as the admin API and ``billport resellers list --json`` show it."""
+    return {
+        "tenantId": reseller.tenant_id,
+        "providerId": reseller.provider_id,
+        "name": reseller.name,
+        "mpnId": reseller.mpn_id,
+        "customers": list(reseller.customer_ids),
+        "tier2MpnIds": list(reseller.tier2_mpn_ids),
+        "createdAt": None if reseller.created_at is None else reseller.created_at.isoformat(),
+    }
+
+
+def view_json(view: ViewReport) -> dict[str, Any]:
+    return {
+        "tenantId": view.tenant_id,
+        "rows": view.rows,
+        "invoices": view.invoices,
+        "added": view.added,
+        "replaced": view.replaced,
+        "unchanged": view.unchanged,
+        "removed": view.removed,
+    }
+
+
 # -- commands --------------------------------------------------------------------------
 
 
