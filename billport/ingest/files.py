@@ -17,6 +17,9 @@ from pathlib import Path
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.errors import InvalidRequest
+from billport.ingest.headers import is_invoices_document
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
 
 CONTAINERS = {
     "billedreconfastpath": Dataset.BILLED_RECONCILIATION,
@@ -44,6 +47,33 @@ class Source:
     path: Path
     name: str  # as error messages show it: relative to the folder or the manifest
     hints: Hints = field(default_factory=Hints)
+    csv: bool = False  # a Partner Center portal CSV file (else a Graph export blob)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What an import reads: row files, and ``GET /v1/invoices`` bodies (headers)."""
+
+    rows: list[Source]
+    headers: list[Source]
+
+
+def inputs(targets: list[Path]) -> Inputs:
+    """Every target's row files and header files (a ``.json`` is a manifest or a saved
+    ``GET /v1/invoices`` body, told apart by its content)."""
+    rows: list[Source] = []
+    headers: list[Source] = []
+    for target in targets:
+        if target.is_file() and target.name.lower().endswith(".json"):
+            try:
+                document = json.loads(target.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InvalidRequest(f"{target}: not a JSON document ({exc})") from None
+            if is_invoices_document(document):
+                headers.append(Source(target, target.name))
+                continue
+        rows.extend(sources(target))
+    return Inputs(rows, headers)
 
 
 def hints_from(path: str) -> Hints:
@@ -66,20 +96,38 @@ def hints_from(path: str) -> Hints:
     return Hints(**found)  # type: ignore[arg-type]
 
 
+def _is_csv(path: Path) -> bool:
+    return path.name.lower().endswith(CSV_SUFFIXES)
+
+
 def sources(target: Path) -> list[Source]:
-    """The blobs to import: every ``*.json.gz`` under a folder (in path order), or a saved
-    manifest's blobs in its order."""
+    """The files to import: every ``*.json.gz`` blob and portal ``*.csv`` under a folder (in
+    path order), a saved manifest's blobs in its order, or one blob or CSV file."""
     if target.is_dir():
-        found = sorted(p for p in target.rglob("*.json.gz") if p.is_file())
+        found = sorted(
+            p for p in target.rglob("*") if p.is_file() and (p.name.endswith(".json.gz")
+                                                               or _is_csv(p))
+        )  # fmt: skip
         if not found:
-            raise InvalidRequest(f"{target}: no *.json.gz export blobs in this folder")
+            raise InvalidRequest(
+                f"{target}: no *.json.gz export blobs nor *.csv portal files in this folder"
+            )
         return [
-            Source(p, str(p.relative_to(target)), hints_from(str(p.relative_to(target))))
+            Source(
+                p, str(p.relative_to(target)), hints_from(str(p.relative_to(target))), _is_csv(p)
+            )  # fmt: skip
             for p in found
         ]
+    if target.is_file() and _is_csv(target):
+        return [Source(target, target.name, csv=True)]
+    if target.is_file() and target.name.endswith(".json.gz"):
+        return [Source(target, target.name, hints_from(str(target)))]
     if target.is_file() and target.name.endswith(".json"):
         return _manifest_sources(target)
-    raise InvalidRequest(f"{target}: not a folder of export blobs nor a manifest .json file")
+    raise InvalidRequest(
+        f"{target}: not a folder, an export blob, a manifest, a portal CSV file nor a "
+        "GET /v1/invoices .json file"
+    )
 
 
 def _manifest_sources(path: Path) -> list[Source]:

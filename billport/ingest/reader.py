@@ -15,25 +15,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from billport.billing.datasets import AttributeSet
-from billport.errors import InvalidRequest
+from billport.billing.datasets import AttributeSet, Dataset
+from billport.ingest import portal
+from billport.ingest.anonymise import Anonymiser
 from billport.ingest.files import Source, lines
-from billport.ingest.rows import Renderer, RowError, Shape, raw_pairs, shapes_for
+from billport.ingest.rows import BadRow, Renderer, RowError, Shape, raw_pairs, shapes_for
 from billport.store.imports import RowScope
 from billport.store.loading import LineItemRow
 
 BATCH_ROWS = 5000
 # Column widths of line_items (PostgreSQL enforces them: a longer value is a bad row).
 WIDTHS = {"InvoiceNumber": 20, "CustomerId": 36, "ChargeType": 40}
-
-
-class BadRow(InvalidRequest):
-    """A row that stops the import: where it is and why."""
-
-    def __init__(self, file: str, line: int, column: str, reason: str) -> None:
-        where = f"{file}, line {line}" + (f", column {column}" if column else "")
-        super().__init__(f"{where}: {reason}")
-        self.file, self.line, self.column, self.reason = file, line, column, reason
 
 
 @dataclass
@@ -55,6 +47,9 @@ class Reader:
     billing_month: int | None = None  # --billing-month: wins over the rows' dates
     read: Callable[[Source], Iterable[tuple[int, bytes]]] = lines  # a blob's numbered lines
     batch_rows: int = BATCH_ROWS
+    kind: Dataset | None = None  # --kind: what the portal CSV files hold
+    anonymiser: Anonymiser | None = None  # --anonymise
+    notes: list[str] = field(default_factory=list)  # what the files lacked or had extra
     tallies: dict[RowScope, Tally] = field(default_factory=dict)
     shapes: list[tuple[str, Shape]] = field(default_factory=list)  # (file, shape) read
     _months: dict[str, int] = field(default_factory=dict)  # invoice id -> billing month
@@ -72,6 +67,9 @@ class Reader:
             yield batch
 
     def _rows(self, source: Source) -> Iterator[LineItemRow]:
+        if source.csv:
+            yield from self._csv_rows(source)
+            return
         renderer: Renderer | None = None
         file_month: int | None = None
         for number, line in self.read(source):
@@ -81,6 +79,9 @@ class Reader:
                     renderer = Renderer(self._shape(source, raw_pairs(text)))
                     self.shapes.append((source.name, renderer.shape))
                 pairs = renderer.pairs(text)
+                if self.anonymiser is not None:
+                    pairs = self.anonymiser.pairs(pairs)
+                    line = renderer.line(pairs)
                 full, basic = renderer.docs(line, pairs)
                 if file_month is None:
                     file_month = self._month(source, pairs)
@@ -90,6 +91,42 @@ class Reader:
             except RowError as exc:
                 raise BadRow(source.name, number, exc.column, exc.reason) from None
             yield row
+
+    def _csv_rows(self, source: Source) -> Iterator[LineItemRow]:
+        """A portal CSV file's records, each rendered as the full set's Graph row."""
+        layout: portal.Layout | None = None
+        renderer: Renderer | None = None
+        file_month = 0
+        for found, number, cells in portal.records(str(source.path), source.name, self.kind):
+            try:
+                if found is not None:
+                    layout = found
+                    self._note_layout(source, layout)
+                assert layout is not None
+                pairs = layout.pairs(cells)
+                if renderer is None:
+                    renderer = Renderer(portal.shape_of(layout, pairs, self.kind))
+                    self.shapes.append((source.name, renderer.shape))
+                    file_month = self._month(source, pairs)
+                if self.anonymiser is not None:
+                    pairs = self.anonymiser.pairs(pairs)
+                full, basic = renderer.docs(renderer.line(pairs), pairs)
+                row = self._row(source, renderer.shape, pairs, file_month, full, basic)
+            except RowError as exc:
+                raise BadRow(source.name, number, exc.column, exc.reason) from None
+            yield row
+
+    def _note_layout(self, source: Source, layout: portal.Layout) -> None:
+        if layout.missing:
+            self.notes.append(
+                f"{source.name}: no column(s) {', '.join(layout.missing)}: rendered empty "
+                '("" for text, null otherwise)'
+            )
+        if layout.ignored:
+            self.notes.append(
+                f"{source.name}: column(s) {', '.join(layout.ignored)} ignored (not fields "
+                f"of {layout.dataset.value.replace('billed', '').lower()} exports)"
+            )
 
     def _shape(self, source: Source, pairs: dict[str, str]) -> Shape:
         """The dataset and attribute set of a file, from its first row's columns."""

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names, fields
+from billport.errors import InvalidRequest
 
 _SPACE = re.compile(r"[ \t\r\n]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
@@ -39,6 +40,15 @@ _TYPED = {
     "int": r"-?(?:0|[1-9][0-9]*)",
     "decimal": _NUMBER_TEXT,
 }
+
+
+class BadRow(InvalidRequest):
+    """A row that stops the import: where it is and why."""
+
+    def __init__(self, file: str, line: int, column: str, reason: str) -> None:
+        where = f"{file}, line {line}" + (f", column {column}" if column else "")
+        super().__init__(f"{where}: {reason}")
+        self.file, self.line, self.column, self.reason = file, line, column, reason
 
 
 class RowError(ValueError):
@@ -191,6 +201,13 @@ class Renderer:
             for name in other
         ) + "}"  # fmt: skip
         self.pick = itemgetter(*(name for name in other if name in self.types))
+        self.own = "{" + ",".join(f'"{name}":%s' for name in self.names) + "}"
+        self.values = itemgetter(*self.names)
+
+    def line(self, pairs: dict[str, str]) -> bytes:
+        """The row in its own set, compact, in export order, from (changed) raw values."""
+        text: str = self.own % self.values(pairs)
+        return text.encode()
 
     def pairs(self, text: str) -> dict[str, str]:
         """The row's checked raw values."""

@@ -124,3 +124,22 @@ def invoice_month_of_rows(conn: sa.Connection, scope: RowScope) -> int:
     """The billing month the scope's rows were stored with (the first one's)."""
     query = sa.select(li.billing_month).where(*scope.where()).order_by(li.id).limit(1)
     return int(conn.execute(query).scalar_one())
+
+
+def stored_invoice(conn: sa.Connection, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
+    """A stored invoice's row (without its tenant), None when there is none."""
+    query = sa.select(invoices).where(
+        invoices.c.tenant_id == tenant_id, invoices.c.invoice_id == invoice_id
+    )
+    found = conn.execute(query).mappings().first()
+    return None if found is None else {k: v for k, v in found.items() if k != "tenant_id"}
+
+
+def put_invoice(conn: sa.Connection, tenant_id: str, row: Mapping[str, Any]) -> None:
+    """Insert or replace one invoice header (all its columns)."""
+    conn.execute(
+        invoices.delete().where(
+            invoices.c.tenant_id == tenant_id, invoices.c.invoice_id == row["invoice_id"]
+        )
+    )
+    conn.execute(invoices.insert(), [{**row, "tenant_id": tenant_id}])

@@ -1,4 +1,5 @@
-"""``billport import``: downloaded Graph export blobs into the store, for a partner tenant.
+"""``billport import``: Graph export blobs, Partner Center portal CSV files and saved
+``GET /v1/invoices`` bodies into the store, for a partner tenant.
 
 One transaction per import (all-or-nothing, see docs/import.md):
 
@@ -7,14 +8,15 @@ One transaction per import (all-or-nothing, see docs/import.md):
    SHA-256 is compared with the stored ones': equal, this import's copies are deleted
    again (nothing changes); different, the older rows are deleted (a newer version: new ids,
    so a new data fingerprint and a new manifest eTag);
-3. billed invoices without a header get one derived from their rows.
+3. invoice headers of the ``/v1/invoices`` files are stored (replacing stored ones that
+   differ); billed invoices of changed rows without a header get one derived from them.
 
 Readers see the old rows or the new ones, never a mix: both happen in the one commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +26,8 @@ import sqlalchemy as sa
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.ingest import files
+from billport.ingest.anonymise import Anonymiser
+from billport.ingest.headers import Header, read_headers
 from billport.ingest.reader import Reader, Tally, scope_name
 from billport.seed.world import Invoice, Period
 from billport.store import imports as store
@@ -37,8 +41,15 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True)
 class ImportRequest:
     tenant_id: str
-    source: Path  # a folder of *.json.gz blobs, or a saved manifest .json
+    # folders, blobs, saved manifests, portal CSV files, saved GET /v1/invoices bodies
+    source: Path | Sequence[Path]
     billing_month: int | None = None  # yyyymm, when neither paths nor rows say
+    kind: Dataset | None = None  # what portal CSV files hold (else: from their header)
+    anonymise_key: str | None = None  # --anonymise (with this key); None: keep the values
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.source] if isinstance(self.source, Path) else list(self.source)
 
 
 @dataclass
@@ -49,6 +60,8 @@ class ImportReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # invoice ids derived from their rows
+    headers: list[str] = field(default_factory=list)  # "G1 (added|replaced|unchanged) from f"
     clients: list[Client] = field(default_factory=list)  # created, with their plain secrets
 
 
@@ -62,33 +75,69 @@ def import_blobs(
     now: datetime,
     on_rows: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import the request's blobs; the report says what changed."""
-    sources = files.sources(request.source)
-    report = ImportReport(files=len(sources))
+    """Import the request's files; the report says what changed."""
+    inputs = files.inputs(request.paths)
+    headers = {h.invoice_id: h for f in inputs.headers for h in read_headers(f.path, f.name)}
+    report = ImportReport(files=len(inputs.rows) + len(inputs.headers))
+    anonymiser = Anonymiser(request.anonymise_key) if request.anonymise_key else None
+    tenant = request.tenant_id
     try:
         with loading.bulk_transaction(db.engine) as conn:
             store.lock_writers(conn)
             floor = store.max_line_id(conn)
+
+            def month_of(invoice: str) -> int | None:
+                header = headers.get(invoice)
+                if header is not None:
+                    return header.billing_month
+                return store.invoice_month(conn, tenant, invoice)
+
             reader = Reader(
-                request.tenant_id,
-                lambda invoice: store.invoice_month(conn, request.tenant_id, invoice),
-                request.billing_month,
+                tenant, month_of, request.billing_month, kind=request.kind, anonymiser=anonymiser
             )
             sink = loading.line_item_sink(conn)
-            for batch in reader.batches(sources):
+            for batch in reader.batches(inputs.rows):
                 sink(batch)
                 report.rows += len(batch)
                 if on_rows is not None:
                     on_rows(report.rows)
             changed = _settle(conn, reader.tallies, floor, report)
-            if not changed:
+            if not changed and not _headers_differ(conn, tenant, headers):
                 raise _Unchanged
             _note_shapes(reader, report)
-            _ensure_partner(conn, request.tenant_id, now, report)
-            _invoices(conn, request.tenant_id, reader.tallies, changed, report)
+            report.notes.extend(reader.notes)
+            _ensure_partner(conn, tenant, now, report)
+            _put_headers(conn, tenant, headers, report)
+            _invoices(conn, tenant, reader.tallies, changed, headers, report)
     except _Unchanged:
-        pass
+        report.headers.extend(f"{h.invoice_id} unchanged from {h.file}" for h in headers.values())
     return report
+
+
+def _headers_differ(conn: sa.Connection, tenant_id: str, headers: dict[str, Header]) -> bool:
+    return any(
+        store.stored_invoice(conn, tenant_id, invoice_id) != header.row
+        for invoice_id, header in headers.items()
+    )
+
+
+def _put_headers(
+    conn: sa.Connection, tenant_id: str, headers: dict[str, Header], report: ImportReport
+) -> None:
+    """Store the given headers (they win over derived or older ones); say which."""
+    for invoice_id, header in headers.items():
+        stored = store.stored_invoice(conn, tenant_id, invoice_id)
+        if stored == header.row:
+            report.headers.append(f"{invoice_id} unchanged from {header.file}")
+            continue
+        store.put_invoice(conn, tenant_id, header.row)
+        verb = "replaced" if stored is not None else "added"
+        report.headers.append(f"{invoice_id} {verb} from {header.file}")
+        if header.period_guessed:
+            report.notes.append(
+                f"invoice {invoice_id}: {header.file} has no billing period dates: the "
+                "calendar month before its invoiceDate"
+            )
 
 
 def _settle(
@@ -152,9 +201,11 @@ def _invoices(
     tenant_id: str,
     tallies: dict[store.RowScope, Tally],
     changed: list[store.RowScope],
+    headers: dict[str, Header],
     report: ImportReport,
 ) -> None:
-    """Headers for changed billed invoices: derived when missing, totals from the rows."""
+    """Headers for changed billed invoices: given, else derived when missing, totals from
+    the rows."""
     done: set[str] = set()
     for scope in changed:
         if not scope.dataset.billed or scope.invoice_id is None or scope.invoice_id in done:
@@ -163,6 +214,14 @@ def _invoices(
         done.add(invoice_id)
         recon = store.RowScope(tenant_id, Dataset.BILLED_RECONCILIATION, invoice_id, None, None)
         total = store.scope_total(conn, recon).quantize(CENT)
+        if invoice_id in headers:
+            given = headers[invoice_id].row["total_charges"]
+            if recon in changed and given != total:
+                report.notes.append(
+                    f"invoice {invoice_id}: totalCharges {given} from "
+                    f"{headers[invoice_id].file}; its reconciliation rows' Total sum to {total}"
+                )
+            continue
         if store.invoice_exists(conn, tenant_id, invoice_id):
             if recon in changed:
                 store.set_invoice_total(conn, tenant_id, invoice_id, total)
@@ -176,6 +235,7 @@ def _invoices(
             total_charges=total,
         )  # fmt: skip
         loading.insert_invoices(conn, [header.row()])
+        report.derived.append(invoice_id)
         report.notes.append(
             f"invoice {invoice_id} derived from its rows: {tallies[scope].currency}, billing "
             f"period {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}, dated "

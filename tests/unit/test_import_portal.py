@@ -1,0 +1,167 @@
+"""Partner Center portal CSV files (billport/ingest/portal.py): the kind from the header in
+any casing, required columns, exact decimals from E notation, dates, text kept as text."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from billport.billing.datasets import AttributeSet, Dataset, field_names
+from billport.errors import InvalidRequest
+from billport.ingest.portal import (
+    datetime_json,
+    decimal_json,
+    detect,
+    int_json,
+    shape_of,
+    string_json,
+)
+from billport.ingest.rows import RowError
+
+RECON = list(field_names(Dataset.BILLED_RECONCILIATION))
+# The real portal file's header (spec/additions-2026.md, "Evidence from a real portal
+# file"): the full usage set, BenefitId first, BenefitOrderId spelt so, plus
+# PCToBCExchangeRateDate between PCToBCExchangeRate and EntitlementId.
+USAGE = list(field_names(Dataset.BILLED_USAGE))
+PORTAL_USAGE = ["BenefitId"] + [
+    {"BenefitOrderID": "BenefitOrderId"}.get(n, n) for n in USAGE if n != "BenefitID"
+]
+PORTAL_USAGE.insert(PORTAL_USAGE.index("EntitlementId"), "PCToBCExchangeRateDate")
+
+
+@pytest.mark.parametrize(
+    "cell, scale, expected",
+    [
+        ("7.10833E-05", 0, "0.0000710833"),
+        ("7.10833E-05", 6, "0.0000710833"),
+        ("1.5", 2, "1.50"),
+        ("12", 2, "12.00"),
+        ("-0.125", 2, "-0.125"),  # more places than the scale: kept, never rounded
+        ("1E+2", 2, "100.00"),
+        ("+3.10", 0, "3.10"),
+        (" 4 ", 0, "4"),
+        ("", 2, "null"),
+        ("0.1000000000000000055511151231257827", 0, "0.1000000000000000055511151231257827"),
+    ],
+)
+def test_decimals_are_exact_positional_text(cell: str, scale: int, expected: str) -> None:
+    text = decimal_json(cell, scale)
+    assert text == expected
+    if text != "null":
+        assert Decimal(text) == Decimal(cell.strip())
+        assert "e" not in text.lower()
+
+
+@pytest.mark.parametrize("cell", ["1,5", "abc", "NaN", "Infinity", "1_000", "1.2.3", "--1"])
+def test_a_bad_decimal_says_so(cell: str) -> None:
+    with pytest.raises(RowError, match="not a decimal number"):
+        decimal_json(cell)
+
+
+def test_ints() -> None:
+    assert int_json("3") == "3"
+    assert int_json("3.00") == "3"
+    assert int_json("") == "null"
+    with pytest.raises(RowError, match="not a whole number"):
+        int_json("2.5")
+
+
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("10/01/2026", "2026-10-01T00:00:00Z"),
+        ("1/9/2026", "2026-01-09T00:00:00Z"),
+        ("10/31/2026 11:59:59 PM", "2026-10-31T23:59:59Z"),
+        ("10/31/2026 12:00:00 AM", "2026-10-31T00:00:00Z"),
+        ("10/31/2026 13:05", "2026-10-31T13:05:00Z"),
+        ("2026-10-01", "2026-10-01T00:00:00Z"),
+        ("2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z"),
+        ("2026-10-01T02:00:00+02:00", "2026-10-01T00:00:00Z"),
+        ("2026-10-01T00:00:00.0000000Z", "2026-10-01T00:00:00Z"),
+        ("2026-10-01T00:00:00.25Z", "2026-10-01T00:00:00.25Z"),
+    ],
+)
+def test_dates_become_graph_datetimes(cell: str, expected: str) -> None:
+    assert datetime_json(cell) == json.dumps(expected)
+
+
+@pytest.mark.parametrize("cell", ["13/01/2026", "02/30/2026", "2026-13-01", "yesterday", "1/1/26"])
+def test_a_bad_date_says_so(cell: str) -> None:
+    with pytest.raises(RowError, match="not a date"):
+        datetime_json(cell)
+
+
+def test_text_stays_text() -> None:
+    tags = '{"env":"prod","owner":"café"}'
+    assert json.loads(string_json(tags)) == tags
+    assert string_json("") == '""'
+    assert string_json("  padded ") == '"  padded "'
+
+
+def test_the_header_says_the_kind_in_any_casing_and_with_a_bom() -> None:
+    recon = detect(["\ufeff" + RECON[0].upper()] + [n.lower() for n in RECON[1:]], "r.csv")
+    assert recon.dataset is Dataset.BILLED_RECONCILIATION
+    assert not recon.missing and not recon.ignored
+    assert [name for name, _, _ in recon.columns] == RECON
+    usage = detect(PORTAL_USAGE, "u.csv")
+    assert usage.dataset is Dataset.BILLED_USAGE
+    assert usage.ignored == ("PCToBCExchangeRateDate",) and not usage.missing
+    where = {name: index for name, index, _ in usage.columns}
+    assert where["BenefitID"] == 0 and PORTAL_USAGE[where["BenefitOrderID"]] == "BenefitOrderId"
+
+
+def test_columns_map_to_fields_whatever_their_order() -> None:
+    header = list(reversed(RECON))
+    layout = detect(header, "r.csv")
+    cells = [f"v-{name}" if name.endswith("Name") else "" for name in header]
+    pairs = layout.pairs(cells)
+    assert list(pairs) == RECON
+    assert pairs["SkuName"] == '"v-SkuName"' and pairs["Total"] == "null"
+
+
+def test_missing_required_columns_are_named() -> None:
+    header = [n for n in RECON if n not in ("Total", "ChargeType")]
+    with pytest.raises(InvalidRequest) as caught:
+        detect(header, "recon.csv")
+    assert caught.value.message == (
+        "recon.csv: the reconciliation file lacks required column(s): ChargeType, Total"
+    )
+
+
+def test_full_only_columns_may_be_missing_and_unknown_ones_are_ignored() -> None:
+    basic = list(field_names(Dataset.BILLED_USAGE, AttributeSet.BASIC))
+    layout = detect([*basic, "SomethingNew"], "u.csv")
+    assert "Tags" in layout.missing and layout.ignored == ("SomethingNew",)
+    pairs = layout.pairs(["" for _ in range(len(basic) + 1)])
+    assert pairs["Tags"] == '""' and pairs["PartnerEarnedCreditPercentage"] == "null"
+
+
+def test_a_header_of_something_else_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="not a Partner Center invoice reconciliation"):
+        detect(["Date", "Amount", "Description"], "bank.csv")
+    with pytest.raises(InvalidRequest, match="appears twice"):
+        detect([*RECON, "total"], "r.csv")
+
+
+def test_a_bad_cell_names_its_column() -> None:
+    layout = detect(RECON, "r.csv")
+    cells = ["" for _ in RECON]
+    cells[RECON.index("UnitPrice")] = "12,50"
+    with pytest.raises(RowError) as caught:
+        layout.pairs(cells)
+    assert caught.value.column == "UnitPrice"
+    with pytest.raises(RowError, match="cells, the header more"):
+        layout.pairs(cells[:10])
+
+
+def test_billed_or_unbilled_from_the_first_row_or_the_kind() -> None:
+    layout = detect(RECON, "r.csv")
+    billed = {"InvoiceNumber": '"G1"'}
+    assert shape_of(layout, billed, None).dataset is Dataset.BILLED_RECONCILIATION
+    assert shape_of(layout, {"InvoiceNumber": '""'}, None).dataset is (
+        Dataset.UNBILLED_RECONCILIATION
+    )
+    forced = shape_of(layout, billed, Dataset.UNBILLED_RECONCILIATION)
+    assert forced.dataset is Dataset.UNBILLED_RECONCILIATION
