@@ -5,8 +5,8 @@ The header decides the kind: its column names (any casing, so ``BenefitId`` is
 ``BenefitID``) are matched against the reconciliation and the usage field lists of
 ``export_fields.json``; the basic attribute set's columns are required, the full set's
 others may be missing (rendered empty), columns of neither are ignored (the usage file's
-``PCToBCExchangeRateDate``). Billed or unbilled: a ``--kind``, else a non-empty
-``InvoiceNumber`` in the first row means billed.
+``PCToBCExchangeRateDate``). UTF-8, with or without a BOM. Billed or unbilled: a
+``--kind``, else a non-empty ``InvoiceNumber`` in the first row means billed.
 
 Each cell becomes the JSON text Graph would send for it (docs/import.md, "Portal CSV
 files"): text as a JSON string, decimals positional and exact (``7.10833E-05`` is
@@ -20,11 +20,12 @@ from __future__ import annotations
 import csv
 import gzip
 import re
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import IO
+from typing import BinaryIO
 
 import orjson
 
@@ -228,36 +229,53 @@ def family_of(kind: Dataset | None) -> Dataset | None:
     return Dataset.BILLED_USAGE if kind.usage else Dataset.BILLED_RECONCILIATION
 
 
-def _open(path: str) -> IO[str]:
-    # utf-8-sig: a BOM (Excel and the portal write one) is dropped, its absence is fine.
+def _open(path: str) -> BinaryIO:
     if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")  # noqa: SIM115
 
 
-def records(
-    path: str, file: str, kind: Dataset | None
-) -> Iterator[tuple[Layout | None, int, list[str]]]:
-    """``(layout, first line of the record, cells)`` per data record, streamed: the layout
-    with the first record only (None after). Blank records are skipped."""
-    line = 1
+def _decoded(stream: BinaryIO, file: str) -> Iterator[str]:
+    """The stream's lines as text (endings kept, for csv), decoded one by one so that a
+    byte that is not UTF-8 is found on its own line; a leading BOM is dropped."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRow(file, number, "", f"not UTF-8 ({exc.reason})") from None
+
+
+Record = tuple[Layout | None, int, list[str]]
+
+
+def records(path: str, file: str, kind: Dataset | None) -> Iterator[Record]:
+    """:func:`parse` of the file at ``path`` (gzip when it ends in ``.gz``)."""
     try:
         with _open(path) as stream:
-            reader = csv.reader(stream, strict=True)
-            header = next(reader, None)
-            if header is None:
-                raise InvalidRequest(f"{file}: empty file (no header)")
-            layout: Layout | None = detect(header, file, family_of(kind))
-            line = reader.line_num + 1
-            for cells in reader:
-                start, line = line, reader.line_num + 1
-                if not any(cell.strip() for cell in cells):
-                    continue
-                yield layout, start, cells
-                layout = None
-    except UnicodeDecodeError as exc:
-        raise BadRow(file, line, "", f"not UTF-8 ({exc.reason})") from None
+            yield from parse(_decoded(stream, file), file, kind)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidRequest(f"{file}: not readable ({exc})") from None
+
+
+def parse(stream: Iterable[str], file: str, kind: Dataset | None) -> Iterator[Record]:
+    """``(layout, first line of the record, cells)`` per data record of a CSV text stream,
+    one record at a time: the layout with the first record only (None after). Blank records
+    are skipped."""
+    reader = csv.reader(stream, strict=True)
+    line = 1
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InvalidRequest(f"{file}: empty file (no header)")
+        layout: Layout | None = detect(header, file, family_of(kind))
+        line = reader.line_num + 1
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            yield layout, start, cells
+            layout = None
     except csv.Error as exc:
         raise BadRow(file, line, "", f"not a valid CSV record ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise InvalidRequest(f"{file}: not readable ({exc})") from None

@@ -46,6 +46,9 @@ class Reader:
     month_of_invoice: Callable[[str], int | None]
     billing_month: int | None = None  # --billing-month: wins over the rows' dates
     read: Callable[[Source], Iterable[tuple[int, bytes]]] = lines  # a blob's numbered lines
+    read_csv: Callable[[Source, Dataset | None], Iterable[portal.Record]] = lambda source, kind: (
+        portal.records(str(source.path), source.name, kind)
+    )  # a portal CSV file's records
     batch_rows: int = BATCH_ROWS
     kind: Dataset | None = None  # --kind: what the portal CSV files hold
     anonymiser: Anonymiser | None = None  # --anonymise
@@ -97,7 +100,7 @@ class Reader:
         layout: portal.Layout | None = None
         renderer: Renderer | None = None
         file_month = 0
-        for found, number, cells in portal.records(str(source.path), source.name, self.kind):
+        for found, number, cells in self.read_csv(source, self.kind):
             try:
                 if found is not None:
                     layout = found

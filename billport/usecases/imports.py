@@ -106,6 +106,11 @@ def import_blobs(
                 raise _Unchanged
             _note_shapes(reader, report)
             report.notes.extend(reader.notes)
+            if anonymiser is not None:
+                report.notes.append(
+                    "anonymised: names, domains, tenant, customer and subscription ids, MPN ids "
+                    "and resource groups are keyed-HMAC pseudonyms (docs/import.md)"
+                )
             _ensure_partner(conn, tenant, now, report)
             _put_headers(conn, tenant, headers, report)
             _invoices(conn, tenant, reader.tallies, changed, headers, report)

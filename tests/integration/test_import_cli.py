@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.cli import main
 from billport.settings import Settings
 from tests.support import exports as data
@@ -71,3 +72,26 @@ def test_a_folder_without_blobs_is_refused(settings: Settings, tmp_path: Path) -
     code, _, err = run(settings, str(tmp_path / "empty"))
     assert code == 2
     assert "no *.json.gz export blobs" in err
+
+
+def test_portal_csv_and_invoice_headers_say_where_each_invoice_came_from(
+    settings: Settings, tmp_path: Path
+) -> None:
+    names = field_names(Dataset.BILLED_RECONCILIATION, AttributeSet.BASIC)
+    values = {"InvoiceNumber": "G1", "CustomerId": "c1", "ChargeType": "New", "Currency": "usd",
+              "Total": "1.1E1", "ChargeStartDate": "10/01/2026"}  # fmt: skip
+    row = ",".join(values.get(name, "") for name in names)
+    (tmp_path / "recon.csv").write_text(
+        ",".join(names) + "\n" + row + "\n" + row.replace("G1", "G2")
+    )
+    header = {"id": "G2", "invoiceDate": "2026-11-08T00:00:00Z", "totalCharges": 11,
+              "paidAmount": 0, "currencyCode": "USD"}  # fmt: skip
+    (tmp_path / "invoices.json").write_text(json.dumps(header))
+    code, out, err = run(settings, str(tmp_path / "recon.csv"), str(tmp_path / "invoices.json"))
+    assert code == 0, err
+    assert "read 2 rows from 2 file(s)" in out
+    assert "invoice header: G2 added from invoices.json" in out
+    assert "invoice G1 derived from its rows: USD" in out and "invoice G2 derived" not in out
+    assert "recon.csv: no column(s) CustomerDomainName, CustomerCountry, MpnId" in out
+    code, _, err = run(settings, "--anonymise-key", "k", str(tmp_path / "recon.csv"))
+    assert code == 2 and "--anonymise-key goes with --anonymise" in err

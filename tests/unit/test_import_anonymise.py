@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+from billport.billing.datasets import AttributeSet, Dataset
 from billport.ingest.anonymise import DEFAULT_KEY, Anonymiser
+from billport.ingest.files import Source
+from billport.ingest.reader import Reader
+from tests.support.exports import line_values, render
 
+TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
 SUB = "1A2B3C4D-0000-4000-8000-00000000AAAA"
 CUSTOMER = "6e75cca6-0000-4000-8000-000000000002"
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -78,3 +84,19 @@ def test_the_same_customer_in_another_dataset_gets_the_same_pseudonym() -> None:
     usage = anonymiser.pairs(row())
     recon = Anonymiser().pairs({"CustomerId": json.dumps(CUSTOMER.upper()), "Total": "1.00"})
     assert recon["CustomerId"] == usage["CustomerId"]
+
+
+def test_export_blob_rows_are_anonymised_too() -> None:
+    """A Graph blob's row is rebuilt from its pseudonymised values (both attribute sets)."""
+    values = line_values(Dataset.BILLED_USAGE, TENANT, 1, "USD", "G1")
+    line = render(Dataset.BILLED_USAGE, AttributeSet.FULL, values)
+    reader = Reader(TENANT, lambda invoice: 202610, read=lambda s: [(1, line)],
+                    anonymiser=Anonymiser())  # fmt: skip
+    ((row,),) = list(reader.batches([Source(Path("p.json.gz"), "p.json.gz")]))
+    full, basic, original = json.loads(row[9]), json.loads(row[10]), json.loads(line)
+    assert list(full) == list(original)
+    for name in ("CustomerId", "CustomerName", "PartnerId"):
+        assert original[name] and full[name] != original[name], name
+        assert basic.get(name, full[name]) == full[name], name
+    assert full["BillingPreTaxTotal"] == original["BillingPreTaxTotal"]
+    assert row[5] == full["CustomerId"]  # the stored customer column follows the pseudonym

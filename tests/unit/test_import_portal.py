@@ -3,23 +3,32 @@ any casing, required columns, exact decimals from E notation, dates, text kept a
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.errors import InvalidRequest
+from billport.ingest.files import Source
 from billport.ingest.portal import (
+    _decoded,
     datetime_json,
     decimal_json,
     detect,
     int_json,
+    parse,
     shape_of,
     string_json,
 )
-from billport.ingest.rows import RowError
+from billport.ingest.reader import Reader
+from billport.ingest.rows import BadRow, RowError
 
+TENANT = "0e195b37-4574-4539-bc42-0e539b9684c0"
 RECON = list(field_names(Dataset.BILLED_RECONCILIATION))
 # The real portal file's header (spec/additions-2026.md, "Evidence from a real portal
 # file"): the full usage set, BenefitId first, BenefitOrderId spelt so, plus
@@ -165,3 +174,42 @@ def test_billed_or_unbilled_from_the_first_row_or_the_kind() -> None:
     )
     forced = shape_of(layout, billed, Dataset.UNBILLED_RECONCILIATION)
     assert forced.dataset is Dataset.UNBILLED_RECONCILIATION
+
+
+def test_bytes_are_decoded_line_by_line_bom_dropped_and_a_bad_byte_is_placed() -> None:
+    raw = io.BytesIO(b"\xef\xbb\xbfa,b\r\n1,2\r\n3,\xff\r\n")
+    lines = _decoded(raw, "u.csv")
+    assert next(lines) == "a,b\r\n" and next(lines) == "1,2\r\n"
+    with pytest.raises(BadRow, match=r"^u\.csv, line 3: not UTF-8"):
+        next(lines)
+
+
+def portal_lines(pulled: list[int]) -> Iterator[str]:
+    yield ",".join(RECON) + "\r\n"
+    cells = {name: "" for name in RECON}
+    cells.update(InvoiceNumber="G1", Currency="USD", CustomerId="c", ChargeType="New",
+                 Total="1.5", ChargeStartDate="10/01/2026")  # fmt: skip
+    text = ",".join(cells[name] for name in RECON) + "\r\n"
+    for number in itertools.count(2):
+        pulled[0] = number
+        yield text
+
+
+def test_a_portal_file_streams_record_by_record() -> None:
+    """An endless CSV: each batch is handed on before the next record is read."""
+    pulled = [0]
+    reader = Reader(
+        TENANT,
+        lambda invoice: None,
+        read_csv=lambda source, kind: parse(portal_lines(pulled), source.name, kind),
+        batch_rows=40,
+    )
+    batches = reader.batches([Source(Path("endless.csv"), "endless.csv", csv=True)])
+    for seen, batch in enumerate(itertools.islice(batches, 3), start=1):
+        assert len(batch) == 40
+        assert pulled[0] == seen * 40 + 1  # the header, then nothing read ahead
+    (tally,) = reader.tallies.values()
+    assert tally.rows == 120 and tally.shape.dataset is Dataset.BILLED_RECONCILIATION
+    row = batch[0]
+    assert row[2:5] == ("G1", 202610, "USD") and row[7] == "1.50"
+    assert b'"ChargeStartDate":"2026-10-01T00:00:00Z"' in row[9]
