@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,7 +141,7 @@ def list_resellers(db: Database, provider_id: str | None = None) -> list[Reselle
 
 def add_reseller(db: Database, request: ResellerRequest, now: datetime) -> ResellerResult:
     """Declare (or change) a reseller and build its view, in one transaction."""
-    tenant_id = check_tenant_id(request.tenant_id)
+    tenant_id = _guid(request.tenant_id)
     with loading.bulk_transaction(db.engine) as conn:
         imports_store.lock_writers(conn)
         provider_id = _provider(conn, request.provider_id)
@@ -213,6 +214,15 @@ def refresh_in(conn: sa.Connection, provider_id: str) -> list[ViewReport]:
 
 
 # -- checks ----------------------------------------------------------------------------
+
+
+def _guid(text: str) -> str:
+    """A reseller's tenant id: an Entra tenant is a GUID (written lowercase here)."""
+    check_tenant_id(text)
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise InvalidRequest(f"a reseller's tenant id is a GUID, not {text[:40]!r}") from None
 
 
 def _provider(conn: sa.Connection, provider_id: str | None) -> str:
