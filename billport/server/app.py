@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from billport import __version__
 from billport.runtime import Runtime, open_runtime
 from billport.server.admission import AdmissionMiddleware
+from billport.server.console import install_console
 from billport.server.docs_ui import install_docs
 from billport.server.errors import install_error_handlers
 from billport.server.middleware import RequestIdMiddleware
@@ -99,8 +100,10 @@ def create_app(
     # invoice_summaries before invoices: /v1/invoices/summary is no invoice id.
     routers = (health, identity, invoice_summaries, invoices, line_items, documents, graph)
     # graph_metadata last: its 405 routes answer only what no other route matches.
-    for module in (*routers, blobs, admin, resellers, graph_metadata):
+    for module in (*routers, blobs, admin, resellers):
         app.include_router(module.router)
+    install_console(app)  # /_billport/console: the operator's web pages
+    app.include_router(graph_metadata.router)
     _describe_validation_as_400(app)
     return app
 

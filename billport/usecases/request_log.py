@@ -119,8 +119,11 @@ def recent_requests(
         return request_log.recent_requests(conn, limit=limit, client=client)
 
 
-def compliance_report(db: Database, *, client: str | None = None) -> list[ClientReport]:
+def compliance_report(
+    db: Database, *, client: str | None = None, limit: int | None = None
+) -> list[ClientReport]:
     """Per client: did it wait the ``Retry-After`` it was given before calling again?
+    Over the newest ``limit`` calls (every kept call when ``None``).
 
     Only verified calls count: an unverified one proves no client made it."""
-    return compliance(r for r in recent_requests(db, client=client) if r.verified)
+    return compliance(r for r in recent_requests(db, limit=limit, client=client) if r.verified)
