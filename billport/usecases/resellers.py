@@ -263,7 +263,7 @@ def _checked(
     if not name or len(name) > 200:
         raise InvalidRequest("a reseller needs a name of 1 to 200 characters")
     mpn = request.mpn_id.strip()
-    if len(mpn) > 20 or not all(c.isalnum() for c in mpn):
+    if len(mpn) > 20 or not all(c.isascii() and c.isalnum() for c in mpn):
         raise InvalidRequest("an MPN id is up to 20 letters or digits")
     if tenant_id == provider_id:
         raise InvalidRequest("a reseller cannot be its own provider")

@@ -267,3 +267,64 @@ def test_admin_api(app: tuple[TestClient, Runtime], seed: str, scenario: str, te
         no_server_error(response)
         if response.status_code >= 400:
             assert set(response.json()["error"]) == {"code", "message", "innerError"}
+
+
+# --- the resellers admin API: reseller bodies and markup rules --------------------------
+
+RULE_KEYS = st.sampled_from(
+    ["reseller", "customer", "product", "sku", "meter", "chargeType", "currency", "percent",
+     "price", "colour"]
+)  # fmt: skip
+rule_values = st.one_of(
+    hostile_text, st.integers(), st.floats(allow_nan=True), st.none(), st.booleans(),
+    st.sampled_from(["12.5", "-100", "1e400", "NaN", "Infinity", "-0"]),
+)  # fmt: skip
+rules_documents = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"rules": st.lists(st.dictionaries(RULE_KEYS, rule_values, max_size=4), max_size=4)},
+        optional={"default": st.dictionaries(RULE_KEYS, rule_values, max_size=2)},
+    ),
+)
+reseller_bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"name": rule_values},
+        optional={
+            "mpnId": rule_values,
+            "customers": st.lists(rule_values, max_size=3) | rule_values,
+            "tier2MpnIds": st.lists(rule_values, max_size=3) | rule_values,
+            "provider": rule_values,
+            "client": rule_values,
+        },
+    ),
+)
+RESELLER_TENANT = "eeeeeeee-0000-4000-8000-00000000000e"
+
+
+@BOUNDED
+@given(
+    body=reseller_bodies.map(as_json),
+    rules=rules_documents.map(as_json),
+    tenant=query_text.filter(lambda t: t not in {"", ".", ".."}) | st.just(RESELLER_TENANT),
+    provider=query_text | st.just(data.TENANT),
+)
+def test_resellers_admin_api(
+    app: tuple[TestClient, Runtime], body: str, rules: str, tenant: str, provider: str
+) -> None:
+    client, runtime = app
+    headers = {**admin_headers(runtime), "Content-Type": "application/json"}
+    encoded = quote(tenant, safe="")
+    query = {"provider": provider}
+    responses = [
+        client.put(f"/_billport/resellers/{encoded}", content=body, headers=headers),
+        client.put("/_billport/markup-rules", content=rules, headers=headers, params=query),
+        client.get("/_billport/markup-rules", headers=headers, params=query),
+        client.get("/_billport/resellers", headers=headers, params=query),
+        client.post("/_billport/resellers/refresh", headers=headers, params=query),
+        client.delete(f"/_billport/resellers/{encoded}", headers=headers),
+    ]
+    for response in responses:
+        no_server_error(response)
+        if response.status_code >= 400:
+            assert set(response.json()["error"]) == {"code", "message", "innerError"}
