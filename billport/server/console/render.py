@@ -35,7 +35,7 @@ NAV = (
     NavItem("invoices", "Invoices", f"{PREFIX}/invoices"),
 )
 
-# Pages load only their own scripts, styles and images; no frames; no referrer leaves.
+# Pages load only their own scripts, styles and images; no frames; no referrer leaves the site.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -43,7 +43,7 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make form posts send Origin: null
     "Cache-Control": "no-store",
 }
 
