@@ -34,6 +34,8 @@ from billport.store import imports as store
 from billport.store import loading
 from billport.store.clients import Client, insert_client
 from billport.store.db import Database
+from billport.usecases import resellers
+from billport.usecases.replacing import Written, settle
 
 CENT = Decimal("0.01")
 
@@ -114,9 +116,21 @@ def import_blobs(
             _ensure_partner(conn, tenant, now, report)
             _put_headers(conn, tenant, headers, report)
             _invoices(conn, tenant, reader.tallies, changed, headers, report)
+            _resellers(conn, tenant, report)
     except _Unchanged:
         report.headers.extend(f"{h.invoice_id} unchanged from {h.file}" for h in headers.values())
     return report
+
+
+def _resellers(conn: sa.Connection, tenant_id: str, report: ImportReport) -> None:
+    """The tenant's resellers see the new rows at once: their views are rebuilt in this
+    import's transaction (docs/resellers.md)."""
+    for view in resellers.refresh_in(conn, tenant_id):
+        changed = len(view.added) + len(view.replaced) + len(view.removed)
+        report.notes.append(
+            f"reseller {view.tenant_id}: view rebuilt, {view.rows} rows, {changed} row set(s) "
+            "changed"
+        )
 
 
 def _headers_differ(conn: sa.Connection, tenant_id: str, headers: dict[str, Header]) -> bool:
@@ -149,19 +163,19 @@ def _settle(
     conn: sa.Connection, tallies: dict[store.RowScope, Tally], floor: int, report: ImportReport
 ) -> list[store.RowScope]:
     """Keep, per scope, the older rows or this import's; the scopes that changed."""
-    changed = []
-    for scope, tally in tallies.items():
-        column = "doc_full" if tally.shape.attribute_set is AttributeSet.FULL else "doc_basic"
-        count, digest = store.scope_digest(conn, scope, column, floor)
-        name = scope_name(scope)
-        if count == tally.rows and digest == tally.digest.hexdigest():
-            store.delete_rows(conn, scope, above=floor, new=True)
-            report.unchanged.append(name)
-            continue
-        (report.replaced if count else report.added).append(name)
-        store.delete_rows(conn, scope, above=floor, new=False)
-        changed.append(scope)
-    return changed
+    written = {
+        scope: Written(
+            "doc_full" if tally.shape.attribute_set is AttributeSet.FULL else "doc_basic",
+            tally.rows,
+            tally.digest.hexdigest(),
+        )
+        for scope, tally in tallies.items()
+    }
+    settled = settle(conn, written, floor)
+    report.added += [scope_name(s) for s in settled.added]
+    report.replaced += [scope_name(s) for s in settled.replaced]
+    report.unchanged += [scope_name(s) for s in settled.unchanged]
+    return settled.changed
 
 
 def _note_shapes(reader: Reader, report: ImportReport) -> None:

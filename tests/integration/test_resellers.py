@@ -12,20 +12,23 @@ import gzip
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from billport.billing.datasets import Dataset
+from billport.billing.datasets import AttributeSet, Dataset
 from billport.billing.rounding import expected_subtotal
 from billport.jobs.worker import Worker
 from billport.reconcile.check import reconcile
 from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store.tables import customers, line_items
+from billport.usecases.imports import ImportRequest, import_blobs
 from tests.support.data import DEMO_TENANT, seed_demo
+from tests.support.exports import render
 from tests.support.factory import app_client, opened
 from tests.support.tokens import bearer
 
@@ -34,6 +37,7 @@ A = "aaaaaaaa-0000-4000-8000-00000000000a"
 B = "bbbbbbbb-0000-4000-8000-00000000000b"
 PERCENT = {A: Decimal("10"), B: Decimal("25")}
 COST_FIELDS = ("PartnerEarnedCreditPercentage", "CreditPercentage")
+FULL = AttributeSet.FULL
 
 
 @pytest.fixture
@@ -285,3 +289,26 @@ def test_resellers_admin_api_checks_and_removal(
         left = conn.execute(sa.select(sa.func.count()).where(line_items.c.tenant_id == A))
         assert left.scalar() == 0
     assert client.delete(f"/_billport/resellers/{A}", headers=admin(runtime)).status_code == 404
+
+
+def test_an_import_of_the_providers_data_rebuilds_the_views(
+    client: TestClient, runtime: Runtime, world: dict[str, Any], tmp_path: Path
+) -> None:
+    customer = sorted(world[A])[0]
+    dataset = Dataset.BILLED_RECONCILIATION
+    values = {"PartnerId": DEMO_TENANT, "CustomerId": customer, "InvoiceNumber": "G900000001",
+              "ChargeType": "New", "UnitPrice": Decimal("10"), "EffectiveUnitPrice": Decimal("10"),
+              "BillableQuantity": Decimal("3"), "Quantity": 3, "PCToBCExchangeRate": Decimal("1"),
+              "Subtotal": Decimal("30.00"), "TaxTotal": Decimal("3.00"), "Total": Decimal("33.00"),
+              "Currency": "USD", "PricingCurrency": "USD", "TermAndBillingCycle": "One-Year",
+              "ChargeStartDate": "2026-10-01T00:00:00Z"}  # fmt: skip
+    folder = tmp_path / "blobs"
+    folder.mkdir()
+    (folder / "part-00000.json.gz").write_bytes(
+        gzip.compress(render(dataset, FULL, values) + b"\n")
+    )
+    report = import_blobs(runtime.db, ImportRequest(DEMO_TENANT, folder), runtime.clock())
+    assert any(note.startswith(f"reseller {A}: view rebuilt") for note in report.notes)
+    invoice = invoices_of(client, runtime, A)["G900000001"]
+    assert Decimal(str(invoice["totalCharges"])) == Decimal("36.30")  # 10 % on 30.00, tax 10 %
+    assert "G900000001" not in invoices_of(client, runtime, B)
