@@ -142,6 +142,17 @@ def provider_rows(conn: sa.Connection, provider_id: str) -> Iterator[Any]:
     yield from conn.execute(query, execution_options=_STREAMED)
 
 
+def provider_docs(
+    conn: sa.Connection, provider_id: str, datasets: list[int]
+) -> Iterator[tuple[str, bytes]]:
+    """``(customer_id, doc_full)`` of the provider's rows of ``datasets`` (streamed)."""
+    query = sa.select(li.customer_id, li.doc_full).where(
+        li.tenant_id == provider_id, li.dataset.in_(datasets)
+    )
+    for customer, doc in conn.execute(query, execution_options=_STREAMED):
+        yield customer, bytes(doc)
+
+
 def tenant_scopes(conn: sa.Connection, tenant_id: str) -> list[Any]:
     """The distinct (dataset, invoice_id, billing_month, currency) of a tenant's rows."""
     query = (

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -341,12 +343,11 @@ def _refresh(conn: sa.Connection, provider_id: str) -> list[ViewReport]:
     owners = _Owners(sellers, store.customer_tier2(conn, provider_id))
     renderers = {d: Renderer(Shape(d, AttributeSet.FULL)) for d in STORED}
     reports = {r.tenant_id: ViewReport(r.tenant_id) for r in sellers}
-    # Reconciliation rows name each customer's reseller; usage rows from the portal do not.
-    for row in store.provider_rows(conn, provider_id):
-        dataset = Dataset.from_code(row.dataset)
-        if not dataset.usage:
-            pairs = renderers[dataset].pairs(bytes(row.doc_full).decode())
-            owners.learn(_text(pairs.get("CustomerId")), _text(pairs.get("Tier2MpnId")))
+    templates = {d: _template(r) for d, r in renderers.items()}
+    if owners.by_tier2:  # reconciliation rows name each customer's reseller; portal usage not
+        recon = [d.code for d in STORED if not d.usage]
+        for customer, doc in store.provider_docs(conn, provider_id, recon):
+            owners.learn(customer, _tier2(doc))
     floor = imports_store.max_line_id(conn)
     old_scopes = {r.tenant_id: _scopes(conn, r.tenant_id) for r in sellers}
     tallies: dict[RowScope, _Tally] = {}
@@ -354,13 +355,16 @@ def _refresh(conn: sa.Connection, provider_id: str) -> list[ViewReport]:
     sink = loading.line_item_sink(conn)
     batch: list[tuple[Any, ...]] = []
     for row in store.provider_rows(conn, provider_id):
-        dataset = Dataset.from_code(row.dataset)
-        renderer = renderers[dataset]
-        pairs = renderer.pairs(bytes(row.doc_full).decode())
-        owner = owners.of(_text(pairs.get("CustomerId")), _text(pairs.get("Tier2MpnId")))
+        doc = bytes(row.doc_full)
+        owner = owners.of(row.customer_id, _tier2(doc) if owners.by_tier2 else "")
         if owner is None:
             continue
-        full, basic, total = _view_row(renderer, pairs, dataset, owner, rules, row.total)
+        dataset = Dataset.from_code(row.dataset)
+        renderer = renderers[dataset]
+        pairs = renderer.pairs(doc.decode())
+        full, basic, total = _view_row(
+            renderer, templates[dataset], pairs, dataset, owner, rules, row.total
+        )
         scope = _scope(owner.tenant_id, dataset, row.invoice_id, row.billing_month, row.currency)
         tally = tallies.get(scope) or tallies.setdefault(scope, _Tally())
         tally.rows += 1
@@ -406,6 +410,24 @@ def _scopes(conn: sa.Connection, tenant_id: str) -> set[RowScope]:
     }
 
 
+_TIER2 = re.compile(rb'"Tier2MpnId":\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _tier2(doc: bytes) -> str:
+    """The row's ``Tier2MpnId`` ('' when empty or absent), without parsing the row."""
+    found = _TIER2.search(doc)
+    if found is None:
+        return ""
+    raw = found.group(1)
+    return str(json.loads(b'"' + raw + b'"')) if b"\\" in raw else raw.decode()
+
+
+def _template(renderer: Renderer) -> tuple[str, Callable[[dict[str, str]], Any]]:
+    """The full document as one %-format over its values in export order."""
+    names = renderer.full
+    return "{" + ",".join(f'"{n}":%s' for n in names) + "}", itemgetter(*names)
+
+
 def _text(raw: str | None) -> str:
     if raw is None or raw == "null":
         return ""
@@ -425,6 +447,7 @@ def _raw(value: Any) -> str:
 
 def _view_row(
     renderer: Renderer,
+    template: tuple[str, Callable[[dict[str, str]], Any]],
     pairs: dict[str, str],
     dataset: Dataset,
     owner: Reseller,
@@ -447,7 +470,7 @@ def _view_row(
     for name, value in changed.items():
         if name in view:
             view[name] = _raw(value)
-    full = ("{" + ",".join(f'"{n}":{view[n]}' for n in renderer.full) + "}").encode()
+    full = (template[0] % template[1](view)).encode()
     basic = (renderer.other % renderer.pick(view)).encode()
     amount = changed.get("BillingPreTaxTotal" if dataset.usage else "Total")
     return full, basic, str(amount if amount is not None else Decimal(str(total)))
