@@ -8,18 +8,20 @@ directory names (``billedreconfastpath/v1/…/BillingMonth=202610/InvoiceId=G…
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
+
+from isal import isal_zlib
 
 from billport.billing.datasets import AttributeSet, Dataset
 from billport.errors import InvalidRequest
 from billport.ingest.headers import is_invoices_document
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
+GZIP_WBITS = 31  # a gzip header and trailer (16) around a 32 KiB window (15)
 
 CONTAINERS = {
     "billedreconfastpath": Dataset.BILLED_RECONCILIATION,
@@ -150,14 +152,50 @@ def _manifest_sources(path: Path) -> list[Source]:
     return result
 
 
+READ_BYTES = 1 << 20  # compressed bytes read at a time
+# isal's stubs declare `error` as an instance; it is the IsalError class.
+_INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
+
+
+def _inflated(stream: BinaryIO) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream (every member), a block at a time; ISA-L
+    inflates without holding the GIL and about twice as fast as zlib."""
+    inflater = isal_zlib.decompressobj(GZIP_WBITS)
+    started = False
+    while block := stream.read(READ_BYTES):
+        started = True
+        out = inflater.decompress(block)
+        while inflater.eof and inflater.unused_data:  # the next member of the file
+            rest = inflater.unused_data
+            inflater = isal_zlib.decompressobj(GZIP_WBITS)
+            out += inflater.decompress(rest)
+        yield out
+    if started and not inflater.eof:
+        raise EOFError("the file ends before the end of its compressed data")
+
+
 def lines(source: Source) -> Iterator[tuple[int, bytes]]:
     """``(line number, line without its newline)`` of a gzip JSON-lines blob, streamed;
     blank lines are skipped (but counted)."""
     try:
-        with gzip.open(source.path, "rb") as stream:
-            for number, line in enumerate(stream, start=1):
-                line = line.rstrip(b"\r\n")
-                if line.strip():
-                    yield number, line
-    except (OSError, EOFError, zlib.error) as exc:
+        with open(source.path, "rb") as stream:
+            yield from numbered_lines(stream)
+    except (OSError, EOFError, _INFLATE_ERROR) as exc:
         raise InvalidRequest(f"{source.name}: not a readable gzip file ({exc})") from None
+
+
+def numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """:func:`lines` of an open gzip stream: split a decompressed block at a time."""
+    number = 0
+    tail = b""
+    for block in _inflated(stream):
+        found = (tail + block).split(b"\n") if tail else block.split(b"\n")
+        tail = found.pop()
+        for line in found:
+            number += 1
+            if line.endswith(b"\r"):
+                line = line.rstrip(b"\r")
+            if line and not line.isspace():
+                yield number, line
+    if tail.strip():
+        yield number + 1, tail.rstrip(b"\r")

@@ -36,6 +36,7 @@ class Tally:
     currency: str
     rows: int = 0
     digest: Any = field(default_factory=hashlib.sha256)  # of the imported set's documents
+    total: Decimal = Decimal(0)  # exact sum of the rows' stored ``total``
 
 
 @dataclass
@@ -81,14 +82,15 @@ class Reader:
                 if renderer is None:
                     renderer = Renderer(self._shape(source, raw_pairs(text)))
                     self.shapes.append((source.name, renderer.shape))
-                pairs = renderer.pairs(text)
+                values = renderer.values(text)
                 if self.anonymiser is not None:
-                    pairs = self.anonymiser.pairs(pairs)
-                    line = renderer.line(pairs)
-                full, basic = renderer.docs(line, pairs)
+                    pairs = self.anonymiser.pairs(dict(zip(renderer.names, values, strict=True)))
+                    values = renderer.in_order(pairs)
+                    line = renderer.line_of(values)
+                full, basic = renderer.docs_of(line, values)
                 if file_month is None:
-                    file_month = self._month(source, pairs)
-                row = self._row(source, renderer.shape, pairs, file_month, full, basic)
+                    file_month = self._month(source, dict(zip(renderer.names, values, strict=True)))
+                row = self._row(source, renderer, values, file_month, full, basic)
             except UnicodeDecodeError as exc:
                 raise BadRow(source.name, number, "", f"not UTF-8 ({exc.reason})") from None
             except RowError as exc:
@@ -113,8 +115,9 @@ class Reader:
                     file_month = self._month(source, pairs)
                 if self.anonymiser is not None:
                     pairs = self.anonymiser.pairs(pairs)
-                full, basic = renderer.docs(renderer.line(pairs), pairs)
-                row = self._row(source, renderer.shape, pairs, file_month, full, basic)
+                values = renderer.in_order(pairs)
+                full, basic = renderer.docs_of(renderer.line_of(values), values)
+                row = self._row(source, renderer, values, file_month, full, basic)
             except RowError as exc:
                 raise BadRow(source.name, number, exc.column, exc.reason) from None
             yield row
@@ -167,23 +170,25 @@ class Reader:
     def _row(
         self,
         source: Source,
-        shape: Shape,
-        pairs: dict[str, str],
+        renderer: Renderer,
+        values: tuple[str, ...],
         file_month: int,
         full: bytes,
         basic: bytes,
     ) -> LineItemRow:
+        shape, at = renderer.shape, renderer.at
         dataset = shape.dataset
         usage, billed = dataset.usage, dataset.billed
-        currency = _text(pairs["BillingCurrency" if usage else "Currency"]).upper()
+        currency = _text(values[at["BillingCurrency" if usage else "Currency"]]).upper()
         if len(currency) != 3:
             raise RowError("a currency must be a 3-letter code", "Currency")
-        customer, charge = _text(pairs["CustomerId"]), _text(pairs["ChargeType"])
-        invoice = _text(pairs["InvoiceNumber"])
-        for name, value in (("InvoiceNumber", invoice), ("CustomerId", customer),
-                            ("ChargeType", charge)):  # fmt: skip
-            if len(value) > WIDTHS[name]:
-                raise RowError(f"longer than {WIDTHS[name]} characters", name)
+        customer, charge = _text(values[at["CustomerId"]]), _text(values[at["ChargeType"]])
+        invoice = _text(values[at["InvoiceNumber"]])
+        if len(invoice) > 20 or len(customer) > 36 or len(charge) > 40:
+            for name, value in (("InvoiceNumber", invoice), ("CustomerId", customer),
+                                ("ChargeType", charge)):  # fmt: skip
+                if len(value) > WIDTHS[name]:
+                    raise RowError(f"longer than {WIDTHS[name]} characters", name)
         if billed:
             if not invoice:
                 raise RowError("a billed row needs its invoice number", "InvoiceNumber")
@@ -195,8 +200,9 @@ class Reader:
         tally.rows += 1
         tally.digest.update(full if shape.attribute_set is AttributeSet.FULL else basic)
         tally.digest.update(b"\n")
-        total = _decimal(pairs["BillingPreTaxTotal" if usage else "Total"])
-        return (self.tenant_id, dataset.code, invoice if billed else None, month, currency,
+        total = _decimal(values[at["BillingPreTaxTotal" if usage else "Total"]])
+        tally.total += Decimal(total)
+        return (self.tenant_id, renderer.code, invoice if billed else None, month, currency,
                 customer, charge, total, 0, full, basic)  # fmt: skip
 
     def _tally(self, key: tuple[object, ...], shape: Shape, currency: str) -> Tally:
@@ -239,7 +245,9 @@ def _text(raw: str) -> str:
 
 def _decimal(raw: str) -> str:
     """A decimal field's exact value as positional text (0 for null)."""
-    return "0" if raw == "null" else format(Decimal(raw), "f")
+    if raw == "null":
+        return "0"
+    return raw if "e" not in raw and "E" not in raw else format(Decimal(raw), "f")
 
 
 def _month_of(pairs: dict[str, str], name: str) -> int:

@@ -181,6 +181,7 @@ class Renderer:
 
     def __init__(self, shape: Shape) -> None:
         self.shape = shape
+        self.code = shape.dataset.code
         self.types = {f.name: f.type for f in fields(shape.dataset, shape.attribute_set)}
         self.full = field_names(shape.dataset, AttributeSet.FULL)
         self.basic = field_names(shape.dataset, AttributeSet.BASIC)
@@ -202,18 +203,41 @@ class Renderer:
         ) + "}"  # fmt: skip
         self.pick = itemgetter(*(name for name in other if name in self.types))
         self.own = "{" + ",".join(f'"{name}":%s' for name in self.names) + "}"
-        self.values = itemgetter(*self.names)
+        self.in_order = itemgetter(*self.names)
+        # The same, over a row's values as a tuple in its own set's order (the hot path).
+        self.at = {name: index for index, name in enumerate(self.names)}
+        self.pick_values = itemgetter(*(self.at[n] for n in other if n in self.types))
 
     def line(self, pairs: dict[str, str]) -> bytes:
         """The row in its own set, compact, in export order, from (changed) raw values."""
-        text: str = self.own % self.values(pairs)
+        return self.line_of(self.in_order(pairs))
+
+    def line_of(self, values: tuple[str, ...]) -> bytes:
+        text: str = self.own % values
         return text.encode()
+
+    def values(self, text: str) -> tuple[str, ...]:
+        """The row's checked raw values, in its own set's field order."""
+        exact = self.exact.fullmatch(text)
+        if exact is not None:
+            groups: tuple[str, ...] = exact.groups()  # every group takes part: no None
+            return groups
+        ordered: tuple[str, ...] = self.in_order(self._checked(text))
+        return ordered
+
+    def docs_of(self, line: bytes, values: tuple[str, ...]) -> tuple[bytes, bytes]:
+        """:meth:`docs` over the values as a tuple."""
+        other = (self.other % self.pick_values(values)).encode()
+        return (line, other) if self.shape.attribute_set is AttributeSet.FULL else (other, line)
 
     def pairs(self, text: str) -> dict[str, str]:
         """The row's checked raw values."""
         exact = self.exact.fullmatch(text)
         if exact is not None:
             return dict(zip(self.names, exact.groups(), strict=True))
+        return self._checked(text)
+
+    def _checked(self, text: str) -> dict[str, str]:
         pairs = raw_pairs(text)
         for name in pairs:
             if name not in self.types:

@@ -3,16 +3,20 @@ detected, bad values named, and the reader streams (memory flat in file size).""
 
 from __future__ import annotations
 
+import gzip
+import io
 import itertools
 import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from unittest.mock import patch
 
 import orjson
 import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
+from billport.ingest import files
 from billport.ingest.files import Source, hints_from
 from billport.ingest.reader import BadRow, Reader
 from billport.ingest.rows import Renderer, RowError, Shape, raw_pairs, shapes_for
@@ -155,3 +159,19 @@ def test_a_bad_row_is_reported_with_its_file_line_and_column() -> None:
     assert caught.value.message == (
         'a/b.json.gz, line 3, column Quantity: a decimal field must be a JSON number, got "1.5"'
     )
+
+
+def test_blob_lines_are_split_across_blocks_members_and_a_missing_last_newline() -> None:
+    rows = [b'{"a":%d}' % n for n in range(5000)]
+    text = b"\n".join(rows[:3000]) + b"\r\n\n" + b"\n".join(rows[3000:])  # no final newline
+    stream = io.BytesIO(gzip.compress(text[:20000]) + gzip.compress(text[20000:]))  # 2 members
+    with patch.object(files, "READ_BYTES", 512):
+        got = list(files.numbered_lines(stream))
+    assert [line for _, line in got] == rows
+    assert got[2999] == (3000, rows[2999]) and got[3000] == (3002, rows[3000])  # blank counted
+
+
+@pytest.mark.parametrize("data", [b"not gzip at all", gzip.compress(b'{"a":1}\n')[:-6]])
+def test_a_blob_that_is_not_whole_gzip_is_refused(data: bytes) -> None:
+    with pytest.raises((OSError, EOFError, files._INFLATE_ERROR)):
+        list(files.numbered_lines(io.BytesIO(data)))

@@ -1,0 +1,180 @@
+"""``billport import`` benchmark: N rows of downloaded export blobs (or a portal CSV file)
+into an empty store.
+
+Seeds one invoice of N billed reconciliation rows (``billport seed --invoice``), writes its
+stored full-set documents out as gzip JSON-lines blobs of 250,000 rows (what a client
+downloads from an export) — or, with ``--csv``, as one portal reconciliation CSV file with
+``MM/DD/YYYY`` dates — and times ``import_blobs`` of them into a fresh store in a fresh
+process, so that its peak RSS is its own. ``--sizes`` runs several sizes to show memory is
+flat in file size.
+
+Usage: python bench/bench_import.py [--rows 1000000] [--sizes 250000,1000000] [--csv]
+                                    [--data-dir D] [--database-url URL-of-an-empty-target]
+Target: >= 50,000 rows/s, peak RSS flat in N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+INVOICE = "G900000003"
+BLOB_ROWS = 250_000
+
+
+def seed(data_dir: Path, rows: int) -> None:
+    marker = data_dir / f"bench-seeded-{rows}"
+    if marker.exists():
+        return
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "billport", "seed", "--data-dir", str(data_dir),
+         "--invoice", INVOICE, "--line-items", str(rows)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    print(f"seeded {rows:,} rows in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    marker.touch()
+
+
+def documents(data_dir: Path, rows: int) -> Iterator[tuple[str, bytes]]:
+    """``(partner tenant, stored full-set document)`` of the first ``rows`` rows of the
+    invoice, streamed."""
+    import sqlalchemy as sa
+
+    from billport.billing.datasets import Dataset
+    from billport.runtime import open_runtime
+    from billport.settings import load_settings
+    from billport.store.tables import line_items as li
+
+    runtime = open_runtime(load_settings(data_dir=data_dir))
+    query = (
+        sa.select(li.c.tenant_id, li.c.doc_full)
+        .where(li.c.dataset == Dataset.BILLED_RECONCILIATION.code, li.c.invoice_id == INVOICE)
+        .order_by(li.c.id)
+        .limit(rows)
+    )
+    try:
+        with runtime.db.connect() as conn:
+            result = conn.execute(query, execution_options={"stream_results": True})
+            for tenant, doc in result:
+                yield tenant, bytes(doc)
+    finally:
+        runtime.db.dispose()
+
+
+def write_blobs(docs: Iterator[tuple[str, bytes]], folder: Path) -> str:
+    """Blobs of ``BLOB_ROWS`` rows; the tenant."""
+    folder.mkdir(parents=True)
+    tenants = set()
+    chunk: list[bytes] = []
+    part = 0
+    for tenant, doc in docs:
+        tenants.add(tenant)
+        chunk.append(doc)
+        if len(chunk) == BLOB_ROWS:
+            _blob(folder, part, chunk)
+            part, chunk = part + 1, []
+    if chunk:
+        _blob(folder, part, chunk)
+    (tenant,) = tenants
+    return tenant
+
+
+def _blob(folder: Path, part: int, rows: list[bytes]) -> None:
+    with gzip.open(folder / f"part-{part:05d}.c000.json.gz", "wb", compresslevel=1) as out:
+        out.write(b"\n".join(rows) + b"\n")
+
+
+def _portal_cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if len(text) == 20 and text.endswith("T00:00:00Z"):  # a date, as the portal writes it
+        return f"{text[5:7]}/{text[8:10]}/{text[:4]}"
+    return text
+
+
+def write_csv(docs: Iterator[tuple[str, bytes]], folder: Path) -> str:
+    """One portal-style CSV file; the tenant."""
+    folder.mkdir(parents=True)
+    tenants = set()
+    with open(folder / "recon.csv", "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        for number, (tenant, doc) in enumerate(docs):
+            tenants.add(tenant)
+            row = json.loads(doc, parse_float=str)
+            if number == 0:
+                writer.writerow(list(row))
+            writer.writerow([_portal_cell(v) for v in row.values()])
+    (tenant,) = tenants
+    return tenant
+
+
+def child(folder: str, tenant: str, data_dir: str, database_url: str | None) -> None:
+    """Runs in a fresh process: the import, then its time and peak RSS as JSON."""
+    from billport.runtime import open_runtime
+    from billport.settings import load_settings
+    from billport.usecases.imports import ImportRequest, import_blobs
+
+    settings = load_settings(data_dir=Path(data_dir), database_url=database_url)
+    runtime = open_runtime(settings)
+    started = time.perf_counter()
+    cpu = time.process_time()
+    report = import_blobs(runtime.db, ImportRequest(tenant, Path(folder)), runtime.clock())
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    runtime.db.dispose()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"rows": report.rows, "wall": wall, "cpu": cpu, "rss_kib": rss}))
+
+
+def measure(folder: Path, tenant: str, target: Path, database_url: str | None) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", str(folder), tenant, str(target)]
+    if database_url:
+        command.append(database_url)
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(*sys.argv[2:5], sys.argv[5] if len(sys.argv) > 5 else None)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sizes", help="comma-separated row counts (default: --rows)")
+    parser.add_argument("--csv", action="store_true", help="a portal CSV file, not blobs")
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "bp-bi")
+    parser.add_argument("--database-url", help="an EMPTY migrated target (default: SQLite)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.rows]
+    seed(args.data_dir / "source", max(sizes))
+    print(f"{'rows':>10} {'wall s':>8} {'cpu s':>8} {'rows/s':>10} {'peak RSS MiB':>13}")
+    for size in sizes:
+        work = args.data_dir / f"run-{size}"
+        shutil.rmtree(work, ignore_errors=True)
+        docs = documents(args.data_dir / "source", size)
+        tenant = (write_csv if args.csv else write_blobs)(docs, work / "in")
+        result = measure(work / "in", tenant, work / "target", args.database_url)
+        print(
+            f"{result['rows']:>10,} {result['wall']:>8.1f} {result['cpu']:>8.1f} "
+            f"{result['rows'] / result['wall']:>10,.0f} {result['rss_kib'] / 1024:>13.0f}"
+        )
+        shutil.rmtree(work, ignore_errors=True)
+    print("target: >= 50,000 rows/s, peak RSS flat in rows", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
