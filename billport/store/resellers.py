@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,6 +152,24 @@ def provider_docs(
     )
     for customer, doc in conn.execute(query, execution_options=_STREAMED):
         yield customer, bytes(doc)
+
+
+def invoice_totals(
+    conn: sa.Connection, tenant_id: str, invoice_id: str, dataset: int
+) -> Iterator[tuple[str, Decimal, bytes]]:
+    """``(customer_id, total, doc_full)`` of a tenant's rows of one billed invoice."""
+    query = sa.select(li.customer_id, li.total, li.doc_full).where(
+        li.tenant_id == tenant_id, li.dataset == dataset, li.invoice_id == invoice_id
+    )
+    for customer, total, doc in conn.execute(query, execution_options=_STREAMED):
+        yield customer, Decimal(total), bytes(doc)
+
+
+def customer_names(conn: sa.Connection, tenant_id: str) -> dict[str, str]:
+    query = sa.select(customers.c.customer_id, customers.c.name).where(
+        customers.c.tenant_id == tenant_id
+    )
+    return {row.customer_id: row.name for row in conn.execute(query)}
 
 
 def tenant_scopes(conn: sa.Connection, tenant_id: str) -> list[Any]:

@@ -215,6 +215,73 @@ def refresh_in(conn: sa.Connection, provider_id: str) -> list[ViewReport]:
     return _refresh(conn, provider_id)
 
 
+@dataclass(frozen=True)
+class CustomerPreview:
+    customer_id: str
+    name: str
+    rows: int
+    cost: Decimal  # the provider's Total of the reseller's rows
+    price: Decimal  # the reseller's Total of the same rows
+
+
+@dataclass(frozen=True)
+class InvoicePreview:
+    """A reseller's invoice next to what its rows cost the provider."""
+
+    reseller: Reseller
+    invoice_id: str
+    currency: str
+    total_charges: Decimal  # the reseller's invoice
+    customers: tuple[CustomerPreview, ...]
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((c.cost for c in self.customers), Decimal(0))
+
+    @property
+    def price(self) -> Decimal:
+        return sum((c.price for c in self.customers), Decimal(0))
+
+
+def preview(db: Database, tenant_id: str, invoice_id: str) -> InvoicePreview:
+    """The reseller's invoice ``invoice_id`` beside the provider's cost of its rows, per
+    customer (billed reconciliation ``Total``s)."""
+    with db.connect() as conn:
+        reseller = store.select_reseller(conn, tenant_id)
+        if reseller is None:
+            raise NotFound(f"no reseller {tenant_id}")
+        header = store.invoice_rows(conn, tenant_id).get(invoice_id)
+        if header is None:
+            raise NotFound(f"reseller {tenant_id} has no invoice {invoice_id}")
+        provider = reseller.provider_id
+        owners = _owners(conn, provider, store.select_resellers(conn, provider))
+        recon = Dataset.BILLED_RECONCILIATION.code
+        cost: dict[str, Decimal] = {}
+        for customer, total, doc in store.invoice_totals(conn, provider, invoice_id, recon):
+            owner = owners.of(customer, _tier2(doc) if owners.by_tier2 else "")
+            if owner is not None and owner.tenant_id == tenant_id:
+                cost[customer] = cost.get(customer, Decimal(0)) + total
+        price: dict[str, list[Any]] = {}
+        for customer, total, _ in store.invoice_totals(conn, tenant_id, invoice_id, recon):
+            slot = price.setdefault(customer, [0, Decimal(0)])
+            slot[0] += 1
+            slot[1] += total
+        names = store.customer_names(conn, tenant_id)
+    customers = tuple(
+        CustomerPreview(
+            c,
+            names.get(c, ""),
+            int(price.get(c, [0])[0]),
+            cost.get(c, Decimal(0)),
+            price.get(c, [0, Decimal(0)])[1],
+        )  # fmt: skip
+        for c in sorted(set(cost) | set(price), key=lambda c: (names.get(c, ""), c))
+    )
+    return InvoicePreview(
+        reseller, invoice_id, header["currency_code"], header["total_charges"], customers
+    )
+
+
 # -- checks ----------------------------------------------------------------------------
 
 
@@ -328,6 +395,15 @@ class _Owners:
         return None if known is None else self.by_tier2.get(known)
 
 
+def _owners(conn: sa.Connection, provider_id: str, sellers: list[Reseller]) -> _Owners:
+    owners = _Owners(sellers, store.customer_tier2(conn, provider_id))
+    if owners.by_tier2:  # reconciliation rows name each customer's reseller; portal usage not
+        recon = [d.code for d in STORED if not d.usage]
+        for customer, doc in store.provider_docs(conn, provider_id, recon):
+            owners.learn(customer, _tier2(doc))
+    return owners
+
+
 @dataclass
 class _Tally:
     rows: int = 0
@@ -340,14 +416,10 @@ def _refresh(conn: sa.Connection, provider_id: str) -> list[ViewReport]:
     if not sellers:
         return []
     rules = parse_rules(store.select_rules(conn, provider_id))
-    owners = _Owners(sellers, store.customer_tier2(conn, provider_id))
+    owners = _owners(conn, provider_id, sellers)
     renderers = {d: Renderer(Shape(d, AttributeSet.FULL)) for d in STORED}
-    reports = {r.tenant_id: ViewReport(r.tenant_id) for r in sellers}
     templates = {d: _template(r) for d, r in renderers.items()}
-    if owners.by_tier2:  # reconciliation rows name each customer's reseller; portal usage not
-        recon = [d.code for d in STORED if not d.usage]
-        for customer, doc in store.provider_docs(conn, provider_id, recon):
-            owners.learn(customer, _tier2(doc))
+    reports = {r.tenant_id: ViewReport(r.tenant_id) for r in sellers}
     floor = imports_store.max_line_id(conn)
     old_scopes = {r.tenant_id: _scopes(conn, r.tenant_id) for r in sellers}
     tallies: dict[RowScope, _Tally] = {}

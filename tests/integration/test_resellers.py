@@ -27,6 +27,7 @@ from billport.runtime import Runtime
 from billport.settings import Settings
 from billport.store.tables import customers, line_items
 from billport.usecases.imports import ImportRequest, import_blobs
+from billport.usecases.resellers import preview
 from tests.support.data import DEMO_TENANT, seed_demo
 from tests.support.exports import render
 from tests.support.factory import app_client, opened
@@ -312,3 +313,18 @@ def test_an_import_of_the_providers_data_rebuilds_the_views(
     invoice = invoices_of(client, runtime, A)["G900000001"]
     assert Decimal(str(invoice["totalCharges"])) == Decimal("36.30")  # 10 % on 30.00, tax 10 %
     assert "G900000001" not in invoices_of(client, runtime, B)
+
+
+def test_the_preview_puts_the_resellers_invoice_next_to_the_cost(
+    client: TestClient, runtime: Runtime, world: dict[str, Any]
+) -> None:
+    invoice_id, invoice = sorted(invoices_of(client, runtime, B).items())[0]
+    shown = preview(runtime.db, B, invoice_id)
+    assert shown.price == shown.total_charges == Decimal(str(invoice["totalCharges"]))
+    cost = sum(
+        r["Total"]
+        for r in provider_rows(runtime, Dataset.BILLED_RECONCILIATION, invoice_id=invoice_id)
+        if r["CustomerId"] in world[B]
+    )
+    assert shown.cost == cost < shown.price  # 25 % on top
+    assert {c.customer_id for c in shown.customers} <= world[B]
