@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 INVOICE = "G900000003"
@@ -75,26 +76,21 @@ def documents(data_dir: Path, rows: int) -> Iterator[tuple[str, bytes]]:
 
 
 def write_blobs(docs: Iterator[tuple[str, bytes]], folder: Path) -> str:
-    """Blobs of ``BLOB_ROWS`` rows; the tenant."""
+    """Blobs of ``BLOB_ROWS`` rows, written as they stream in; the tenant."""
     folder.mkdir(parents=True)
     tenants = set()
-    chunk: list[bytes] = []
-    part = 0
-    for tenant, doc in docs:
-        tenants.add(tenant)
-        chunk.append(doc)
-        if len(chunk) == BLOB_ROWS:
-            _blob(folder, part, chunk)
-            part, chunk = part + 1, []
-    if chunk:
-        _blob(folder, part, chunk)
+    with ExitStack() as stack:
+        out = None
+        for number, (tenant, doc) in enumerate(docs):
+            tenants.add(tenant)
+            if number % BLOB_ROWS == 0:
+                stack.close()
+                name = folder / f"part-{number // BLOB_ROWS:05d}.c000.json.gz"
+                out = stack.enter_context(gzip.open(name, "wb", compresslevel=1))
+            assert out is not None
+            out.write(doc + b"\n")
     (tenant,) = tenants
     return tenant
-
-
-def _blob(folder: Path, part: int, rows: list[bytes]) -> None:
-    with gzip.open(folder / f"part-{part:05d}.c000.json.gz", "wb", compresslevel=1) as out:
-        out.write(b"\n".join(rows) + b"\n")
 
 
 def _portal_cell(value: object) -> str:
@@ -135,8 +131,16 @@ def child(folder: str, tenant: str, data_dir: str, database_url: str | None) -> 
     report = import_blobs(runtime.db, ImportRequest(tenant, Path(folder)), runtime.clock())
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     runtime.db.dispose()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    rss = peak_rss_kib()
     print(json.dumps({"rows": report.rows, "wall": wall, "cpu": cpu, "rss_kib": rss}))
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS. Not getrusage: Linux carries the parent's peak over exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # elsewhere: the best there is
 
 
 def measure(folder: Path, tenant: str, target: Path, database_url: str | None) -> dict[str, float]:

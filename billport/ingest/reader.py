@@ -176,14 +176,15 @@ class Reader:
         full: bytes,
         basic: bytes,
     ) -> LineItemRow:
-        shape, at = renderer.shape, renderer.at
+        shape = renderer.shape
         dataset = shape.dataset
-        usage, billed = dataset.usage, dataset.billed
-        currency = _text(values[at["BillingCurrency" if usage else "Currency"]]).upper()
+        billed = dataset.billed
+        raw_currency, raw_customer, raw_charge, raw_invoice, raw_total = renderer.keys(values)
+        currency = _text(raw_currency).upper()
         if len(currency) != 3:
             raise RowError("a currency must be a 3-letter code", "Currency")
-        customer, charge = _text(values[at["CustomerId"]]), _text(values[at["ChargeType"]])
-        invoice = _text(values[at["InvoiceNumber"]])
+        customer, charge = _text(raw_customer), _text(raw_charge)
+        invoice = _text(raw_invoice)
         if len(invoice) > 20 or len(customer) > 36 or len(charge) > 40:
             for name, value in (("InvoiceNumber", invoice), ("CustomerId", customer),
                                 ("ChargeType", charge)):  # fmt: skip
@@ -200,7 +201,7 @@ class Reader:
         tally.rows += 1
         tally.digest.update(full if shape.attribute_set is AttributeSet.FULL else basic)
         tally.digest.update(b"\n")
-        total = _decimal(values[at["BillingPreTaxTotal" if usage else "Total"]])
+        total = _decimal(raw_total)
         tally.total += Decimal(total)
         return (self.tenant_id, renderer.code, invoice if billed else None, month, currency,
                 customer, charge, total, 0, full, basic)  # fmt: skip

@@ -33,12 +33,14 @@ _PAIR = re.compile(
 )
 _OPEN = re.compile(r"[ \t\r\n]*\{")
 _NUMBER_TEXT = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
-# A value of each field type, or null: what check_value accepts.
+# A value of each field type, or null: what check_value accepts. Possessive (no
+# backtracking into a value once matched): the same language, a quarter faster.
+_FAST_STRING = r'"[^"\\\x00-\x1f]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*+)*+"'
 _TYPED = {
-    "string": _STRING,
-    "datetime": _STRING,
-    "int": r"-?(?:0|[1-9][0-9]*)",
-    "decimal": _NUMBER_TEXT,
+    "string": _FAST_STRING,
+    "datetime": _FAST_STRING,
+    "int": r"-?+(?:0|[1-9][0-9]*+)",
+    "decimal": r"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+",
 }
 
 
@@ -207,6 +209,13 @@ class Renderer:
         # The same, over a row's values as a tuple in its own set's order (the hot path).
         self.at = {name: index for index, name in enumerate(self.names)}
         self.pick_values = itemgetter(*(self.at[n] for n in other if n in self.types))
+        usage = shape.dataset.usage
+        # (currency, customer, charge type, invoice, total): what a line_items row needs.
+        self.keys = itemgetter(
+            *(self.at[n] for n in ("BillingCurrency" if usage else "Currency", "CustomerId",
+                                   "ChargeType", "InvoiceNumber",
+                                   "BillingPreTaxTotal" if usage else "Total"))
+        )  # fmt: skip
 
     def line(self, pairs: dict[str, str]) -> bytes:
         """The row in its own set, compact, in export order, from (changed) raw values."""
