@@ -243,6 +243,13 @@ class InvoicePreview:
         return sum((c.price for c in self.customers), Decimal(0))
 
 
+def invoices_of(db: Database, tenant_id: str) -> list[dict[str, Any]]:
+    """A reseller's invoices (store rows), newest first."""
+    with db.connect() as conn:
+        rows = list(store.invoice_rows(conn, tenant_id).values())
+    return sorted(rows, key=lambda r: (r["invoice_date"], r["invoice_id"]), reverse=True)
+
+
 def preview(db: Database, tenant_id: str, invoice_id: str) -> InvoicePreview:
     """The reseller's invoice ``invoice_id`` beside the provider's cost of its rows, per
     customer (billed reconciliation ``Total``s)."""

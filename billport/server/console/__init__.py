@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from billport.server.console import pages, scenario_page, signin
+from billport.server.console import pages, resellers_page, scenario_page, signin
 from billport.server.console.auth import (
     ConsoleLocked,
     ConsoleRefusal,
@@ -25,7 +25,7 @@ __all__ = ["PREFIX", "install_console"]
 
 
 def install_console(app: FastAPI) -> None:
-    for module in (signin, pages, scenario_page):
+    for module in (signin, pages, scenario_page, resellers_page):
         app.include_router(module.router)
 
     @app.exception_handler(ConsoleRefusal)

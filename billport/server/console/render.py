@@ -33,6 +33,7 @@ NAV = (
     NavItem("requests", "Requests", f"{PREFIX}/requests"),
     NavItem("scenario", "Scenario", f"{PREFIX}/scenario"),
     NavItem("invoices", "Invoices", f"{PREFIX}/invoices"),
+    NavItem("resellers", "Resellers", f"{PREFIX}/resellers"),
 )
 
 # Pages load only their own scripts, styles and images; no frames; no referrer leaves the site.
