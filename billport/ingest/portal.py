@@ -18,7 +18,10 @@ at a time (memory flat in file size).
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
+import io
+import json
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -26,8 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
-
-import orjson
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names, fields
 from billport.errors import InvalidRequest
@@ -52,6 +53,7 @@ MIN_SCALE = {
     },
 }  # fmt: skip
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_PLAIN = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")
 _US_DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})"
     r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?)?"
@@ -65,9 +67,10 @@ _ISO_DATE = re.compile(
 Convert = Callable[[str], str]
 
 
-def string_json(cell: str) -> str:
-    """Text stays text, exactly as in the cell (JSON inside Tags and the like included)."""
-    return orjson.dumps(cell).decode()
+# Text stays text, exactly as in the cell (JSON inside Tags and the like included): a JSON
+# string literal, UTF-8 kept, quotes, backslashes and control characters escaped (what
+# orjson writes too; this is one C call, no bytes to decode).
+string_json: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def decimal_json(cell: str, scale: int = 0) -> str:
@@ -75,6 +78,12 @@ def decimal_json(cell: str, scale: int = 0) -> str:
     text = cell.strip()
     if not text:
         return "null"
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None:  # already positional and canonical: only padding may be needed
+        places = len(plain.group(1) or "")
+        if places >= scale:
+            return text
+        return text + ("" if places else ".") + "0" * (scale - places)
     if not _DECIMAL.fullmatch(text):
         raise RowError(f"not a decimal number: {text[:40]!r}")
     try:
@@ -100,6 +109,7 @@ def int_json(cell: str) -> str:
     return str(int(number))
 
 
+@functools.lru_cache(maxsize=4096)  # a file holds few distinct dates: parse each once
 def datetime_json(cell: str) -> str:
     """``MM/DD/YYYY[ h:mm[:ss][ AM|PM]]`` or ISO 8601 as ``"YYYY-MM-DDTHH:MM:SSZ"`` (UTC; a
     fraction of a second is kept when not zero); ``null`` when empty."""
@@ -157,6 +167,14 @@ class Layout:
     columns: tuple[tuple[str, int | None, Convert], ...]  # (field, index, converter)
     missing: tuple[str, ...]  # full-set fields the file lacks (not required)
     ignored: tuple[str, ...]  # the file's columns that are no field of the dataset
+    plan: tuple[tuple[int, Convert], ...]  # (cell index, converter) per full-set field
+
+    def values(self, cells: list[str]) -> tuple[str, ...]:
+        """:meth:`pairs`' values, in full-set order (the fast path: one comprehension)."""
+        try:
+            return tuple([convert(cells[i]) for i, convert in self.plan])
+        except (RowError, IndexError):
+            return tuple(self.pairs(cells).values())  # raises, naming the column
 
     def pairs(self, cells: list[str]) -> dict[str, str]:
         """The record's fields as Graph JSON value texts, in full-set order."""
@@ -164,7 +182,7 @@ class Layout:
         width = len(cells)
         for name, index, convert in self.columns:
             if index is None:
-                pairs[name] = convert("") if convert is not string_json else '""'
+                pairs[name] = _empty(convert)("")
                 continue
             if index >= width:
                 raise RowError(f"the record has {width} cells, the header more", name)
@@ -207,12 +225,23 @@ def detect(header: list[str], file: str, family: Dataset | None = None) -> Layou
         (f.name, index.get(f.name.lower()), converter(dataset, f.name, f.type))
         for f in fields(dataset)
     )
+    plan = tuple(
+        (index, convert) if index is not None else (0, _empty(convert))
+        for _, index, convert in columns
+    )
     return Layout(
         dataset,
         columns,
         tuple(name for name, i, _ in columns if i is None),
         tuple(name for name, fold in zip(names, folded, strict=True) if fold not in known),
+        plan,
     )
+
+
+def _empty(convert: Convert) -> Convert:
+    """A missing column's converter: its empty value, whatever the cell it is given."""
+    value = '""' if convert is string_json else convert("")
+    return lambda cell: value
 
 
 def shape_of(layout: Layout, first: dict[str, str], kind: Dataset | None) -> Shape:
@@ -251,10 +280,18 @@ Record = tuple[Layout | None, int, list[str]]
 
 
 def records(path: str, file: str, kind: Dataset | None) -> Iterator[Record]:
-    """:func:`parse` of the file at ``path`` (gzip when it ends in ``.gz``)."""
+    """:func:`parse` of the file at ``path`` (gzip when it ends in ``.gz``), decoded by
+    Python's text layer; a byte that is not UTF-8 sends it through :func:`_decoded` again,
+    which finds its line."""
     try:
-        with _open(path) as stream:
-            yield from parse(_decoded(stream, file), file, kind)
+        with _open(path) as raw, io.TextIOWrapper(raw, "utf-8-sig", newline="") as text:
+            try:
+                yield from parse(text, file, kind)
+            except UnicodeDecodeError:
+                with _open(path) as again:
+                    for _ in _decoded(again, file):  # raises BadRow at the bad line
+                        pass
+                raise
     except (OSError, EOFError, zlib.error) as exc:
         raise InvalidRequest(f"{file}: not readable ({exc})") from None
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from billport.billing.datasets import AttributeSet, Dataset
+from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.ingest import portal
 from billport.ingest.anonymise import Anonymiser
 from billport.ingest.files import Source, lines
@@ -108,14 +108,15 @@ class Reader:
                     layout = found
                     self._note_layout(source, layout)
                 assert layout is not None
-                pairs = layout.pairs(cells)
+                values = layout.values(cells)  # in full-set order, the renderer's own
                 if renderer is None:
+                    pairs = dict(zip(field_names(layout.dataset), values, strict=True))
                     renderer = Renderer(portal.shape_of(layout, pairs, self.kind))
                     self.shapes.append((source.name, renderer.shape))
                     file_month = self._month(source, pairs)
                 if self.anonymiser is not None:
-                    pairs = self.anonymiser.pairs(pairs)
-                values = renderer.in_order(pairs)
+                    pairs = dict(zip(renderer.names, values, strict=True))
+                    values = renderer.in_order(self.anonymiser.pairs(pairs))
                 full, basic = renderer.docs_of(renderer.line_of(values), values)
                 row = self._row(source, renderer, values, file_month, full, basic)
             except RowError as exc:

@@ -294,3 +294,13 @@ def test_anonymise_replaces_who_and_keeps_totals(runtime: Runtime, tmp_path: Pat
     assert usage_doc["ResourceURI"].startswith(f"/subscriptions/{usage_doc['EntitlementId']}/")
     assert sum(Decimal(total) for _, total in stored[1:]) == Decimal("37.8")
     assert run_import(runtime, usage, recon, anonymise_key="fixture key").unchanged
+
+
+def test_a_byte_that_is_not_utf8_is_placed_on_its_line(runtime: Runtime, tmp_path: Path) -> None:
+    path = recon_csv(tmp_path / "recon.csv")
+    lines = path.read_bytes().split(b"\r\n")
+    lines[2] = lines[2].replace(b"Contoso", b"Contoso \xff")
+    path.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(InvalidRequest, match=r"^recon\.csv, line 3: not UTF-8"):
+        run_import(runtime, path)
+    assert count(runtime, line_items) == 0

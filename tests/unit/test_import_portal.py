@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import pytest
 
 from billport.billing.datasets import AttributeSet, Dataset, field_names
@@ -213,3 +214,26 @@ def test_a_portal_file_streams_record_by_record() -> None:
     row = batch[0]
     assert row[2:5] == ("G1", 202610, "USD") and row[7] == "1.50"
     assert b'"ChargeStartDate":"2026-10-01T00:00:00Z"' in row[9]
+
+
+@pytest.mark.parametrize(
+    "text", ['a"b\\c', "tab\there\nnew", "\x00\x1f\x7f", "é ü 中 \u2028 😀", ""]
+)
+def test_text_is_escaped_as_orjson_writes_it(text: str) -> None:
+    assert string_json(text) == orjson.dumps(text).decode()
+
+
+def test_the_fast_path_and_the_checked_path_agree() -> None:
+    header = [n for n in RECON if n not in ("Quantity", "ProductQualifiers")]  # full-only
+    layout = detect([n.upper() for n in header], "r.csv")
+    cells = [str(n) for n in range(len(header))]
+    for name in ("OrderDate", "ChargeStartDate", "ChargeEndDate", "SubscriptionStartDate",
+                 "SubscriptionEndDate", "PCToBCExchangeRateDate"):  # fmt: skip
+        cells[header.index(name)] = "10/31/2026"
+    values = layout.values(cells)
+    assert values == tuple(layout.pairs(cells).values())
+    assert values[RECON.index("Quantity")] == "null"
+    assert values[RECON.index("ProductQualifiers")] == '""'
+    assert values[RECON.index("Total")] == f"{header.index('Total')}.00"
+    with pytest.raises(RowError, match="cells, the header more"):
+        layout.values(cells[:5])
