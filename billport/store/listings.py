@@ -235,6 +235,18 @@ def tenant_ids(conn: sa.Connection, limit: int = 200) -> list[str]:
     return [str(t) for t in conn.execute(query).scalars()]
 
 
+def invoice_line_stats(
+    conn: sa.Connection, tenant_id: str, dataset: Dataset, invoice_id: str
+) -> tuple[int, int]:
+    """``(count, max id)`` of an invoice's lines of ``dataset``: line items are immutable
+    (a change is a delete plus an insert), so this pair changes whenever the lines do."""
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(li.id), 0)).where(
+        li.tenant_id == tenant_id, li.dataset == dataset.source.code, li.invoice_id == invoice_id
+    )
+    count, highest = conn.execute(query).one()
+    return int(count), int(highest)
+
+
 def invoice_documents(
     conn: sa.Connection, tenant_id: str, dataset: Dataset, invoice_id: str
 ) -> Iterator[bytes]:

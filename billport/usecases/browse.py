@@ -128,3 +128,11 @@ def invoice_lines(db: Database, tenant_id: str, invoice_id: str) -> Iterator[dic
         dataset = Dataset.BILLED_RECONCILIATION
         for document in listings.invoice_documents(conn, tenant_id, dataset, invoice_id):
             yield orjson.loads(document)
+
+
+def invoice_lines_version(db: Database, tenant_id: str, invoice_id: str) -> tuple[int, int]:
+    """What identifies the current lines of :func:`invoice_lines` (count and highest id)."""
+    with db.connect() as conn:
+        return listings.invoice_line_stats(
+            conn, tenant_id, Dataset.BILLED_RECONCILIATION, invoice_id
+        )

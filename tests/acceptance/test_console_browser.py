@@ -62,7 +62,8 @@ def browser() -> Iterator[WebDriver]:
 def shot(driver: WebDriver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1200, min(max(int(height), 600), 1400))
+    # The window's frame takes some of its height from the page: leave room for it.
+    driver.set_window_size(1200, min(max(int(height), 500) + 160, 1500))
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
     driver.set_window_size(1200, 820)
 
@@ -149,8 +150,20 @@ def test_console_in_chromium(settings: Settings, tmp_path: Path, browser: WebDri
 
         browser.get(console)
         wait(browser, lambda d: heading(d) == "Overview")
-        assert DEMO_TENANT  # the demo tenant's data is what the tiles count
         shot(browser, "overview")
+
+        # Dark mode follows the browser's preference.
+        light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+        dark = {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", dark)  # type: ignore[attr-defined]
+        browser.get(f"{console}/invoices/{DEMO_TENANT}/{DEMO_INVOICE}")
+        wait(browser, lambda d: d.find_elements(By.ID, "verdict"))
+        assert (
+            browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+            != light
+        )
+        shot(browser, "invoice-dark")
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})  # type: ignore[attr-defined]
 
         # Signing out ends the session: the next page asks to sign in again.
         browser.find_element(By.CSS_SELECTOR, ".signout button").click()

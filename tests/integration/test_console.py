@@ -18,7 +18,7 @@ from billport.runtime import Runtime
 from billport.server.console.session import SESSION_COOKIE
 from billport.settings import Settings
 from billport.usecases import scenarios
-from tests.support.data import DEMO_INVOICE, DEMO_TENANT, seed_demo
+from tests.support.data import DEMO_INVOICE, DEMO_TENANT, add_invoice_lines, seed_demo
 from tests.support.factory import app_client, opened
 from tests.support.tokens import bearer
 
@@ -255,3 +255,17 @@ def test_tenant_scenario_reset_and_seed(client: TestClient, runtime: Runtime) ->
     assert reset.status_code == 303
     assert "all data removed" in client.get(reset.headers["location"]).text
     assert "No invoices" in client.get(f"{C}/invoices").text
+
+
+def test_the_verdict_follows_the_invoice_lines(client: TestClient, runtime: Runtime) -> None:
+    seed_demo(runtime.db, runtime.settings)
+    sign_in(client, runtime)
+    path = f"{C}/invoices/{DEMO_TENANT}/{DEMO_INVOICE}"
+    before = client.get(path).text
+    assert "add up to the invoice" in before
+    assert client.get(path).text == before  # kept: same invoice, same lines
+    lines = re.search(r"The ([\d,]+) line items add up", before)
+    assert lines is not None
+    add_invoice_lines(runtime.db, runtime.settings, 5)  # new lines (the total follows them)
+    count = int(lines.group(1).replace(",", "")) + 5
+    assert f"The {count:,} line items add up" in client.get(path).text
