@@ -148,6 +148,20 @@ def test_console_in_chromium(settings: Settings, tmp_path: Path, browser: WebDri
         assert "add up to the invoice" in browser.find_element(By.ID, "verdict").text
         shot(browser, "invoice")
 
+        # Resellers: one declared through the admin API, previewed next to its cost.
+        admin = {"Authorization": f"Bearer {runtime.keys.admin_token}"}
+        reseller = "5e11e500-0000-4000-8000-000000000001"
+        put = graph.put(f"/_billport/resellers/{reseller}", headers=admin,
+                        json={"name": "Tailwind Resellers", "mpnId": "3304391"})  # fmt: skip
+        assert put.status_code == 200, put.text
+        rules = {"default": {"percent": "15"}}
+        assert graph.put("/_billport/markup-rules", headers=admin, json=rules).is_success
+        browser.get(f"{console}/resellers")
+        browser.find_element(By.LINK_TEXT, "Preview").click()
+        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")) > 0)
+        assert "Margin" in browser.find_element(By.ID, "preview").text
+        shot(browser, "resellers")
+
         browser.get(console)
         wait(browser, lambda d: heading(d) == "Overview")
         shot(browser, "overview")
