@@ -98,6 +98,14 @@ def invoice_month(conn: sa.Connection, tenant_id: str, invoice_id: str) -> int |
     return None if start is None else start.year * 100 + start.month
 
 
+def invoice_months(conn: sa.Connection, tenant_id: str) -> dict[str, int]:
+    """yyyymm of every stored invoice's billing period start, by invoice id."""
+    query = sa.select(invoices.c.invoice_id, invoices.c.billing_period_start).where(
+        invoices.c.tenant_id == tenant_id
+    )
+    return {iid: start.year * 100 + start.month for iid, start in conn.execute(query)}
+
+
 def set_invoice_total(conn: sa.Connection, tenant_id: str, invoice_id: str, total: Decimal) -> None:
     conn.execute(
         invoices.update()

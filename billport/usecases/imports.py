@@ -16,9 +16,7 @@ Readers see the old rows or the new ones, never a mix: both happen in the one co
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -36,8 +34,8 @@ from billport.store import imports as store
 from billport.store import loading
 from billport.store.clients import Client, insert_client
 from billport.store.db import Database
-from billport.store.loading import LineItemRow
 from billport.usecases import resellers
+from billport.usecases.import_reading import read_into
 from billport.usecases.replacing import Written, settle
 
 CENT = Decimal("0.01")
@@ -91,17 +89,11 @@ def import_blobs(
             store.lock_writers(conn)
             floor = store.max_line_id(conn)
 
-            lock = threading.Lock()  # the connection is the writer thread's while it writes
-
-            def month_of(invoice: str) -> int | None:
-                header = headers.get(invoice)
-                if header is not None:
-                    return header.billing_month
-                with lock:
-                    return store.invoice_month(conn, tenant, invoice)
-
+            # Read before any row: the reader may run in another process (import_reading).
+            months = store.invoice_months(conn, tenant)
+            months.update({iid: header.billing_month for iid, header in headers.items()})
             reader = Reader(
-                tenant, month_of, request.billing_month, kind=request.kind, anonymiser=anonymiser
+                tenant, months.get, request.billing_month, kind=request.kind, anonymiser=anonymiser
             )
             sink = loading.line_item_sink(conn)
 
@@ -110,7 +102,7 @@ def import_blobs(
                 if on_rows is not None:
                     on_rows(report.rows)
 
-            _write_behind(sink, reader.batches(inputs.rows), lock, written)
+            read_into(reader, inputs.rows, sink, written)
             changed = _settle(conn, reader.tallies, floor, report)
             if not changed and not _headers_differ(conn, tenant, headers):
                 raise _Unchanged
@@ -139,46 +131,6 @@ def _resellers(conn: sa.Connection, tenant_id: str, report: ImportReport) -> Non
             f"reseller {view.tenant_id}: view rebuilt, {view.rows} rows, {changed} row set(s) "
             "changed"
         )
-
-
-def _write_behind(
-    sink: Callable[[list[LineItemRow]], None],
-    batches: Iterator[list[LineItemRow]],
-    lock: threading.Lock,
-    written: Callable[[int], None],
-) -> None:
-    """Write each batch in a second thread while the next one is read and checked.
-
-    SQLite and psycopg release the GIL while they write, so writing overlaps the reading
-    (about a third of an import's time each). At most two batches wait (memory stays flat);
-    a failure on either side stops both, and the caller's transaction is rolled back.
-    """
-    waiting: queue.Queue[list[LineItemRow] | None] = queue.Queue(maxsize=2)
-    failed: list[BaseException] = []
-
-    def write() -> None:
-        while (batch := waiting.get()) is not None:
-            if failed:
-                continue  # drain, so that the reader never blocks on a full queue
-            try:
-                with lock:
-                    sink(batch)
-            except BaseException as exc:  # re-raised in the caller's thread
-                failed.append(exc)
-
-    writer = threading.Thread(target=write, name="billport-import-writer", daemon=True)
-    writer.start()
-    try:
-        for batch in batches:
-            if failed:
-                break
-            waiting.put(batch)
-            written(len(batch))
-    finally:
-        waiting.put(None)
-        writer.join()
-    if failed:
-        raise failed[0]
 
 
 def _headers_differ(conn: sa.Connection, tenant_id: str, headers: dict[str, Header]) -> bool:

@@ -1,5 +1,5 @@
-"""``billport import`` writes batches in a second thread (usecases/imports.py:
-_write_behind): every batch once and in order, and a failure on either side stops both."""
+"""``billport import`` writes batches in a second thread (usecases/import_reading.py:
+write_behind): every batch once and in order, and a failure on either side stops both."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from billport.usecases.imports import _write_behind
+from billport.usecases.import_reading import write_behind
 
 
 def batches(count: int, fail_at: int | None = None) -> Iterator[list[Any]]:
@@ -26,16 +26,14 @@ def test_every_batch_is_written_once_in_order_by_another_thread() -> None:
     def sink(batch: list[Any]) -> None:
         written.append((batch[0], threading.current_thread().name))
 
-    _write_behind(sink, batches(50), threading.Lock(), counted.append)
+    write_behind(sink, batches(50), counted.append)
     assert [n for n, _ in written] == list(range(50)) and counted == [1] * 50
     assert {name for _, name in written} == {"billport-import-writer"}
 
 
 def test_a_reading_failure_stops_the_writer_and_is_raised() -> None:
     with pytest.raises(ValueError, match="bad row"):
-        _write_behind(
-            lambda batch: None, batches(50, fail_at=7), threading.Lock(), lambda rows: None
-        )
+        write_behind(lambda batch: None, batches(50, fail_at=7), lambda rows: None)
     assert "billport-import-writer" not in {t.name for t in threading.enumerate()}
 
 
@@ -45,5 +43,5 @@ def test_a_writing_failure_is_raised_in_the_caller() -> None:
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        _write_behind(sink, batches(1000), threading.Lock(), lambda rows: None)
+        write_behind(sink, batches(1000), lambda rows: None)
     assert "billport-import-writer" not in {t.name for t in threading.enumerate()}
