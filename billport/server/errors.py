@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -33,6 +32,7 @@ from billport.errors import (
     PermissionDenied,
     ServiceUnavailable,
 )
+from billport.server.request_ids import new_request_id
 
 log = logging.getLogger("billport.server")
 
@@ -87,7 +87,7 @@ def now(request: Request) -> datetime:
 
 def request_id(request: Request) -> str:
     """The id of this request (set by the request-id middleware)."""
-    return getattr(request.state, "request_id", None) or str(uuid.uuid4())
+    return getattr(request.state, "request_id", None) or new_request_id()
 
 
 _IDENTITY_PATH = re.compile(r"^/[^/]+/(oauth2/|discovery/|v2\.0/\.well-known/)")
@@ -261,7 +261,7 @@ def oauth2_error(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """An OAuth2 error as Entra ID answers it (``error``, ``error_description``, codes)."""
-    trace = str(uuid.uuid4())
+    trace = new_request_id()
     stamp = f"{now(request):%Y-%m-%d %H:%M:%SZ}"
     body = OAuthErrorBody(
         error=error,
@@ -269,7 +269,7 @@ def oauth2_error(
         error_codes=[code] if code else [],
         timestamp=stamp,
         trace_id=trace,
-        correlation_id=str(uuid.uuid4()),
+        correlation_id=new_request_id(),
     )
     return JSONResponse(
         body.model_dump(), status_code=status, headers={**NO_STORE, **(headers or {})}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from billport.server.request_ids import new_request_id
 
 
 class RequestIdMiddleware:
@@ -22,12 +22,12 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        rid = str(uuid.uuid4())
+        rid = new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         extra: list[tuple[bytes, bytes]] = []
         if scope["path"].startswith("/v1/"):
             extra.append((b"ms-requestid", headers.get("ms-requestid", rid).encode("latin-1")))
-            correlation = headers.get("ms-correlationid") or str(uuid.uuid4())
+            correlation = headers.get("ms-correlationid") or new_request_id()
             extra.append((b"ms-correlationid", correlation.encode("latin-1")))
         else:
             extra.append((b"request-id", rid.encode()))
