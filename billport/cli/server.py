@@ -180,11 +180,6 @@ def worker(
 ) -> None:
     """Run a standalone export worker."""
     from billport.jobs.worker import run_standalone
-    from billport.runtime import open_runtime
 
     settings = build_settings(data_dir=data_dir, database_url=database_url, **blob_flags)
-    runtime = open_runtime(settings)
-    try:
-        run_standalone(runtime, once=once, name=name)
-    finally:
-        runtime.db.dispose()
+    run_standalone(settings, once=once, name=name)

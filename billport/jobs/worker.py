@@ -17,15 +17,16 @@ import threading
 import uuid
 from types import FrameType
 
-from billport.errors import ServiceUnavailable
+from billport.errors import DatabaseUnavailable, ServiceUnavailable
 from billport.exports.pool import ExportPool
 from billport.jobs.context import JobContext
 from billport.jobs.export_job import ExportJob
 from billport.jobs.lease import Failure, Interrupted, LeaseLost
 from billport.jobs.partition_job import PartitionJob, fail_planned
 from billport.jobs.wakeup import Wakeup
-from billport.runtime import Runtime
+from billport.runtime import Runtime, open_runtime
 from billport.sandbox.scenario import Scenario
+from billport.settings import Settings
 from billport.store import operations as op_store
 from billport.store import partitions as partition_store
 from billport.store.partitions import Partition
@@ -77,10 +78,12 @@ def job_context(runtime: Runtime, pool: ExportPool | None = None) -> JobContext:
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, name: str | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, name: str | None = None, stopping: threading.Event | None = None
+    ) -> None:
         self.runtime = runtime
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
         self._thread: threading.Thread | None = None
         processes = runtime.settings.export_processes
         # Started on the first export that has more than one blob; see exports/pool.py.
@@ -260,15 +263,40 @@ def _failed_after(attempts: int, exc: Exception) -> str:
     return f"The export failed after {attempts} attempts{why}: submit a new request."
 
 
-def run_standalone(runtime: Runtime, *, once: bool, name: str | None) -> int:
-    """The ``billport worker`` process: SIGTERM/SIGINT stop it between batches."""
-    worker = Worker(runtime, name=name)
+def open_when_reachable(settings: Settings, stopping: threading.Event) -> Runtime | None:
+    """The worker's runtime once its database answers; ``None`` if stopped first.
+
+    A worker started while the database is down (a restart, a failover, containers started
+    together) waits with the loop's backoff rather than exiting with a traceback."""
+    failures = 0
+    while not stopping.is_set():
+        try:
+            return open_runtime(settings)
+        except DatabaseUnavailable as exc:
+            failures += 1
+            delay = backoff(failures)
+            log.warning("%s; retrying in %.0f s", exc.message.removesuffix("; retry later."), delay)
+            stopping.wait(delay)
+    return None
+
+
+def run_standalone(settings: Settings, *, once: bool, name: str | None) -> int:
+    """The ``billport worker`` process: SIGTERM/SIGINT stop it between batches (or while it
+    waits for the database at start)."""
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signum)
-        worker.stopping.set()
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    return worker.run(once=once)
+    # --once (cron, tests) reports a database that is down at once, as a clear error
+    runtime = open_runtime(settings) if once else open_when_reachable(settings, stopping)
+    if runtime is None:
+        return 0
+    try:
+        return Worker(runtime, name=name, stopping=stopping).run(once=once)
+    finally:
+        runtime.db.dispose()

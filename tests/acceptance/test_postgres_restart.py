@@ -92,10 +92,12 @@ def check_finished(
     assert leftovers(runtime.blobs) == []
 
 
+@pytest.mark.parametrize("export_processes", [1, 2], ids=["in-worker", "export-processes"])
 def test_an_export_running_when_postgres_restarts_finishes(
-    cluster: Cluster, runtime: Runtime, tmp_path: Path
+    cluster: Cluster, runtime: Runtime, tmp_path: Path, export_processes: int
 ) -> None:
-    env = process_env(cluster.url, runtime.settings.data_dir, **KNOBS)
+    knobs = {**KNOBS, "export_processes": export_processes}
+    env = process_env(cluster.url, runtime.settings.data_dir, **knobs)
     headers = data.graph_headers(runtime)
     with processes(tmp_path, env) as procs, httpx.Client(timeout=10) as client:
         base = procs.serve("serve", worker=True)
@@ -154,11 +156,11 @@ def test_a_worker_waits_out_a_stopped_postgres_and_runs_the_queued_export(
         errors_while_down = (tmp_path / "worker.log").read_text().count("worker loop error")
         cluster.start()
 
-        def finished() -> bool:
-            view = operations.read_operation(runtime.db, data.TENANT, operation_id)
-            return view.operation.status in {Status.SUCCEEDED, Status.FAILED}
-
-        wait_for(finished, 30, "the worker to run the export after the restart")
+        wait_for(
+            lambda: status_of(runtime, operation_id) in {Status.SUCCEEDED, Status.FAILED},
+            30,
+            "the worker to run the export after the restart",
+        )
         view = operations.read_operation(runtime.db, data.TENANT, operation_id)
         assert view.operation.status is Status.SUCCEEDED, view.operation.error_message
         assert view.operation.attempts == 1  # it never had the export while the server was down
@@ -168,6 +170,10 @@ def test_a_worker_waits_out_a_stopped_postgres_and_runs_the_queued_export(
         assert 1 <= errors_while_down <= 3, procs.log("worker")
 
 
+def status_of(runtime: Runtime, operation_id: str) -> Status:
+    return operations.read_operation(runtime.db, data.TENANT, operation_id).operation.status
+
+
 def listening(runtime: Runtime) -> bool:
     """Whether a worker holds its ``LISTEN`` connection (it is up, idle and waiting)."""
     with runtime.db.connect() as conn:
@@ -175,3 +181,25 @@ def listening(runtime: Runtime) -> bool:
             sa.text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")
         ).scalar_one()
     return bool(count)
+
+
+def test_a_worker_started_while_postgres_is_down_waits_for_it(
+    cluster: Cluster, runtime: Runtime, tmp_path: Path
+) -> None:
+    env = process_env(cluster.url, runtime.settings.data_dir, **{**KNOBS, "blob_rows": 100})
+    operation_id = data.queue_export(runtime)
+    runtime.db.dispose()
+    cluster.stop("fast")
+    with processes(tmp_path, env) as procs:
+        worker = procs.start("worker", "worker", "--name", "w")  # e.g. started with the database
+        time.sleep(DOWN_SECONDS + 1.5)  # it cannot open the store: it must wait, not exit
+        assert worker.poll() is None, procs.log("worker")
+        cluster.start()
+        wait_for(
+            lambda: status_of(runtime, operation_id) in {Status.SUCCEEDED, Status.FAILED},
+            30,
+            "the worker to run the export once the database is back",
+        )
+        assert status_of(runtime, operation_id) is Status.SUCCEEDED, procs.log("worker")
+        assert worker.poll() is None, procs.log("worker")
+        assert "retrying in 2 s" in (tmp_path / "worker.log").read_text()
