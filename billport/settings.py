@@ -141,8 +141,13 @@ class Settings:
     worker_listen_seconds: float = setting(
         5.0, "PostgreSQL: longest `LISTEN` wait of an idle worker before it polls anyway"
     )
-    db_pool_size: int = setting(5, "PostgreSQL connections kept per process")
-    db_max_overflow: int = setting(10, "PostgreSQL connections opened beyond the pool")
+    db_pool_size: int = setting(
+        20,
+        "database connections kept per process (PostgreSQL and SQLite): at least "
+        "`BILLPORT_THREADS` plus the in-process worker's few, or connections are opened and "
+        "closed per request under load",
+    )
+    db_max_overflow: int = setting(10, "database connections opened beyond the pool")
     db_pool_recycle: int = setting(
         1800, "seconds before a pooled PostgreSQL connection is replaced (`-1`: never)"
     )
