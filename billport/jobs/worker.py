@@ -292,6 +292,7 @@ def run_standalone(settings: Settings, *, once: bool, name: str | None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # start-up migrations: not news
     # --once (cron, tests) reports a database that is down at once, as a clear error
     runtime = open_runtime(settings) if once else open_when_reachable(settings, stopping)
     if runtime is None:
