@@ -132,7 +132,12 @@ def export_phase(data_dir: Path, processes: int) -> dict[str, float | int | str]
 
     clear_exports(data_dir)
     overrides = {"export_processes": processes} if processes else {}
-    settings = load_settings(data_dir=data_dir, worker_poll_seconds=0.05, **overrides)
+    settings = load_settings(
+        data_dir=data_dir,
+        worker_poll_seconds=0.05,
+        allowed_hosts="testserver",  # TestClient's Host (the allow-list refuses unknown ones)
+        **overrides,
+    )
     runtime = open_runtime(settings)
     sampler = TreeSampler()
     sampler.start()
