@@ -57,7 +57,9 @@ def export_parts(data_dir: Path, target: Path) -> int:
     from billport.settings import load_settings
     from billport.store.manifests import get_manifest
 
-    settings = load_settings(data_dir=data_dir, worker_poll_seconds=0.05)
+    settings = load_settings(
+        data_dir=data_dir, worker_poll_seconds=0.05, allowed_hosts="testserver"
+    )
     runtime = open_runtime(settings)
     token = token_for_tenant(runtime.db, runtime.keys, settings, audience=GRAPH_AUDIENCE)
     headers = {"Authorization": f"Bearer {token}"}
