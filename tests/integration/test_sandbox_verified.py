@@ -70,6 +70,7 @@ def test_a_forged_token_leaves_the_victims_compliance_clean(app: App) -> None:
     rows = admin_get(client, runtime, "requests?limit=10")["value"]
     assert VICTIM not in json.dumps(rows[-1])  # labelled by address, not the azp it names
     assert rows[-1]["status"] == 401 and data.TENANT not in json.dumps(rows[-1])
+    assert rows[-1]["verified"] is False and rows[0]["verified"] is True  # the log says which
 
 
 def draws(runtime: Runtime) -> dict[str, int]:

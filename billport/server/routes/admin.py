@@ -247,6 +247,8 @@ def _request_json(row: LoggedRequest) -> dict[str, Any]:
         "fault": row.fault,
         "retryAfter": row.retry_after,
         "requestId": row.request_id,
+        # False: the caller proved nothing (no valid token or SAS); its client label is a claim
+        "verified": row.verified,
     }
 
 
