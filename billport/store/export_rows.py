@@ -34,7 +34,7 @@ def invoice_commerce(
     return row.commerce, start.year * 100 + start.month
 
 
-def _scope_filter(scope: Scope) -> list[sa.ColumnElement[bool]]:
+def scope_filter(scope: Scope) -> list[sa.ColumnElement[bool]]:
     where = [li.tenant_id == scope.tenant_id, li.dataset == scope.dataset.source.code]
     if scope.dataset.billed:
         where.append(li.invoice_id == scope.invoice_id)
@@ -69,7 +69,7 @@ def scope_stats(conn: sa.Connection, scope: Scope) -> ScopeStats:
     but with ``count`` in the same query it walks the range once more (0.24 s against
     0.10 s for 1M rows).
     """
-    where = _scope_filter(scope)
+    where = scope_filter(scope)
     count = conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
     if not count:
         return ScopeStats(0, 0, 0)
@@ -93,7 +93,7 @@ def partition_starts(
     while True:
         query = (
             sa.select(li.id)
-            .where(*_scope_filter(scope), li.id >= starts[-1])
+            .where(*scope_filter(scope), li.id >= starts[-1])
             .order_by(li.id)
             .offset(rows)
             .limit(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from billport.billing.scopes import Scope
-from billport.store.export_rows import _scope_filter as scope_filter
+from billport.store.export_rows import scope_filter
 from billport.store.tables import line_items
 
 li = line_items.c
