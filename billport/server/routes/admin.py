@@ -52,7 +52,7 @@ def require_admin(
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 TenantPath = Annotated[str, Path(alias="tenantId", min_length=1, max_length=36)]
 _OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "OK", **_OBJECT},
     400: {"description": "Invalid input (the message names the key)"},
     401: {"description": "No admin token, or a wrong one"},
@@ -62,11 +62,11 @@ router = APIRouter(
     prefix="/_billport",
     tags=["sandbox admin"],
     dependencies=[Depends(require_admin)],
-    responses=_RESPONSES,
+    responses=ADMIN_RESPONSES,
 )
 
 
-def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+def request_body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     content = {"application/json": {"schema": schema}}
     return {"requestBody": {"required": required, "content": content}}
 
@@ -109,7 +109,7 @@ def get_scenario(runtime: RuntimeDep) -> dict[str, Any]:
     "/scenario",
     summary="Replace the server-wide scenario",
     operation_id="put_scenario",
-    openapi_extra=_body(SCENARIO_SCHEMA),
+    openapi_extra=request_body(SCENARIO_SCHEMA),
 )
 def put_scenario(runtime: RuntimeDep, body: Annotated[Any, Depends(json_body)]) -> dict[str, Any]:
     scenarios.set_scenario(runtime.db, runtime.clock, None, body)
@@ -139,7 +139,7 @@ def get_tenant_scenario(runtime: RuntimeDep, tenant_id: TenantPath) -> dict[str,
     "/tenants/{tenantId}/scenario",
     summary="Give one tenant its own scenario",
     operation_id="put_tenant_scenario",
-    openapi_extra=_body(SCENARIO_SCHEMA),
+    openapi_extra=request_body(SCENARIO_SCHEMA),
 )
 def put_tenant_scenario(
     runtime: RuntimeDep,
@@ -173,7 +173,7 @@ _RESET_SCHEMA = {
     "/reset",
     summary="Forget operations, manifests, blobs and the request log ({all: true}: all data)",
     operation_id="reset_sandbox",
-    openapi_extra=_body(_RESET_SCHEMA, required=False),
+    openapi_extra=request_body(_RESET_SCHEMA, required=False),
 )
 def reset(
     request: Request, runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]
@@ -199,7 +199,7 @@ def reset(
     "/seed",
     summary="Seed synthetic data (the options of `billport seed`)",
     operation_id="seed_sandbox",
-    openapi_extra=_body(admin.SEED_SCHEMA, required=False),
+    openapi_extra=request_body(admin.SEED_SCHEMA, required=False),
 )
 def seed(runtime: RuntimeDep, body: Annotated[Any, Depends(optional_json_body)]) -> dict[str, Any]:
     seeded = admin.seed(runtime.db, runtime.blobs, runtime.clock(), admin.parse_seed_request(body))

@@ -12,7 +12,13 @@ from fastapi import APIRouter, Depends, Query
 
 from billport.auth.partners import forget_partners
 from billport.errors import InvalidRequest
-from billport.server.routes.admin import _RESPONSES, RuntimeDep, TenantPath, _body, require_admin
+from billport.server.routes.admin import (
+    ADMIN_RESPONSES,
+    RuntimeDep,
+    TenantPath,
+    request_body,
+    require_admin,
+)
 from billport.server.routes.graph import json_body
 from billport.usecases import resellers
 from billport.usecases.resellers import ResellerRequest, reseller_json, view_json
@@ -21,7 +27,7 @@ router = APIRouter(
     prefix="/_billport",
     tags=["sandbox admin"],
     dependencies=[Depends(require_admin)],
-    responses=_RESPONSES,
+    responses=ADMIN_RESPONSES,
 )
 ProviderQuery = Annotated[
     str | None,
@@ -91,7 +97,7 @@ def list_resellers(runtime: RuntimeDep, provider: ProviderQuery = None) -> dict[
     "/resellers/{tenantId}",
     summary="Declare or change a reseller, and build its view",
     operation_id="put_reseller",
-    openapi_extra=_body(RESELLER_SCHEMA),
+    openapi_extra=request_body(RESELLER_SCHEMA),
 )
 def put_reseller(
     runtime: RuntimeDep, tenant_id: TenantPath, body: Annotated[Any, Depends(json_body)]
@@ -137,7 +143,7 @@ def get_markup_rules(runtime: RuntimeDep, provider: ProviderQuery = None) -> dic
     "/markup-rules",
     summary="Replace a provider's markup rules, and rebuild its resellers' views",
     operation_id="put_markup_rules",
-    openapi_extra=_body(RULES_SCHEMA),
+    openapi_extra=request_body(RULES_SCHEMA),
 )
 def put_markup_rules(
     runtime: RuntimeDep, body: Annotated[Any, Depends(json_body)], provider: ProviderQuery = None
