@@ -18,7 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -70,7 +74,13 @@ def shot(driver: WebDriver, name: str) -> None:
 
 def wait(driver: WebDriver, condition, seconds: float = WAIT_SECONDS) -> None:  # type: ignore[no-untyped-def]
     try:
-        WebDriverWait(driver, seconds, poll_frequency=0.2).until(lambda d: condition(d))
+        # A page being replaced mid-check (a click, a live refresh) is "not yet", not a failure.
+        WebDriverWait(
+            driver,
+            seconds,
+            poll_frequency=0.2,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        ).until(lambda d: condition(d))
     except TimeoutException:
         text = driver.find_element(By.TAG_NAME, "body").text[:1500]
         raise AssertionError(f"timed out on {driver.current_url}:\n{text}") from None
