@@ -8,6 +8,7 @@ scope it keeps a running SHA-256 of the documents, a count and the first values 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,14 +19,14 @@ from typing import Any
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.ingest import portal
 from billport.ingest.anonymise import Anonymiser
+from billport.ingest.chunks import Chunk, FileRows, rendered
 from billport.ingest.files import Source, lines
 from billport.ingest.rows import BadRow, Renderer, RowError, Shape, raw_pairs, shapes_for
 from billport.store.imports import RowScope
 from billport.store.loading import LineItemRow
 
 BATCH_ROWS = 5000
-# Column widths of line_items (PostgreSQL enforces them: a longer value is a bad row).
-WIDTHS = {"InvoiceNumber": 20, "CustomerId": 36, "ChargeType": 40}
+Line = tuple[int, bytes | tuple[str, ...]]  # a numbered JSON line, or a CSV record's values
 
 
 @dataclass
@@ -57,51 +58,42 @@ class Reader:
     tallies: dict[RowScope, Tally] = field(default_factory=dict)
     shapes: list[tuple[str, Shape]] = field(default_factory=list)  # (file, shape) read
     _months: dict[str, int] = field(default_factory=dict)  # invoice id -> billing month
-    _last: tuple[tuple[object, ...], Tally] | None = None
 
     def batches(self, sources: Iterable[Source]) -> Iterator[list[LineItemRow]]:
-        batch: list[LineItemRow] = []
+        """Each file's rows, ``batch_rows`` at a time (a file's last batch may be short)."""
         for source in sources:
-            for row in self._rows(source):
-                batch.append(row)
-                if len(batch) == self.batch_rows:
-                    yield batch
-                    batch = []
-        if batch:
-            yield batch
+            chunks = self._csv_chunks(source) if source.csv else self._json_chunks(source)
+            for file, renderer, chunk in chunks:
+                yield self._merged(file, renderer, rendered(
+                    file, renderer, self.month_of_invoice, self.anonymiser, chunk
+                ))  # fmt: skip
 
-    def _rows(self, source: Source) -> Iterator[LineItemRow]:
-        if source.csv:
-            yield from self._csv_rows(source)
+    def _json_chunks(self, source: Source) -> Iterator[tuple[FileRows, Renderer, list[Line]]]:
+        """The blob's lines in chunks, with what its first line says about all of them."""
+        numbered = iter(self.read(source))
+        first = next(numbered, None)
+        if first is None:
             return
-        renderer: Renderer | None = None
-        file_month: int | None = None
-        for number, line in self.read(source):
-            try:
-                text = line.decode("utf-8")
-                if renderer is None:
-                    renderer = Renderer(self._shape(source, raw_pairs(text)))
-                    self.shapes.append((source.name, renderer.shape))
-                values = renderer.values(text)
-                if self.anonymiser is not None:
-                    pairs = self.anonymiser.pairs(dict(zip(renderer.names, values, strict=True)))
-                    values = renderer.in_order(pairs)
-                    line = renderer.line_of(values)
-                full, basic = renderer.docs_of(line, values)
-                if file_month is None:
-                    file_month = self._month(source, dict(zip(renderer.names, values, strict=True)))
-                row = self._row(source, renderer, values, file_month, full, basic)
-            except UnicodeDecodeError as exc:
-                raise BadRow(source.name, number, "", f"not UTF-8 ({exc.reason})") from None
-            except RowError as exc:
-                raise BadRow(source.name, number, exc.column, exc.reason) from None
-            yield row
+        number, line = first
+        try:
+            text = line.decode("utf-8")
+            renderer = Renderer(self._shape(source, raw_pairs(text)))
+            values = renderer.values(text)
+            file = self._file(source, dict(zip(renderer.names, values, strict=True)))
+        except UnicodeDecodeError as exc:
+            raise BadRow(source.name, number, "", f"not UTF-8 ({exc.reason})") from None
+        except RowError as exc:
+            raise BadRow(source.name, number, exc.column, exc.reason) from None
+        self.shapes.append((source.name, renderer.shape))
+        lines: Iterator[Line] = itertools.chain([first], numbered)
+        while chunk := list(itertools.islice(lines, self.batch_rows)):
+            yield file, renderer, chunk
 
-    def _csv_rows(self, source: Source) -> Iterator[LineItemRow]:
-        """A portal CSV file's records, each rendered as the full set's Graph row."""
+    def _csv_chunks(self, source: Source) -> Iterator[tuple[FileRows, Renderer, list[Line]]]:
+        """A portal CSV file's records in chunks, each as the full set's raw values."""
         layout: portal.Layout | None = None
-        renderer: Renderer | None = None
-        file_month = 0
+        started: tuple[FileRows, Renderer] | None = None
+        chunk: list[Line] = []
         for found, number, cells in self.read_csv(source, self.kind):
             try:
                 if found is not None:
@@ -109,19 +101,50 @@ class Reader:
                     self._note_layout(source, layout)
                 assert layout is not None
                 values = layout.values(cells)  # in full-set order, the renderer's own
-                if renderer is None:
+                if started is None:
                     pairs = dict(zip(field_names(layout.dataset), values, strict=True))
                     renderer = Renderer(portal.shape_of(layout, pairs, self.kind))
                     self.shapes.append((source.name, renderer.shape))
-                    file_month = self._month(source, pairs)
-                if self.anonymiser is not None:
-                    pairs = dict(zip(renderer.names, values, strict=True))
-                    values = renderer.in_order(self.anonymiser.pairs(pairs))
-                full, basic = renderer.docs_of(renderer.line_of(values), values)
-                row = self._row(source, renderer, values, file_month, full, basic)
+                    started = self._file(source, pairs), renderer
             except RowError as exc:
                 raise BadRow(source.name, number, exc.column, exc.reason) from None
-            yield row
+            chunk.append((number, values))
+            if len(chunk) == self.batch_rows:
+                yield *started, chunk
+                chunk = []
+        if chunk and started is not None:
+            yield *started, chunk
+
+    def _file(self, source: Source, first: dict[str, str]) -> FileRows:
+        hinted = source.hints.billing_month or self.billing_month
+        return FileRows(self.tenant_id, source.name, self._month(source, first), hinted)
+
+    def _merged(self, file: FileRows, renderer: Renderer, chunk: Chunk) -> list[LineItemRow]:
+        """The chunk's rows, its runs counted into the tallies in file order.
+
+        A billed invoice keeps the month it was first given in this import (the first
+        file's, when neither the store, a header, the path nor --billing-month says): later
+        files' rows of it are given that month too.
+        """
+        rows, shape = chunk.rows, renderer.shape
+        own = 9 if shape.attribute_set is AttributeSet.FULL else 10  # doc_full, doc_basic
+        for run in chunk.runs:
+            try:
+                tally = self._tally(run.key, shape, run.currency)
+            except RowError as exc:
+                raise BadRow(file.name, run.line, exc.column, exc.reason) from None
+            docs = [row[own] for row in rows[run.start : run.stop]]
+            tally.rows += len(docs)
+            tally.digest.update(b"\n".join(docs))
+            tally.digest.update(b"\n")
+            tally.total += run.total
+            if shape.dataset.billed:
+                month = self._months.setdefault(run.key[1], run.month)
+                if month != run.month:
+                    rows[run.start : run.stop] = [
+                        (*row[:3], month, *row[4:]) for row in rows[run.start : run.stop]
+                    ]
+        return rows
 
     def _note_layout(self, source: Source, layout: portal.Layout) -> None:
         if layout.missing:
@@ -161,74 +184,21 @@ class Reader:
             return self.billing_month
         return _month_of(pairs, "ChargeStartDate")
 
-    def _invoice_month(self, invoice: str, file_month: int, source: Source) -> int:
-        if invoice not in self._months:
-            stored = self.month_of_invoice(invoice)
-            hinted = source.hints.billing_month or self.billing_month
-            self._months[invoice] = hinted or stored or file_month
-        return self._months[invoice]
-
-    def _row(
-        self,
-        source: Source,
-        renderer: Renderer,
-        values: tuple[str, ...],
-        file_month: int,
-        full: bytes,
-        basic: bytes,
-    ) -> LineItemRow:
-        shape = renderer.shape
-        dataset = shape.dataset
-        billed = dataset.billed
-        raw_currency, raw_customer, raw_charge, raw_invoice, raw_total = renderer.keys(values)
-        currency = _text(raw_currency).upper()
-        if len(currency) != 3:
-            raise RowError("a currency must be a 3-letter code", "Currency")
-        customer, charge = _text(raw_customer), _text(raw_charge)
-        invoice = _text(raw_invoice)
-        if len(invoice) > 20 or len(customer) > 36 or len(charge) > 40:
-            for name, value in (("InvoiceNumber", invoice), ("CustomerId", customer),
-                                ("ChargeType", charge)):  # fmt: skip
-                if len(value) > WIDTHS[name]:
-                    raise RowError(f"longer than {WIDTHS[name]} characters", name)
-        if billed:
-            if not invoice:
-                raise RowError("a billed row needs its invoice number", "InvoiceNumber")
-            month = self._invoice_month(invoice, file_month, source)
-            key: tuple[object, ...] = (dataset, invoice)
-        else:
-            month, key = file_month, (dataset, file_month, currency)
-        tally = self._tally(key, shape, currency)
-        tally.rows += 1
-        tally.digest.update(full if shape.attribute_set is AttributeSet.FULL else basic)
-        tally.digest.update(b"\n")
-        total = _decimal(raw_total)
-        tally.total += Decimal(total)
-        return (self.tenant_id, renderer.code, invoice if billed else None, month, currency,
-                customer, charge, total, 0, full, basic)  # fmt: skip
-
     def _tally(self, key: tuple[object, ...], shape: Shape, currency: str) -> Tally:
-        """The scope's tally (rows of one scope come in runs: the last one is cached)."""
-        if self._last is not None and self._last[0] == key:
-            tally = self._last[1]
-        else:
-            dataset = shape.dataset
-            scope = RowScope(
-                self.tenant_id,
-                dataset,
-                str(key[1]) if dataset.billed else None,
-                None if dataset.billed else int(key[1]),  # type: ignore[call-overload]
-                None if dataset.billed else currency,
+        dataset = shape.dataset
+        scope = RowScope(
+            self.tenant_id,
+            dataset,
+            str(key[1]) if dataset.billed else None,
+            None if dataset.billed else int(key[1]),  # type: ignore[call-overload]
+            None if dataset.billed else currency,
+        )
+        tally = self.tallies.setdefault(scope, Tally(shape, currency))
+        if tally.shape != shape:
+            raise RowError(
+                f"{scope_name(scope)} also comes with the {tally.shape.attribute_set.value} "
+                "attribute set in this import: import one of them"
             )
-            tally = self.tallies.get(scope) or self.tallies.setdefault(
-                scope, Tally(shape, currency)
-            )
-            self._last = (key, tally)
-            if tally.shape != shape:
-                raise RowError(
-                    f"{scope_name(scope)} also comes with the {tally.shape.attribute_set.value} "
-                    "attribute set in this import: import one of them"
-                )
         return tally
 
 
@@ -243,13 +213,6 @@ def _text(raw: str) -> str:
     if raw == "null":
         return ""
     return raw[1:-1] if "\\" not in raw else str(json.loads(raw))
-
-
-def _decimal(raw: str) -> str:
-    """A decimal field's exact value as positional text (0 for null)."""
-    if raw == "null":
-        return "0"
-    return raw if "e" not in raw and "E" not in raw else format(Decimal(raw), "f")
 
 
 def _month_of(pairs: dict[str, str], name: str) -> int:

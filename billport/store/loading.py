@@ -7,6 +7,8 @@ is all-or-nothing.
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +31,8 @@ _SQLITE_INSERT = (
     f"INSERT INTO line_items ({', '.join(LINE_ITEM_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in LINE_ITEM_COLUMNS)})"
 )
+# Rows in one INSERT: 11 parameters each, under SQLite's 32,766 (3.32+; 999 before).
+SQLITE_ROWS_PER_INSERT = 2500
 _PG_COPY = f"COPY line_items ({', '.join(LINE_ITEM_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)  # no flags, no extension
 _PG_TRAILER = struct.pack("!h", -1)
@@ -74,11 +78,34 @@ def insert_invoices(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> N
         conn.execute(invoices.insert(), list(rows))
 
 
+def _sqlite_values(count: int) -> str:
+    """An INSERT of ``count`` rows in one statement."""
+    row = f"({', '.join('?' for _ in LINE_ITEM_COLUMNS)})"
+    return f"INSERT INTO line_items ({', '.join(LINE_ITEM_COLUMNS)}) VALUES " + ", ".join(
+        [row] * count
+    )
+
+
 def _sqlite_sink(conn: sa.Connection) -> Sink:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    """Rows appended up to ``SQLITE_ROWS_PER_INSERT`` to a statement.
+
+    ``executemany`` releases the GIL around every row's step and must win it back each
+    time: while another thread computes (the import's reader), each row then waits out
+    that thread's switch interval (5 ms), and the writer crawls at a few hundred rows a
+    second. One statement of many rows waits once per statement (docs/performance.md#import).
+    """
+    raw = conn.connection.driver_connection
+    per = min(SQLITE_ROWS_PER_INSERT, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 11)  # type: ignore[union-attr]
+    many = _sqlite_values(per)
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    chained = itertools.chain.from_iterable
 
     def sink(rows: Sequence[LineItemRow]) -> None:
-        cursor.executemany(_SQLITE_INSERT, rows)
+        whole = len(rows) - len(rows) % per
+        for start in range(0, whole, per):
+            cursor.execute(many, list(chained(rows[start : start + per])))
+        if whole < len(rows):
+            cursor.executemany(_SQLITE_INSERT, rows[whole:])
 
     return sink
 
@@ -154,7 +181,7 @@ def _postgres_bulk_settings(conn: sa.Connection) -> None:
 
 
 @contextmanager
-def bulk_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+def bulk_transaction(engine: sa.Engine, *, preallocate: bool = True) -> Iterator[sa.Connection]:
     """One transaction for a bulk load; on SQLite, the fast path when nobody else is connected.
 
     SQLite changes ``synchronous`` and ``journal_mode`` only outside a transaction, so both are
@@ -167,7 +194,10 @@ def bulk_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
       same index pages into the WAL again and again: 3-8x slower. When other connections
       are open the switch fails at once (``busy_timeout=0``) and the load stays in WAL.
     - Outside WAL, a second thread preallocates the file ahead of the writer
-      (:mod:`billport.store.preallocate`).
+      (:mod:`billport.store.preallocate`), unless ``preallocate`` is false: that moves the
+      kernel's page allocation off the writing thread at the cost of more CPU in all, a win
+      only when a core would otherwise idle (seeding; not an import, whose reader keeps
+      both busy: docs/performance.md#import).
     - ``BEGIN IMMEDIATE``: the write lock is taken before the first read, so a server
       writing meanwhile (its request log, a queued export) makes the load wait, never fail.
     """
@@ -197,7 +227,8 @@ def bulk_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
                 switched = False
         raw.execute(f"PRAGMA busy_timeout={int(saved['busy_timeout'])}")  # type: ignore[union-attr]
         # In WAL mode the pages go to the -wal file, which a checkpoint reuses: nothing to gain.
-        database = _sqlite_file(raw) if switched or saved["journal_mode"] != "wal" else None
+        outside_wal = switched or saved["journal_mode"] != "wal"
+        database = _sqlite_file(raw) if preallocate and outside_wal else None
         try:
             with conn.begin(), preallocated(database, lambda: _sqlite_size(raw)):
                 # Take the write lock first (waiting out busy_timeout for other writers, e.g.

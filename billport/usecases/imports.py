@@ -85,7 +85,7 @@ def import_blobs(
     anonymiser = Anonymiser(request.anonymise_key) if request.anonymise_key else None
     tenant = request.tenant_id
     try:
-        with loading.bulk_transaction(db.engine) as conn:
+        with loading.bulk_transaction(db.engine, preallocate=False) as conn:
             store.lock_writers(conn)
             floor = store.max_line_id(conn)
 

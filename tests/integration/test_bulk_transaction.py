@@ -55,3 +55,26 @@ def _load_while_another_writes(
     with database.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(partners)).scalar_one() == 1
         assert conn.execute(sa.select(sa.func.count()).select_from(scenarios)).scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    "count", [1, loading.SQLITE_ROWS_PER_INSERT, 2 * loading.SQLITE_ROWS_PER_INSERT + 3]
+)
+def test_line_items_are_appended_whole_and_in_order(database: Database, count: int) -> None:
+    """On SQLite many rows go in one statement, the rest row by row: every row lands once,
+    in the order given, with its values as given (bytes stay bytes, totals exact text)."""
+    rows = [
+        ("t", 1, f"G{n % 7}", 202610, "USD", f"c{n}", "New", f"{n}.000100", 0,
+         b'{"n":%d}' % n, b'{"b":%d}' % n)
+        for n in range(count)
+    ]  # fmt: skip
+    with loading.bulk_transaction(database.engine) as conn:
+        assert loading.write_line_items(conn, [rows[: count // 2], rows[count // 2 :]]) == count
+    query = (
+        sa.select(*(sa.column(c) for c in loading.LINE_ITEM_COLUMNS))
+        .select_from(sa.table("line_items"))
+        .order_by(sa.column("id"))
+    )
+    with database.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(query)]
+    assert [(*r[:9], bytes(r[9]), bytes(r[10])) for r in stored] == rows
