@@ -267,15 +267,17 @@ class Renderer:
             elif name not in self.types:
                 pieces.append(f'"{name}":' + ('""' if kinds[name] == "string" else "null"))
         self.other_of = ("{" + ",".join(pieces) + "}").encode()
-        # The same groups from a row's values (portal CSV records, anonymised rows).
-        self._run_texts = [
-            (",".join(f'"{n}":%s' for n in run), itemgetter(*(self.at[n] for n in run)))
-            for run in runs
-        ]
-        self._group_order = sorted(
-            [(g, ("run", i)) for i, g in enumerate(run_groups)]
-            + [(g, ("key", self.at[n])) for n, g in key_groups.items()]
-        )
+        # The same groups from a row's values (portal CSV records, anonymised rows): one
+        # %-format of every group's text, NUL-separated (raw JSON values never hold a NUL).
+        texts, picked = [], []
+        for _group, kind, names in sorted(
+            [(g, "run", run) for g, run in zip(run_groups, runs, strict=True)]
+            + [(g, "key", [n]) for n, g in key_groups.items()]
+        ):
+            texts.append(",".join(f'"{n}":%s' for n in names) if kind == "run" else "%s")
+            picked += [self.at[n] for n in names]
+        self._groups_text, self._pick_groups = "\x00".join(texts), itemgetter(*picked)
+        self._group_count = len(texts)
 
     def groups(self, line: bytes) -> tuple[bytes, ...]:
         """The :attr:`match` groups of any valid row (spaces between its values too); RowError
@@ -288,15 +290,10 @@ class Renderer:
 
     def groups_of(self, values: tuple[str, ...]) -> tuple[bytes, ...]:
         """:meth:`groups` of checked raw values in this set's order."""
-        out = []
-        for _group, (kind, at) in self._group_order:
-            if kind == "run":
-                text, pick = self._run_texts[at]
-                picked = pick(values)
-                out.append((text % (picked if isinstance(picked, tuple) else (picked,))).encode())
-            else:
-                out.append(values[at].encode())
-        return tuple(out)
+        groups = tuple((self._groups_text % self._pick_groups(values)).encode().split(b"\x00"))
+        if len(groups) != self._group_count:  # unreachable for checked values: defensive
+            raise RowError("a value holds a NUL character")
+        return groups
 
     def line(self, pairs: dict[str, str]) -> bytes:
         """The row in its own set, compact, in export order, from (changed) raw values."""

@@ -1,10 +1,10 @@
 """How ``billport import`` gets its rows into ``line_items``: read and checked in this
 thread while a second thread writes the previous batch.
 
-A forked reading process (batches pickled through a pipe) was tried and measured no faster
-on the 2-core machine (docs/performance.md#import): pickling costs ~3 µs a row and the
-writer's inserts already use part of the second core. The reader needs no database (its
-invoice months are a dict read before the first row), so moving it elsewhere stays easy.
+Chunks rendered in worker processes (``ingest/chunks.py`` depends on its arguments only)
+were measured no faster on the 2-core machine (docs/performance.md#import): sending lines
+and unpickling rows cost the parent 6.5–8 µs a row, and the writer's inserts and the kernel
+already use the second core.
 """
 
 from __future__ import annotations
