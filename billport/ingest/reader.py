@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,10 @@ class Reader:
     notes: list[str] = field(default_factory=list)  # what the files lacked or had extra
     tallies: dict[RowScope, Tally] = field(default_factory=dict)
     shapes: list[tuple[str, Shape]] = field(default_factory=list)  # (file, shape) read
+    # True: documents are hashed by hash_pending (the writer thread's), not while reading.
+    defer_hashing: bool = False
     _months: dict[str, int] = field(default_factory=dict)  # invoice id -> billing month
+    _unhashed: deque[tuple[Any, list[bytes]]] = field(default_factory=deque)
 
     def batches(self, sources: Iterable[Source]) -> Iterator[list[LineItemRow]]:
         """Each file's rows, ``batch_rows`` at a time (a file's last batch may be short)."""
@@ -135,8 +139,7 @@ class Reader:
                 raise BadRow(file.name, run.line, exc.column, exc.reason) from None
             docs = [row[own] for row in rows[run.start : run.stop]]
             tally.rows += len(docs)
-            tally.digest.update(b"\n".join(docs))
-            tally.digest.update(b"\n")
+            self._unhashed.append((tally.digest, docs))
             tally.total += run.total
             if shape.dataset.billed:
                 month = self._months.setdefault(run.key[1], run.month)
@@ -144,7 +147,18 @@ class Reader:
                     rows[run.start : run.stop] = [
                         (*row[:3], month, *row[4:]) for row in rows[run.start : run.stop]
                     ]
+        if not self.defer_hashing:
+            self.hash_pending()
         return rows
+
+    def hash_pending(self) -> None:
+        """Bring the tallies' digests up to date, in file order (FIFO): SHA-256 runs
+        outside the GIL, so with ``defer_hashing`` the writer thread does it beside the
+        reading one."""
+        while self._unhashed:
+            digest, docs = self._unhashed.popleft()
+            digest.update(b"\n".join(docs))
+            digest.update(b"\n")
 
     def _note_layout(self, source: Source, layout: portal.Layout) -> None:
         if layout.missing:

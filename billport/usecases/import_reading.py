@@ -24,8 +24,19 @@ def read_into(
     reader: Reader, sources: list[Source], sink: Sink, written: Callable[[int], None]
 ) -> None:
     """Every row of ``sources`` through ``reader`` into ``sink``; the reader's tallies,
-    shapes and notes are complete when this returns."""
-    write_behind(sink, reader.batches(sources), written)
+    shapes and notes are complete when this returns. The writer thread also hashes the
+    documents read so far (``Reader.defer_hashing``) after each batch it writes."""
+
+    def write_and_hash(batch: list[LineItemRow]) -> None:
+        sink(batch)
+        reader.hash_pending()
+
+    reader.defer_hashing = True
+    try:
+        write_behind(write_and_hash, reader.batches(sources), written)
+    finally:
+        reader.defer_hashing = False
+    reader.hash_pending()
 
 
 def write_behind(

@@ -173,3 +173,22 @@ def test_a_line_that_is_not_utf8_is_named() -> None:
         rendered(FileRows(TENANT, "a.json.gz", 202610, None), renderer, {}.get, None,
                  [(1, line(RECON, 2)), (2, bad)])  # fmt: skip
     assert (caught.value.line, caught.value.reason) == (2, "not UTF-8 (invalid start byte)")
+
+
+def test_deferred_hashing_gives_the_same_digests_once_pending_work_is_done() -> None:
+    """The import hashes documents on its writer thread (``defer_hashing``): until
+    ``hash_pending`` runs the digests lag; afterwards they equal the reading thread's."""
+    blobs = {"a.json.gz": [line(RECON, n, "G1" if n < 5 else "G2") for n in range(9)]}
+    sources = [Source(Path("a.json.gz"), "a.json.gz")]
+    eager = reader_of(blobs)
+    list(eager.batches(sources))
+    deferred = reader_of(blobs)
+    deferred.defer_hashing = True
+    list(deferred.batches(sources))
+    empty = hashlib.sha256().hexdigest()
+    assert {t.digest.hexdigest() for t in deferred.tallies.values()} == {empty}
+    deferred.hash_pending()
+    assert {s: t.digest.hexdigest() for s, t in deferred.tallies.items()} == {
+        s: t.digest.hexdigest() for s, t in eager.tallies.items()
+    }
+    assert len(eager.tallies) == 2
