@@ -62,10 +62,12 @@ def rendered(
     """The rows of ``lines``, numbered as in the file: each a JSON line (bytes) or a row's
     raw values in its own set's order (a portal CSV record); the first bad one raises
     BadRow."""
+    # One loop with its lookups bound to locals, on purpose: it runs for every imported row
+    # and is most of the reading thread's time (docs/performance.md#import).
     shape = renderer.shape
     billed, full_set = shape.dataset.billed, shape.attribute_set is AttributeSet.FULL
     tenant, code, dataset = file.tenant_id, renderer.code, shape.dataset
-    match, groups_of, other, runs_of, keys_of = (
+    match, general, other, runs_of, keys_of = (
         renderer.match, renderer.groups, renderer.other_of, renderer.runs, renderer.group_keys,
     )  # fmt: skip
     rows: list[LineItemRow] = []
@@ -83,7 +85,7 @@ def rendered(
                 line: bytes = given
                 found = match(line)
                 if found is None:  # not compact, or not a valid row: the general path
-                    groups = groups_of(line)
+                    groups = general(line)
                 else:
                     if not line.isascii():
                         line.decode()  # UTF-8, or UnicodeDecodeError

@@ -226,19 +226,7 @@ class Renderer:
         five key values, and ``other_of`` renders the other document from the runs — the
         same bytes as :meth:`docs_of` with 14 captures instead of one per field.
         """
-        position = {name: index for index, name in enumerate(other)}
-        runs: list[list[str]] = []
-        for name in self.names:
-            if name not in position:
-                continue
-            if (
-                runs
-                and position[name] == position[runs[-1][-1]] + 1
-                and (self.at[name] == self.at[runs[-1][-1]] + 1)
-            ):
-                runs[-1].append(name)
-            else:
-                runs.append([name])
+        runs = self._shared_runs(other)
         starts = {run[0]: index for index, run in enumerate(runs)}
         ends = {run[-1] for run in runs}
         pattern, group, run_groups, key_groups = "{", 0, [], {}
@@ -278,6 +266,22 @@ class Renderer:
             picked += [self.at[n] for n in names]
         self._groups_text, self._pick_groups = "\x00".join(texts), itemgetter(*picked)
         self._group_count = len(texts)
+
+    def _shared_runs(self, other: tuple[str, ...]) -> list[list[str]]:
+        """This set's fields that the other set has too, in runs consecutive in both."""
+        position = {name: index for index, name in enumerate(other)}
+        runs: list[list[str]] = []
+        for name in self.names:
+            if name not in position:
+                continue
+            last = runs[-1][-1] if runs else None
+            if last is not None and position[name] - position[last] == 1 == (
+                self.at[name] - self.at[last]
+            ):  # next to the run's last field in both sets
+                runs[-1].append(name)
+            else:
+                runs.append([name])
+        return runs
 
     def groups(self, line: bytes) -> tuple[bytes, ...]:
         """The :attr:`match` groups of any valid row (spaces between its values too); RowError
