@@ -8,6 +8,7 @@ reader, which keeps the per-scope tallies (:mod:`billport.ingest.reader`).
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from billport.ingest.anonymise import Anonymiser
 from billport.ingest.rows import BadRow, Renderer, RowError
 from billport.store.loading import LineItemRow
 
+# Sums of amounts are exact: a context whose precision grows as far as a sum needs.
+EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+MAX_EXPONENT = 100  # an amount written 1E+100 or beyond would be thousands of digits as text
 # Column widths of line_items (PostgreSQL enforces them: a longer value is a bad row).
 WIDTHS = {"InvoiceNumber": 20, "CustomerId": 36, "ChargeType": 40}
 
@@ -48,8 +52,12 @@ class Run:
 
 @dataclass(frozen=True)
 class Chunk:
+    """Rows up to the first bad line, and that line's error (raised once the runs before it
+    are merged, so that the import reports the first fault in file order)."""
+
     rows: list[LineItemRow]
     runs: list[Run]
+    error: BadRow | None = None
 
 
 def rendered(
@@ -60,8 +68,8 @@ def rendered(
     lines: Iterable[tuple[int, bytes | tuple[str, ...]]],
 ) -> Chunk:
     """The rows of ``lines``, numbered as in the file: each a JSON line (bytes) or a row's
-    raw values in its own set's order (a portal CSV record); the first bad one raises
-    BadRow."""
+    raw values in its own set's order (a portal CSV record); the first bad one ends the
+    chunk with its BadRow."""
     # One loop with its lookups bound to locals, on purpose: it runs for every imported row
     # and is most of the reading thread's time (docs/performance.md#import).
     shape = renderer.shape
@@ -79,6 +87,8 @@ def rendered(
     month = file.file_month
     key: tuple[Any, ...] = ()
     start = first = number = 0
+    total_name = "BillingPreTaxTotal" if dataset.usage else "Total"
+    error: BadRow | None = None
     try:
         for number, given in lines:
             if given.__class__ is bytes:
@@ -109,8 +119,6 @@ def rendered(
                 if len(invoice) > WIDTHS["InvoiceNumber"]:
                     raise RowError("longer than 20 characters", "InvoiceNumber")
                 if billed:
-                    if not invoice:
-                        raise RowError("a billed row needs its invoice number", "InvoiceNumber")
                     month = file.hinted_month or month_of_invoice(invoice) or file.file_month
                     key = (dataset, invoice)
                 else:
@@ -120,21 +128,23 @@ def rendered(
                 for name, value in (("CustomerId", customer), ("ChargeType", charge)):
                     if len(value) > WIDTHS[name]:
                         raise RowError(f"longer than {WIDTHS[name]} characters", name)
+            if billed and not invoice:
+                raise RowError("a billed row needs its invoice number", "InvoiceNumber")
             total = raw_total.decode()
             if total[0] == "n" or "e" in total or "E" in total:
-                total = _decimal(total)
+                total = _decimal(total, total_name)
             totals.append(total)
             append((tenant, code, invoice if billed else None, month, currency, customer,
                     charge, total, 0, line, doc) if full_set else
                    (tenant, code, invoice if billed else None, month, currency, customer,
                     charge, total, 0, doc, line))  # fmt: skip
     except UnicodeDecodeError as exc:
-        raise BadRow(file.name, number, "", f"not UTF-8 ({exc.reason})") from None
+        error = BadRow(file.name, number, "", f"not UTF-8 ({exc.reason})")
     except RowError as exc:
-        raise BadRow(file.name, number, exc.column, exc.reason) from None
+        error = BadRow(file.name, number, exc.column, exc.reason)
     if totals:
         runs.append(Run(key, currency, month, first, start, len(rows), _sum(totals)))
-    return Chunk(rows, runs)
+    return Chunk(rows, runs, error)
 
 
 def _anonymised(
@@ -146,7 +156,9 @@ def _anonymised(
 
 
 def _sum(totals: list[str]) -> Decimal:
-    return sum(map(Decimal, totals), Decimal(0))
+    """The exact sum (no rounding at 28 digits)."""
+    with decimal.localcontext(EXACT):
+        return sum(map(Decimal, totals), Decimal(0))
 
 
 def _text(raw: bytes) -> str:
@@ -156,8 +168,13 @@ def _text(raw: bytes) -> str:
     return raw[1:-1].decode() if b"\\" not in raw else str(json.loads(raw))
 
 
-def _decimal(raw: str) -> str:
+def _decimal(raw: str, name: str) -> str:
     """A decimal field's exact value as positional text (0 for null)."""
     if raw == "null":
         return "0"
-    return raw if "e" not in raw and "E" not in raw else format(Decimal(raw), "f")
+    if "e" not in raw and "E" not in raw:
+        return raw
+    value = Decimal(raw)
+    if not -MAX_EXPONENT <= value.as_tuple().exponent <= MAX_EXPONENT:  # type: ignore[operator]
+        raise RowError(f"an exponent beyond ±{MAX_EXPONENT}: {raw[:40]}", name)
+    return format(value, "f")

@@ -20,7 +20,7 @@ from typing import Any
 from billport.billing.datasets import AttributeSet, Dataset, field_names
 from billport.ingest import portal
 from billport.ingest.anonymise import Anonymiser
-from billport.ingest.chunks import Chunk, FileRows, rendered
+from billport.ingest.chunks import EXACT, Chunk, FileRows, rendered
 from billport.ingest.files import Source, lines
 from billport.ingest.rows import BadRow, Renderer, RowError, Shape, raw_pairs, shapes_for
 from billport.store.imports import RowScope
@@ -111,6 +111,8 @@ class Reader:
                     self.shapes.append((source.name, renderer.shape))
                     started = self._file(source, pairs), renderer
             except RowError as exc:
+                if chunk and started is not None:  # the records before it first: faults in order
+                    yield *started, chunk
                 raise BadRow(source.name, number, exc.column, exc.reason) from None
             chunk.append((number, values))
             if len(chunk) == self.batch_rows:
@@ -124,7 +126,8 @@ class Reader:
         return FileRows(self.tenant_id, source.name, self._month(source, first), hinted)
 
     def _merged(self, file: FileRows, renderer: Renderer, chunk: Chunk) -> list[LineItemRow]:
-        """The chunk's rows, its runs counted into the tallies in file order.
+        """The chunk's rows, its runs counted into the tallies in file order; then the
+        chunk's bad line, if it has one, is raised.
 
         A billed invoice keeps the month it was first given in this import (the first
         file's, when neither the store, a header, the path nor --billing-month says): later
@@ -140,13 +143,15 @@ class Reader:
             docs = [row[own] for row in rows[run.start : run.stop]]
             tally.rows += len(docs)
             self._unhashed.append((tally.digest, docs))
-            tally.total += run.total
+            tally.total = EXACT.add(tally.total, run.total)
             if shape.dataset.billed:
                 month = self._months.setdefault(run.key[1], run.month)
                 if month != run.month:
                     rows[run.start : run.stop] = [
                         (*row[:3], month, *row[4:]) for row in rows[run.start : run.stop]
                     ]
+        if chunk.error is not None:
+            raise chunk.error
         if not self.defer_hashing:
             self.hash_pending()
         return rows

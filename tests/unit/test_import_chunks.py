@@ -82,10 +82,12 @@ def test_a_bad_row_in_a_chunk_is_named_by_its_line(
     bad = render(
         RECON, AttributeSet.FULL, {**line_values(RECON, TENANT, 2, "USD", "G1"), **changes}
     )
-    with pytest.raises(BadRow) as caught:
-        rendered(FileRows(TENANT, "a.json.gz", 202610, None), renderer, {}.get, None,
-                 [(7, line(RECON, 1)), (9, bad)])  # fmt: skip
-    assert (caught.value.line, caught.value.column, caught.value.reason) == (9, column, reason)
+    chunk = rendered(FileRows(TENANT, "a.json.gz", 202610, None), renderer, {}.get, None,
+                     [(7, line(RECON, 1)), (9, bad), (10, line(RECON, 3))])  # fmt: skip
+    assert chunk.error is not None
+    assert (chunk.error.line, chunk.error.column, chunk.error.reason) == (9, column, reason)
+    # The chunk ends at its bad line: the rows and runs before it, to be merged first.
+    assert len(chunk.rows) == 1 and [(r.start, r.stop) for r in chunk.runs] == [(0, 1)]
 
 
 def reader_of(blobs: dict[str, list[bytes]], batch_rows: int = 2) -> Reader:
@@ -169,10 +171,10 @@ def test_a_line_that_is_not_utf8_is_named() -> None:
     renderer = Renderer(Shape(RECON, AttributeSet.FULL))
     bad = line(RECON, 1).replace(b"Fabrikam", b"Fabr\xffkam")
     assert bad != line(RECON, 1)
-    with pytest.raises(BadRow) as caught:
-        rendered(FileRows(TENANT, "a.json.gz", 202610, None), renderer, {}.get, None,
-                 [(1, line(RECON, 2)), (2, bad)])  # fmt: skip
-    assert (caught.value.line, caught.value.reason) == (2, "not UTF-8 (invalid start byte)")
+    chunk = rendered(FileRows(TENANT, "a.json.gz", 202610, None), renderer, {}.get, None,
+                     [(1, line(RECON, 2)), (2, bad)])  # fmt: skip
+    assert chunk.error is not None
+    assert (chunk.error.line, chunk.error.reason) == (2, "not UTF-8 (invalid start byte)")
 
 
 def test_deferred_hashing_gives_the_same_digests_once_pending_work_is_done() -> None:
@@ -192,3 +194,48 @@ def test_deferred_hashing_gives_the_same_digests_once_pending_work_is_done() -> 
         s: t.digest.hexdigest() for s, t in eager.tallies.items()
     }
     assert len(eager.tallies) == 2
+
+
+def test_checks_come_in_the_readers_order_widths_before_the_missing_invoice_number() -> None:
+    renderer = Renderer(Shape(RECON, AttributeSet.FULL))
+    bad = render(RECON, AttributeSet.FULL, {
+        **line_values(RECON, TENANT, 2, "USD", ""), "CustomerId": "c" * 37,
+    })  # fmt: skip
+    chunk = rendered(FileRows(TENANT, "a.json.gz", 202610, None), renderer, {}.get, None,
+                     [(1, bad)])  # fmt: skip
+    assert chunk.error is not None and chunk.error.column == "CustomerId"
+
+
+def test_a_scope_in_two_attribute_sets_is_reported_before_a_later_bad_line() -> None:
+    """Faults are reported in file order, across the runs of a chunk too."""
+    basic = [render(RECON, AttributeSet.BASIC, line_values(RECON, TENANT, n, "USD", invoice))
+             for n, invoice in ((1, "G1"), (2, "G1"))]  # fmt: skip
+    reader = reader_of(
+        {"a.json.gz": [line(RECON, 1), line(RECON, 2, "G2")], "b.json.gz": [*basic, b"{"]},
+        batch_rows=10,
+    )
+    with pytest.raises(BadRow) as caught:
+        list(reader.batches([Source(Path(n), n) for n in ("a.json.gz", "b.json.gz")]))
+    assert (caught.value.file, caught.value.line) == ("b.json.gz", 1)
+    assert "also comes with the full attribute set" in caught.value.reason
+
+
+def test_totals_are_summed_exactly_past_28_digits() -> None:
+    big = "1" + "0" * 27
+    lines = [line(RECON, 1, Total=Decimal(big)), line(RECON, 2, Total=Decimal("0.4")),
+             line(RECON, 3, Total=Decimal("0.4"), Currency="usd")]  # fmt: skip
+    reader = reader_of({"a.json.gz": lines})
+    list(reader.batches([Source(Path("a.json.gz"), "a.json.gz")]))
+    ((tally),) = reader.tallies.values()
+    assert tally.total == Decimal(big + ".8")
+
+
+def test_an_amount_with_an_absurd_exponent_is_refused() -> None:
+    renderer = Renderer(Shape(RECON, AttributeSet.FULL))
+    fine, absurd = (line(RECON, 1).replace(b'"Total":1.123456', total)
+                    for total in (b'"Total":1.5E+3', b'"Total":1E+999999'))  # fmt: skip
+    file = FileRows(TENANT, "a.json.gz", 202610, None)
+    assert rendered(file, renderer, {}.get, None, [(1, fine)]).rows[0][7] == "1500"
+    chunk = rendered(file, renderer, {}.get, None, [(1, absurd)])
+    assert chunk.error is not None and chunk.error.column == "Total"
+    assert chunk.error.reason == "an exponent beyond ±100: 1E+999999"

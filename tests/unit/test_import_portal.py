@@ -237,3 +237,20 @@ def test_the_fast_path_and_the_checked_path_agree() -> None:
     assert values[RECON.index("Total")] == f"{header.index('Total')}.00"
     with pytest.raises(RowError, match="cells, the header more"):
         layout.values(cells[:5])
+
+
+def test_the_first_bad_record_is_reported_even_when_a_later_one_cannot_be_converted() -> None:
+    """Record 1's currency is checked when its chunk is rendered, record 2's total while
+    records are collected: the import reports record 1, the first fault in the file."""
+    cells = {name: "" for name in RECON}
+    cells.update(InvoiceNumber="G1", Currency="US", CustomerId="c", ChargeType="New",
+                 Total="1.5", ChargeStartDate="10/01/2026")  # fmt: skip
+    first = ",".join(cells[name] for name in RECON) + "\r\n"
+    cells.update(Currency="USD", Total="abc")
+    second = ",".join(cells[name] for name in RECON) + "\r\n"
+    text = [",".join(RECON) + "\r\n", first, second]
+    reader = Reader(TENANT, lambda invoice: None,
+                    read_csv=lambda source, kind: parse(iter(text), source.name, kind))  # fmt: skip
+    with pytest.raises(BadRow) as caught:
+        list(reader.batches([Source(Path("r.csv"), "r.csv", csv=True)]))
+    assert (caught.value.line, caught.value.column) == (2, "Currency")
