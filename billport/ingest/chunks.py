@@ -75,8 +75,8 @@ def rendered(
     shape = renderer.shape
     billed, full_set = shape.dataset.billed, shape.attribute_set is AttributeSet.FULL
     tenant, code, dataset = file.tenant_id, renderer.code, shape.dataset
-    match, general, other, runs_of, keys_of = (
-        renderer.match, renderer.groups, renderer.other_of, renderer.runs, renderer.group_keys,
+    match, other, runs_of, keys_of = (
+        renderer.match, renderer.other_of, renderer.runs, renderer.group_keys,
     )  # fmt: skip
     rows: list[LineItemRow] = []
     runs: list[Run] = []
@@ -88,14 +88,15 @@ def rendered(
     key: tuple[Any, ...] = ()
     start = first = number = 0
     total_name = "BillingPreTaxTotal" if dataset.usage else "Total"
+    customer_width, charge_width = WIDTHS["CustomerId"], WIDTHS["ChargeType"]
     error: BadRow | None = None
     try:
         for number, given in lines:
             if given.__class__ is bytes:
                 line: bytes = given
                 found = match(line)
-                if found is None:  # not compact, or not a valid row: the general path
-                    groups = general(line)
+                if found is None:  # not compact, or not a valid row: checked value by value
+                    groups = renderer.groups_of(renderer.values(line.decode()))
                 else:
                     if not line.isascii():
                         line.decode()  # UTF-8, or UnicodeDecodeError
@@ -117,14 +118,15 @@ def rendered(
                 if len(currency) != 3:
                     raise RowError("a currency must be a 3-letter code", "Currency")
                 if len(invoice) > WIDTHS["InvoiceNumber"]:
-                    raise RowError("longer than 20 characters", "InvoiceNumber")
+                    raise RowError(f"longer than {WIDTHS['InvoiceNumber']} characters",
+                                   "InvoiceNumber")  # fmt: skip
                 if billed:
                     month = file.hinted_month or month_of_invoice(invoice) or file.file_month
                     key = (dataset, invoice)
                 else:
                     key = (dataset, file.file_month, currency)
             customer, charge = _text(raw_customer), _text(raw_charge)
-            if len(customer) > 36 or len(charge) > 40:
+            if len(customer) > customer_width or len(charge) > charge_width:
                 for name, value in (("CustomerId", customer), ("ChargeType", charge)):
                     if len(value) > WIDTHS[name]:
                         raise RowError(f"longer than {WIDTHS[name]} characters", name)

@@ -219,7 +219,7 @@ class Renderer:
     def _compile_groups(
         self, other: tuple[str, ...], kinds: dict[str, str], key_names: tuple[str, ...]
     ) -> None:
-        """The import's hot path over a compact line's bytes (:meth:`groups`).
+        """The import's hot path over a compact line's bytes (``ingest/chunks.py``).
 
         The other set's fields present in this one come in a few runs that are consecutive
         in both (9 per dataset): ``match`` captures each run's ``"name":value,…`` text and the
@@ -283,17 +283,8 @@ class Renderer:
                 runs.append([name])
         return runs
 
-    def groups(self, line: bytes) -> tuple[bytes, ...]:
-        """The :attr:`match` groups of any valid row (spaces between its values too); RowError
-        (or UnicodeDecodeError) when it is not one."""
-        found = self.match(line)
-        if found is not None:
-            line.decode()  # UTF-8, or UnicodeDecodeError
-            return found.groups()
-        return self.groups_of(self.values(line.decode()))
-
     def groups_of(self, values: tuple[str, ...]) -> tuple[bytes, ...]:
-        """:meth:`groups` of checked raw values in this set's order."""
+        """The :attr:`match` groups of checked raw values in this set's order."""
         groups = tuple((self._groups_text % self._pick_groups(values)).encode().split(b"\x00"))
         if len(groups) != self._group_count:  # unreachable for checked values: defensive
             raise RowError("a value holds a NUL character")

@@ -27,10 +27,6 @@ LINE_ITEM_COLUMNS = (
 LineItemRow = Sequence[Any]  # values in LINE_ITEM_COLUMNS order; total as exact decimal text
 Sink = Callable[[Sequence[LineItemRow]], None]
 
-_SQLITE_INSERT = (
-    f"INSERT INTO line_items ({', '.join(LINE_ITEM_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in LINE_ITEM_COLUMNS)})"
-)
 # Rows in one INSERT: 11 parameters each, under SQLite's 32,766 (3.32+; 999 before).
 SQLITE_ROWS_PER_INSERT = 2500
 _PG_COPY = f"COPY line_items ({', '.join(LINE_ITEM_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
@@ -86,6 +82,9 @@ def _sqlite_values(count: int) -> str:
     )
 
 
+_SQLITE_INSERT = _sqlite_values(1)
+
+
 def _sqlite_sink(conn: sa.Connection) -> Sink:
     """Rows appended up to ``SQLITE_ROWS_PER_INSERT`` to a statement.
 
@@ -95,7 +94,8 @@ def _sqlite_sink(conn: sa.Connection) -> Sink:
     second. One statement of many rows waits once per statement (docs/performance.md#import).
     """
     raw = conn.connection.driver_connection
-    per = min(SQLITE_ROWS_PER_INSERT, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 11)  # type: ignore[union-attr]
+    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    per = min(SQLITE_ROWS_PER_INSERT, limit // len(LINE_ITEM_COLUMNS))
     many = _sqlite_values(per)
     cursor = raw.cursor()  # type: ignore[union-attr]
     chained = itertools.chain.from_iterable
